@@ -1,0 +1,33 @@
+using TorchSharp;
+
+namespace PetsML.Trainers.Devices;
+
+/// <summary>
+/// Chooses the TorchSharp device at run time, so one build serves CPU and GPU machines:
+/// the native runtime is picked at build time (build/TorchRuntime.targets), the device here.
+/// </summary>
+public static class TorchDevice
+{
+    /// <summary>
+    /// Resolves a device name: <c>"auto"</c> (the default) gives cuda when a CUDA runtime and a GPU
+    /// are available, else cpu; <c>"cpu"</c>, <c>"cuda"</c> or <c>"cuda:N"</c> force a device.
+    /// </summary>
+    /// <exception cref="ArgumentException">The name is not one of those, or cuda was asked for and is not available.</exception>
+    public static torch.Device Resolve(string? name = "auto")
+    {
+        var requested = string.IsNullOrWhiteSpace(name) ? "auto" : name.Trim().ToLowerInvariant();
+        if (requested == "auto")
+            return torch.cuda.is_available() ? torch.CUDA : torch.CPU;
+        if (requested == "cpu")
+            return torch.CPU;
+        if (requested == "cuda" || requested.StartsWith("cuda:", StringComparison.Ordinal))
+        {
+            if (!torch.cuda.is_available())
+                throw new ArgumentException(
+                    $"Device '{name}' was requested but CUDA is not available: build with -p:PetsMLTorchRuntime=cuda on a machine with an NVIDIA GPU, or use 'cpu'.",
+                    nameof(name));
+            return new torch.Device(requested);
+        }
+        throw new ArgumentException($"Device '{name}' is not one of auto, cpu, cuda, cuda:N.", nameof(name));
+    }
+}
