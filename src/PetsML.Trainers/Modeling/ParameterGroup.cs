@@ -1,4 +1,4 @@
-using static TorchSharp.torch.nn;
+using TorchSharp.Modules;
 
 namespace PetsML.Trainers.Modeling;
 
