@@ -1,0 +1,85 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace PetsML.Trainers.Modeling;
+
+/// <summary>
+/// fastai's <c>create_head(nf, n_out)</c> with its defaults (concat pooling, lin_ftrs [512], ps 0.5, first_bn,
+/// no bn_final, no y_range), as a flat sequence whose children are named "0".."8" like fastai's nn.Sequential:
+/// 0 AdaptiveConcatPool2d, 1 Flatten, 2 BatchNorm1d(2nf), 3 Dropout(0.25), 4 Linear(2nf, 512, no bias), 5 ReLU,
+/// 6 BatchNorm1d(512), 7 Dropout(0.5), 8 Linear(512, nClasses, no bias).
+/// </summary>
+/// <remarks>
+/// Initialisation as fastai's <c>apply_init(head, kaiming_normal_)</c>: both linears from N(0, 2/fan_in); the
+/// BatchNorm layers keep fastai's <c>BatchNorm</c> init, weight 1 and bias 0.001. The draws come from the
+/// generator passed in (first Linear "4", then Linear "8").
+/// </remarks>
+public sealed class FastaiHead : nn.Module<Tensor, Tensor>
+{
+    /// <summary>Width of the hidden layer (fastai's lin_ftrs default).</summary>
+    public const int HiddenFeatures = 512;
+
+    /// <summary>Dropout before the hidden linear (ps/2 with fastai's ps = 0.5).</summary>
+    public const double FirstDropout = 0.25;
+
+    /// <summary>Dropout before the output linear (ps = 0.5).</summary>
+    public const double LastDropout = 0.5;
+
+    /// <summary>Initial bias of the head's BatchNorm layers (fastai's <c>BatchNorm</c> helper).</summary>
+    public const double NormBiasInit = 1e-3;
+
+    private readonly nn.Module<Tensor, Tensor>[] layers;
+
+    /// <summary>Number of input channels the head expects (the body's output channels).</summary>
+    public long InputChannels { get; }
+
+    /// <summary>Number of classes (outputs).</summary>
+    public long Classes { get; }
+
+    /// <param name="nf">Channels of the body's feature map (512 for ResNet-18/34, 2048 for ResNet-50).</param>
+    /// <param name="nClasses">Number of classes.</param>
+    /// <param name="generator">Source of the linears' random initialisation.</param>
+    public FastaiHead(long nf, long nClasses, Generator generator) : base(nameof(FastaiHead))
+    {
+        if (nf <= 0) throw new ArgumentOutOfRangeException(nameof(nf), nf, "The body must output at least one channel.");
+        if (nClasses < 2) throw new ArgumentOutOfRangeException(nameof(nClasses), nClasses, "A classifier needs at least 2 classes.");
+        ArgumentNullException.ThrowIfNull(generator);
+        InputChannels = nf;
+        Classes = nClasses;
+
+        var pooled = 2 * nf;
+        var bnFirst = nn.BatchNorm1d(pooled);
+        var linHidden = nn.Linear(pooled, HiddenFeatures, hasBias: false);
+        var bnHidden = nn.BatchNorm1d(HiddenFeatures);
+        var linOut = nn.Linear(HiddenFeatures, nClasses, hasBias: false);
+        layers =
+        [
+            new AdaptiveConcatPool2d(),
+            nn.Flatten(),
+            bnFirst,
+            nn.Dropout(FirstDropout),
+            linHidden,
+            nn.ReLU(inplace: true),
+            bnHidden,
+            nn.Dropout(LastDropout),
+            linOut,
+        ];
+        // Registered by index, not by field name, so the state-dict keys are fastai's ("2.weight", "8.weight").
+        for (var i = 0; i < layers.Length; i++)
+            register_module(i.ToString(System.Globalization.CultureInfo.InvariantCulture), layers[i]);
+
+        WeightInit.ConstantNorm(bnFirst, weight: 1.0, bias: NormBiasInit);
+        WeightInit.ConstantNorm(bnHidden, weight: 1.0, bias: NormBiasInit);
+        WeightInit.KaimingNormal(linHidden.weight!, WeightInit.FanMode.FanIn, generator);
+        WeightInit.KaimingNormal(linOut.weight!, WeightInit.FanMode.FanIn, generator);
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = torch.NewDisposeScope();
+        var y = x;
+        foreach (var layer in layers) y = layer.call(y);
+        return y.MoveToOuterDisposeScope();
+    }
+}
