@@ -1,0 +1,228 @@
+using PetsML.Trainers.Modeling;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace PetsML.Trainers.Optimization;
+
+/// <summary>
+/// fastai's own Adam (<c>optimizer.py</c>), not PyTorch's: per-group hyper-parameters
+/// <c>lr</c>, <c>mom</c> (β1, scheduled by one-cycle), <c>sqr_mom</c> (β2), <c>eps</c>, <c>wd</c>;
+/// decoupled weight decay p ← p·(1 − lr·wd) skipped for normalisation parameters (wd_bn_bias=False);
+/// dampened moments; bias corrections with the <em>current</em> mom. Parameters without a gradient
+/// (frozen, or unused by the forward pass) are skipped entirely.
+/// </summary>
+/// <remarks>
+/// Defaults (fastai's): lr 1e-3, mom 0.9, sqr_mom 0.99, eps 1e-5, wd 0.01.
+/// State (both moments and the step count) is created lazily per parameter and wiped by <see cref="ClearState"/>,
+/// which freezing and unfreezing call.
+/// </remarks>
+public sealed class FastaiAdam : IDisposable
+{
+    /// <summary>fastai's default hyper-parameters, written once.</summary>
+    public static class Defaults
+    {
+        public const double LearningRate = 1e-3;
+        public const double Mom = 0.9;
+        public const double SqrMom = 0.99;
+        public const double Eps = 1e-5;
+        public const double WeightDecay = 0.01;
+    }
+
+    /// <summary>The hyper-parameter names <see cref="SetHyper(string, double[])"/> accepts (fastai's spelling).</summary>
+    public static IReadOnlyList<string> HyperNames { get; } = ["lr", "mom", "sqr_mom", "eps", "wd"];
+
+    private readonly Dictionary<string, double[]> _hypers;
+    private readonly ParamState?[][] _state;
+    private bool _disposed;
+
+    /// <summary>Creates the optimizer over <paramref name="groups"/>, every group starting with the same hyper-parameters.</summary>
+    public FastaiAdam(
+        IReadOnlyList<ParameterGroup> groups,
+        double lr = Defaults.LearningRate,
+        double mom = Defaults.Mom,
+        double sqrMom = Defaults.SqrMom,
+        double eps = Defaults.Eps,
+        double wd = Defaults.WeightDecay)
+    {
+        ArgumentNullException.ThrowIfNull(groups);
+        if (groups.Count == 0) throw new ArgumentException("At least one parameter group is needed.", nameof(groups));
+        Groups = groups;
+        int n = groups.Count;
+        _hypers = new Dictionary<string, double[]>(StringComparer.Ordinal)
+        {
+            ["lr"] = Filled(n, lr), ["mom"] = Filled(n, mom), ["sqr_mom"] = Filled(n, sqrMom),
+            ["eps"] = Filled(n, eps), ["wd"] = Filled(n, wd),
+        };
+        _state = groups.Select(g => new ParamState?[g.Parameters.Count]).ToArray();
+    }
+
+    /// <summary>The parameter groups, in order.</summary>
+    public IReadOnlyList<ParameterGroup> Groups { get; }
+
+    /// <summary>A copy of one hyper-parameter's per-group values.</summary>
+    public double[] GetHyper(string name) => (double[])HyperArray(name).Clone();
+
+    /// <summary>Sets one hyper-parameter for every group (one value per group, in group order).</summary>
+    /// <exception cref="ArgumentException">Unknown name, wrong count, or a non-finite value.</exception>
+    public void SetHyper(string name, double[] perGroup)
+    {
+        ArgumentNullException.ThrowIfNull(perGroup);
+        var target = HyperArray(name);
+        if (perGroup.Length != target.Length)
+            throw new ArgumentException($"Hyper-parameter '{name}' needs {target.Length} values (one per group), got {perGroup.Length}.", nameof(perGroup));
+        if (perGroup.Any(v => !double.IsFinite(v)))
+            throw new ArgumentException($"Hyper-parameter '{name}' must be finite; got [{string.Join(", ", perGroup)}].", nameof(perGroup));
+        Array.Copy(perGroup, target, target.Length);
+    }
+
+    /// <summary>Sets one hyper-parameter to the same value for every group.</summary>
+    public void SetHyper(string name, double value) => SetHyper(name, Filled(Groups.Count, value));
+
+    /// <summary>One optimisation step over every parameter that has a gradient.</summary>
+    public void Step()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        for (int gi = 0; gi < Groups.Count; gi++)
+        {
+            var group = Groups[gi];
+            var h = new Hypers(_hypers["lr"][gi], _hypers["mom"][gi], _hypers["sqr_mom"][gi], _hypers["eps"][gi], _hypers["wd"][gi]);
+            for (int pi = 0; pi < group.Parameters.Count; pi++)
+            {
+                var (name, p) = group.Parameters[pi];
+                var grad = p.grad;
+                if (grad is null) continue;
+                var state = _state[gi][pi] ??= new ParamState(p);
+                AdamUpdate(p, grad, state, h, doWeightDecay: !group.IsNorm(name));
+            }
+        }
+    }
+
+    /// <summary>
+    /// The whole update for one parameter, in fastai's order: decoupled weight decay, dampened first
+    /// moment, second moment, step count, bias-corrected step.
+    /// </summary>
+    private static void AdamUpdate(Tensor p, Tensor g, ParamState s, Hypers h, bool doWeightDecay)
+    {
+        if (doWeightDecay && h.Wd != 0) p.mul_(1 - h.Lr * h.Wd);
+        s.GradAvg.mul_(h.Mom).add_(g, 1 - h.Mom);
+        s.SqrAvg.mul_(h.SqrMom).addcmul_(g, g, 1 - h.SqrMom);
+        s.Step++;
+        double debias1 = 1 - Math.Pow(h.Mom, s.Step);
+        double debias2 = 1 - Math.Pow(h.SqrMom, s.Step);
+        var denominator = s.SqrAvg.div(debias2).sqrt_().add_(h.Eps);
+        p.addcdiv_(s.GradAvg, denominator, -h.Lr / debias1);
+    }
+
+    /// <summary>Zeroes every existing gradient in place (fastai's <c>zero_grad</c>; parameters without one stay without).</summary>
+    public void ZeroGrad()
+    {
+        using var scope = NewDisposeScope();
+        foreach (var group in Groups)
+            foreach (var (_, p) in group.Parameters)
+                p.grad?.zero_();
+    }
+
+    /// <summary>Wipes both moments and the step count of every parameter (fastai's <c>clear_state</c>); hyper-parameters stay.</summary>
+    public void ClearState()
+    {
+        foreach (var row in _state)
+            for (int i = 0; i < row.Length; i++)
+            {
+                row[i]?.Dispose();
+                row[i] = null;
+            }
+    }
+
+    /// <summary>The step count of one parameter (0 when it has no state), for inspection and tests.</summary>
+    public int StepCount(int group, int parameter) => _state[group][parameter]?.Step ?? 0;
+
+    /// <summary>Copies the whole state (moments, step counts, hyper-parameters) so it can be put back later.</summary>
+    public Snapshot CaptureState()
+    {
+        var copies = _state.Select(row => row.Select(s => s?.Clone()).ToArray()).ToArray();
+        var hypers = _hypers.ToDictionary(kv => kv.Key, kv => (double[])kv.Value.Clone(), StringComparer.Ordinal);
+        return new Snapshot(copies, hypers);
+    }
+
+    /// <summary>Puts back a state taken by <see cref="CaptureState"/> (copied again, so the snapshot can be reused).</summary>
+    public void RestoreState(Snapshot snapshot)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        ClearState();
+        for (int g = 0; g < _state.Length; g++)
+            for (int i = 0; i < _state[g].Length; i++)
+                _state[g][i] = snapshot.States[g][i]?.Clone();
+        foreach (var (name, values) in snapshot.Hypers) Array.Copy(values, _hypers[name], values.Length);
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        ClearState();
+        _disposed = true;
+    }
+
+    private double[] HyperArray(string name) =>
+        _hypers.TryGetValue(name ?? throw new ArgumentNullException(nameof(name)), out var values)
+            ? values
+            : throw new ArgumentException($"Unknown hyper-parameter '{name}'; expected one of {string.Join(", ", HyperNames)}.", nameof(name));
+
+    private static double[] Filled(int n, double value) => Enumerable.Repeat(value, n).ToArray();
+
+    private readonly record struct Hypers(double Lr, double Mom, double SqrMom, double Eps, double Wd);
+
+    /// <summary>A copy of the optimizer's state; owns its tensors.</summary>
+    public sealed class Snapshot : IDisposable
+    {
+        internal Snapshot(ParamState?[][] states, Dictionary<string, double[]> hypers)
+        {
+            States = states;
+            Hypers = hypers;
+        }
+
+        internal ParamState?[][] States { get; }
+        internal Dictionary<string, double[]> Hypers { get; }
+
+        public void Dispose()
+        {
+            foreach (var row in States)
+                foreach (var s in row) s?.Dispose();
+        }
+    }
+
+    /// <summary>Per-parameter Adam state: first and second moments (zeros at start) and the step count.</summary>
+    internal sealed class ParamState : IDisposable
+    {
+        public ParamState(Tensor like)
+        {
+            // Detached from any scope: the state lives as long as the optimizer keeps it.
+            GradAvg = zeros_like(like).DetachFromDisposeScope();
+            SqrAvg = zeros_like(like).DetachFromDisposeScope();
+        }
+
+        private ParamState(Tensor gradAvg, Tensor sqrAvg, int step)
+        {
+            GradAvg = gradAvg;
+            SqrAvg = sqrAvg;
+            Step = step;
+        }
+
+        public Tensor GradAvg { get; }
+        public Tensor SqrAvg { get; }
+        public int Step { get; set; }
+
+        public ParamState Clone()
+        {
+            using var _ = no_grad();
+            return new ParamState(GradAvg.clone().DetachFromDisposeScope(), SqrAvg.clone().DetachFromDisposeScope(), Step);
+        }
+
+        public void Dispose()
+        {
+            GradAvg.Dispose();
+            SqrAvg.Dispose();
+        }
+    }
+}

@@ -1,0 +1,461 @@
+using System.Diagnostics;
+using System.Reflection;
+using System.Text;
+using PetsML.Trainers.Devices;
+using PetsML.Trainers.LrFinding;
+using PetsML.Trainers.Modeling;
+using PetsML.Trainers.Optimization;
+using PetsML.Trainers.Scheduling;
+using PetsML.Transforms.Batching;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace PetsML.Trainers.Training;
+
+/// <summary>
+/// fastai's <c>Learner</c> for single-label image classification: a model, its parameter groups, the training and
+/// validation batches, fastai's Adam, and the loop with named events. The recipes <see cref="FineTune"/> →
+/// <see cref="FitOneCycle"/> → <see cref="Fit"/> are ordinary methods of this class.
+/// </summary>
+/// <remarks>
+/// The learner does not own the model or the batch sequences (dispose them yourself); it owns the optimizer state.
+/// It draws no random numbers: shuffling and augmentation come from the batch sequences' seeds, so the same seeds
+/// give the same results on CPU. (Modules that draw at forward time, such as Dropout, use TorchSharp's generator.)
+/// </remarks>
+public sealed class Learner : IDisposable
+{
+    private readonly List<ILearnerCallback> _callbacks = [];
+    private readonly List<EpochRecord> _history = [];
+    private readonly TrainingStep _step;
+    private bool _disposed;
+
+    /// <param name="model">The network; logits [N, C] from images [N, 3, H, W]. Moved to the options' device if needed.</param>
+    /// <param name="parameterGroups">The model's parameters in fastai's groups (names as in <c>named_parameters()</c>).</param>
+    /// <param name="train">Training batches.</param>
+    /// <param name="valid">Validation batches; null to train without validation.</param>
+    /// <param name="options">Loss, weight decay, momentum cycle, device...; null for the defaults.</param>
+    public Learner(nn.Module<Tensor, Tensor> model, IReadOnlyList<ParameterGroup> parameterGroups, IBatchSequence train,
+        IBatchSequence? valid = null, LearnerOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(parameterGroups);
+        ArgumentNullException.ThrowIfNull(train);
+        if (parameterGroups.Count == 0) throw new ArgumentException("At least one parameter group is needed.", nameof(parameterGroups));
+        if (train.BatchCount < 1) throw new ArgumentException("The training sequence yields no batch.", nameof(train));
+        Options = options ?? new LearnerOptions();
+        Options.Validate();
+        Device = Options.Device ?? TorchDevice.Resolve("auto");
+        Model = model;
+        ParameterGroups = MoveToDevice(model, parameterGroups, Device);
+        Train = train;
+        Valid = valid;
+        Optimizer = new FastaiAdam(ParameterGroups, lr: Options.LearningRate, wd: Options.WeightDecay);
+        _step = TrainingStep.Create(Options.Precision, model, Optimizer, Options.Loss, Device, Options.ChannelsLast);
+        Recorder = new Recorder();
+        _callbacks.Add(Recorder);
+        if (Options.Progress is not null) _callbacks.Add(new ProgressReporter(Options.Progress));
+        _callbacks.AddRange(Options.Callbacks);
+    }
+
+    /// <summary>The network being trained.</summary>
+    public nn.Module<Tensor, Tensor> Model { get; }
+
+    /// <summary>The parameter groups (on <see cref="Device"/>).</summary>
+    public IReadOnlyList<ParameterGroup> ParameterGroups { get; }
+
+    /// <summary>Training batches.</summary>
+    public IBatchSequence Train { get; }
+
+    /// <summary>Validation batches, or null.</summary>
+    public IBatchSequence? Valid { get; }
+
+    /// <summary>The options this learner was made with.</summary>
+    public LearnerOptions Options { get; }
+
+    /// <summary>The device the model trains on.</summary>
+    public Device Device { get; }
+
+    /// <summary>fastai's Adam over <see cref="ParameterGroups"/>.</summary>
+    public FastaiAdam Optimizer { get; }
+
+    /// <summary>The recorder (always present): per-batch lrs and smoothed losses, per-epoch rows of the last fit.</summary>
+    public Recorder Recorder { get; }
+
+    /// <summary>The epoch rows of every Fit since the learner was made (not those of LrFind).</summary>
+    public IReadOnlyList<EpochRecord> History => _history;
+
+    /// <summary>The callbacks present in every fit, in order.</summary>
+    public IReadOnlyList<ILearnerCallback> Callbacks => Sorted(_callbacks);
+
+    /// <summary>Adds a callback to every later fit.</summary>
+    public void AddCallback(ILearnerCallback callback) => _callbacks.Add(callback ?? throw new ArgumentNullException(nameof(callback)));
+
+    /// <summary>Removes a callback added earlier; the recorder cannot be removed.</summary>
+    public bool RemoveCallback(ILearnerCallback callback) => !ReferenceEquals(callback, Recorder) && _callbacks.Remove(callback);
+
+    // ------------------------------------------------------------------ freezing
+
+    /// <summary>fastai's <c>freeze()</c> = <c>FreezeTo(-1)</c>: only the last group (the head) and every norm parameter train.</summary>
+    public void Freeze() => FreezeTo(-1);
+
+    /// <summary>fastai's <c>unfreeze()</c> = <c>FreezeTo(0)</c>: every parameter trains.</summary>
+    public void Unfreeze() => FreezeTo(0);
+
+    /// <summary>
+    /// Groups from <paramref name="n"/> on (Python slice: negative counts from the end) train; the groups before it
+    /// are frozen except their norm parameters when <see cref="LearnerOptions.TrainBn"/>. Clears the optimizer state
+    /// (moments and step counts), as fastai does.
+    /// </summary>
+    public void FreezeTo(int n)
+    {
+        int count = ParameterGroups.Count;
+        int firstTrainable = n >= 0 ? Math.Min(n, count) : Math.Max(count + n, 0);
+        for (int g = 0; g < count; g++)
+        {
+            var group = ParameterGroups[g];
+            foreach (var (name, p) in group.Parameters)
+            {
+                bool trainable = g >= firstTrainable || (Options.TrainBn && group.IsNorm(name));
+                p.requires_grad = trainable;
+                // A frozen parameter must not keep an old gradient, or the optimizer would still step it.
+                if (!trainable) p.grad = null;
+            }
+        }
+        Optimizer.ClearState();
+    }
+
+    // ------------------------------------------------------------------ recipes
+
+    /// <summary>
+    /// Trains for <paramref name="epochs"/> epochs at a constant learning rate (spread over the groups as
+    /// <see cref="LearningRate"/> says; default <see cref="LearnerOptions.LearningRate"/>). Optimizer state carries over
+    /// from earlier fits. <paramref name="callbacks"/> join this fit only.
+    /// </summary>
+    /// <exception cref="OperationCanceledException">The token was cancelled; the loop stopped between batches.</exception>
+    /// <exception cref="TrainingDivergedException">A training loss was NaN or infinite.</exception>
+    public void Fit(int epochs, LearningRate? lr = null, IEnumerable<ILearnerCallback>? callbacks = null, CancellationToken cancellationToken = default)
+    {
+        RunFit(epochs, lr, callbacks, cancellationToken, isLrFind: false);
+    }
+
+    /// <summary>
+    /// fastai's <c>fit_one_cycle</c>: per group, lr follows combined_cos(pctStart, L/div, L, L/divFinal) with L the
+    /// peak from <paramref name="lrMax"/> (default <see cref="LearnerOptions.LearningRate"/>), and β1 follows
+    /// combined_cos(pctStart, moms) (default <see cref="LearnerOptions.Moms"/>). Defaults: div 25, divFinal 1e5, pctStart 0.25.
+    /// </summary>
+    public void FitOneCycle(int epochs, LearningRate? lrMax = null, double div = 25, double divFinal = 1e5, double pctStart = 0.25,
+        (double Start, double Middle, double End)? moms = null, IEnumerable<ILearnerCallback>? callbacks = null,
+        CancellationToken cancellationToken = default)
+    {
+        var peaks = (lrMax ?? Options.LearningRate).ForGroups(ParameterGroups.Count);
+        var scheduler = ParamScheduler.OneCycle(peaks, div, divFinal, pctStart, moms ?? Options.Moms);
+        Fit(epochs, lrMax, (callbacks ?? []).Append(scheduler), cancellationToken);
+    }
+
+    /// <summary>
+    /// fastai's <c>fine_tune</c>: <see cref="Freeze"/>; one-cycle for <paramref name="freezeEpochs"/> at slice(baseLr) with
+    /// pctStart 0.99 (div stays 25); halve baseLr; <see cref="Unfreeze"/>; one-cycle for <paramref name="epochs"/> at
+    /// slice(baseLr/lrMult, baseLr) with <paramref name="pctStart"/> and <paramref name="div"/>.
+    /// Defaults: baseLr 2e-3, freezeEpochs 1, lrMult 100, pctStart 0.3, div 5.
+    /// </summary>
+    public void FineTune(int epochs, double baseLr = 2e-3, int freezeEpochs = 1, double lrMult = 100, double pctStart = 0.3, double div = 5,
+        CancellationToken cancellationToken = default)
+    {
+        if (epochs < 1) throw new ArgumentOutOfRangeException(nameof(epochs), epochs, "epochs must be at least 1.");
+        if (freezeEpochs < 0) throw new ArgumentOutOfRangeException(nameof(freezeEpochs), freezeEpochs, "freezeEpochs must be ≥ 0.");
+        if (!(lrMult > 0)) throw new ArgumentOutOfRangeException(nameof(lrMult), lrMult, "lrMult must be positive.");
+        Freeze();
+        if (freezeEpochs > 0)
+            FitOneCycle(freezeEpochs, LearningRate.Slice(baseLr), pctStart: 0.99, cancellationToken: cancellationToken);
+        baseLr /= 2;
+        Unfreeze();
+        FitOneCycle(epochs, LearningRate.Slice(baseLr / lrMult, baseLr), pctStart: pctStart, div: div, cancellationToken: cancellationToken);
+    }
+
+    /// <summary>
+    /// fastai's <c>lr_find</c>: runs num_it/batches + 1 epochs with an <see cref="LrFinder"/> (every group's lr grows
+    /// exponentially from <paramref name="startLr"/> to <paramref name="endLr"/>), no validation, then restores the
+    /// weights and optimizer state. Defaults: 1e-7, 10, 100 iterations, stop at 4× the best smoothed loss.
+    /// </summary>
+    public LrFindResult LrFind(double startLr = LrFinder.Defaults.StartLr, double endLr = LrFinder.Defaults.EndLr,
+        int numIt = LrFinder.Defaults.NumIt, bool stopDiv = true, CancellationToken cancellationToken = default)
+    {
+        var finder = new LrFinder(startLr, endLr, numIt, stopDiv);
+        int epochs = finder.NumIt / Train.BatchCount + 1;
+        RunFit(epochs, null, [finder], cancellationToken, isLrFind: true);
+        return LrFindResult.FromCurve(Recorder.LearningRates, Recorder.SmoothedLosses, numIt);
+    }
+
+    // ------------------------------------------------------------------ the loop
+
+    private void RunFit(int epochs, LearningRate? lr, IEnumerable<ILearnerCallback>? extra, CancellationToken ct, bool isLrFind)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (epochs < 1) throw new ArgumentOutOfRangeException(nameof(epochs), epochs, "epochs must be at least 1.");
+        var callbacks = Sorted(_callbacks.Concat(extra ?? []).ToList());
+        Optimizer.SetHyper("lr", (lr ?? Options.LearningRate).ForGroups(ParameterGroups.Count));
+        Optimizer.SetHyper("wd", Options.WeightDecay);
+        var context = new TrainingContext(this, epochs, ct);
+        try
+        {
+            Fire(callbacks, static (c, x) => c.BeforeFit(x), context);
+            for (int epoch = 0; epoch < epochs; epoch++)
+            {
+                context.Epoch = epoch;
+                Fire(callbacks, static (c, x) => c.BeforeEpoch(x), context);
+                TrainEpoch(callbacks, context, checkDivergence: !isLrFind);
+                ValidateEpoch(callbacks, context);
+                Fire(callbacks, static (c, x) => c.AfterEpoch(x), context);
+            }
+        }
+        catch (CancelFitException)
+        {
+            // A callback ended the fit early (e.g. the LR finder): a normal ending.
+        }
+        finally
+        {
+            // Whatever ended the fit, leave no half-built gradients behind; then let callbacks restore their state.
+            Optimizer.ZeroGrad();
+            context.Logits = context.Targets = null;
+            Fire(callbacks, static (c, x) => c.AfterFit(x), context);
+            if (!isLrFind) _history.AddRange(Recorder.Epochs);
+        }
+    }
+
+    private void TrainEpoch(IReadOnlyList<ILearnerCallback> callbacks, TrainingContext context, bool checkDivergence)
+    {
+        Model.train();
+        context.IsTraining = true;
+        int batches = Train.BatchCount;
+        long totalBatches = (long)batches * context.EpochCount;
+        context.BatchCount = batches;
+        context.PctTrain = (double)context.Epoch / context.EpochCount;
+        Fire(callbacks, static (c, x) => c.BeforeTrain(x), context);
+        int b = 0;
+        foreach (var batch in Train.GetBatches(context.Epoch, context.CancellationToken))
+        {
+            using (batch)
+            {
+                context.CancellationToken.ThrowIfCancellationRequested();
+                using var scope = NewDisposeScope();
+                context.BatchIndex = b;
+                context.BatchSize = batch.Count;
+                context.BatchLoss = double.NaN;
+                // Schedule position of batch k of the fit: k/(batches·epochs), written so that it is exact.
+                context.PctTrain = (double)((long)context.Epoch * batches + b) / totalBatches;
+                Fire(callbacks, static (c, x) => c.BeforeBatch(x), context);
+
+                var logits = _step.Forward(batch.Images);
+                var targets = _step.PrepareTargets(batch.Labels);
+                var loss = _step.Loss(logits, targets);
+                context.BatchLoss = loss.item<float>();
+                context.Logits = logits;
+                context.Targets = targets;
+                Fire(callbacks, static (c, x) => c.AfterLoss(x), context);
+                if (checkDivergence && !double.IsFinite(context.BatchLoss))
+                    throw new TrainingDivergedException(context.BatchLoss, context.Epoch, context.EpochCount, b, batches, Optimizer.GetHyper("lr")[^1]);
+
+                _step.Backward(loss);
+                Fire(callbacks, static (c, x) => c.BeforeStep(x), context);
+                _step.Step();
+                context.Iteration++;
+                context.PctTrain = (double)((long)context.Epoch * batches + b + 1) / totalBatches;
+                Fire(callbacks, static (c, x) => c.AfterBatch(x), context);
+                context.Logits = context.Targets = null;
+            }
+            b++;
+        }
+        Fire(callbacks, static (c, x) => c.AfterTrain(x), context);
+    }
+
+    private void ValidateEpoch(IReadOnlyList<ILearnerCallback> callbacks, TrainingContext context)
+    {
+        if (Valid is null || Valid.BatchCount == 0) return;
+        Model.eval();
+        context.IsTraining = false;
+        context.BatchCount = Valid.BatchCount;
+        try
+        {
+            using var noGrad = no_grad();
+            Fire(callbacks, static (c, x) => c.BeforeValidate(x), context);
+            int b = 0;
+            foreach (var batch in Valid.GetBatches(0, context.CancellationToken))
+            {
+                using (batch)
+                {
+                    context.CancellationToken.ThrowIfCancellationRequested();
+                    using var scope = NewDisposeScope();
+                    context.BatchIndex = b;
+                    context.BatchSize = batch.Count;
+                    context.BatchLoss = double.NaN;
+                    Fire(callbacks, static (c, x) => c.BeforeBatch(x), context);
+                    var logits = _step.Forward(batch.Images);
+                    var targets = _step.PrepareTargets(batch.Labels);
+                    var loss = _step.Loss(logits, targets);
+                    context.BatchLoss = loss.item<float>();
+                    context.Logits = logits;
+                    context.Targets = targets;
+                    Fire(callbacks, static (c, x) => c.AfterLoss(x), context);
+                    Fire(callbacks, static (c, x) => c.AfterBatch(x), context);
+                    context.Logits = context.Targets = null;
+                }
+                b++;
+            }
+        }
+        catch (CancelValidateException)
+        {
+            // A callback skipped validation (e.g. the LR finder).
+        }
+        Fire(callbacks, static (c, x) => c.AfterValidate(x), context);
+        context.IsTraining = true;
+    }
+
+    private static void Fire(IReadOnlyList<ILearnerCallback> callbacks, Action<ILearnerCallback, TrainingContext> evt, TrainingContext context)
+    {
+        foreach (var callback in callbacks) evt(callback, context);
+    }
+
+    private static List<ILearnerCallback> Sorted(List<ILearnerCallback> callbacks) =>
+        callbacks.Select((c, i) => (c, i)).OrderBy(t => t.c.Order).ThenBy(t => t.i).Select(t => t.c).ToList();
+
+    // ------------------------------------------------------------------ predictions
+
+    /// <summary>
+    /// fastai's <c>get_preds</c> with losses: eval mode, no gradients, over <paramref name="data"/> (default the
+    /// validation sequence, epoch 0, in the order it yields). Returns CPU tensors the caller owns: probabilities
+    /// [N, C] (softmax), targets [N], per-item losses [N].
+    /// </summary>
+    public Predictions GetPreds(IBatchSequence? data = null, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        data ??= Valid ?? throw new InvalidOperationException("GetPreds needs a batch sequence: the learner has no validation set.");
+        Model.eval();
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        var probs = new List<Tensor>();
+        var targets = new List<Tensor>();
+        var losses = new List<Tensor>();
+        foreach (var batch in data.GetBatches(0, cancellationToken))
+        {
+            using (batch)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var logits = _step.Forward(batch.Images);
+                var y = _step.PrepareTargets(batch.Labels);
+                probs.Add(Options.Loss.Activation(logits).to(ScalarType.Float32).cpu());
+                targets.Add(y.cpu());
+                losses.Add(Options.Loss.Compute(logits, y, Losses.LossReduction.None).to(ScalarType.Float32).cpu());
+            }
+        }
+        if (probs.Count == 0) throw new InvalidOperationException("GetPreds: the batch sequence yielded no batch.");
+        var result = new Predictions(cat(probs, 0), cat(targets, 0), cat(losses, 0));
+        scope.MoveToOuter(result.Probabilities, result.Targets, result.Losses);
+        return result;
+    }
+
+    /// <summary>
+    /// Class probabilities for one preprocessed image, [3, H, W] or [1, 3, H, W] (normalised like the training data).
+    /// Does not take ownership of <paramref name="image"/>.
+    /// </summary>
+    public Prediction Predict(Tensor image)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(image);
+        if (!(image.dim() == 3 || (image.dim() == 4 && image.shape[0] == 1)))
+            throw new ArgumentException($"Predict expects one image [3, H, W] or [1, 3, H, W]; got [{string.Join(", ", image.shape)}].", nameof(image));
+        Model.eval();
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        var x = image.dim() == 3 ? image.unsqueeze(0) : image;
+        var probs = Options.Loss.Activation(_step.Forward(x)).to(ScalarType.Float32).cpu().data<float>().ToArray();
+        int best = 0;
+        for (int i = 1; i < probs.Length; i++) if (probs[i] > probs[best]) best = i;
+        return new Prediction(best, probs);
+    }
+
+    // ------------------------------------------------------------------ description
+
+    /// <summary>
+    /// fastai's <c>show_training_loop</c>: the events in the order they fire, with the learner's own work between
+    /// them and, at each event, the callbacks (standing ones plus <paramref name="extraCallbacks"/>) that handle it.
+    /// </summary>
+    public string DescribeLoop(IEnumerable<ILearnerCallback>? extraCallbacks = null)
+    {
+        var callbacks = Sorted(_callbacks.Concat(extraCallbacks ?? []).ToList());
+        var sb = new StringBuilder();
+        void Event(int indent, string name)
+        {
+            var handlers = callbacks.Where(c => Handles(c, name)).Select(c => c.GetType().Name);
+            sb.Append(' ', indent).Append("- ").Append(name.PadRight(15)).Append(": [").Append(string.Join(", ", handlers)).AppendLine("]");
+        }
+        void Text(int indent, string text) => sb.Append(' ', indent).AppendLine(text);
+
+        Text(0, "Start Fit");
+        Event(3, nameof(ILearnerCallback.BeforeFit));
+        Text(2, "Start Epoch Loop");
+        Event(5, nameof(ILearnerCallback.BeforeEpoch));
+        Text(4, "Start Train  (model.train())");
+        Event(7, nameof(ILearnerCallback.BeforeTrain));
+        Text(6, "Start Batch Loop");
+        Event(9, nameof(ILearnerCallback.BeforeBatch));
+        Text(9, "  (forward, loss)");
+        Event(9, nameof(ILearnerCallback.AfterLoss));
+        Text(9, "  (backward)");
+        Event(9, nameof(ILearnerCallback.BeforeStep));
+        Text(9, "  (optimizer step, zero_grad, iteration += 1)");
+        Event(9, nameof(ILearnerCallback.AfterBatch));
+        Text(6, "End Batch Loop");
+        Event(7, nameof(ILearnerCallback.AfterTrain));
+        Text(4, "End Train");
+        Text(4, "Start Valid  (model.eval(), no_grad)");
+        Event(7, nameof(ILearnerCallback.BeforeValidate));
+        Text(6, "Start Batch Loop");
+        Event(9, nameof(ILearnerCallback.BeforeBatch));
+        Text(9, "  (forward, loss)");
+        Event(9, nameof(ILearnerCallback.AfterLoss));
+        Event(9, nameof(ILearnerCallback.AfterBatch));
+        Text(6, "End Batch Loop");
+        Event(7, nameof(ILearnerCallback.AfterValidate));
+        Text(4, "End Valid");
+        Event(5, nameof(ILearnerCallback.AfterEpoch));
+        Text(2, "End Epoch Loop");
+        Event(3, nameof(ILearnerCallback.AfterFit));
+        Text(0, "End Fit");
+        return sb.ToString();
+    }
+
+    /// <summary>True when the callback's class implements the event itself rather than using the interface's no-op default.</summary>
+    private static bool Handles(ILearnerCallback callback, string eventName)
+    {
+        var map = callback.GetType().GetInterfaceMap(typeof(ILearnerCallback));
+        for (int i = 0; i < map.InterfaceMethods.Length; i++)
+            if (map.InterfaceMethods[i].Name == eventName)
+                return map.TargetMethods[i].DeclaringType != typeof(ILearnerCallback);
+        return false;
+    }
+
+    // ------------------------------------------------------------------ setup helpers
+
+    /// <summary>
+    /// Moves the model to the device when it is elsewhere. TorchSharp replaces parameter objects when moving, so the
+    /// groups are then rebuilt from the model's own named parameters.
+    /// </summary>
+    private static IReadOnlyList<ParameterGroup> MoveToDevice(nn.Module<Tensor, Tensor> model, IReadOnlyList<ParameterGroup> groups, Device device)
+    {
+        bool onDevice = groups.SelectMany(g => g.Parameters).All(p => p.Parameter.device.type == device.type && p.Parameter.device.index == device.index);
+        if (onDevice) return groups;
+        model.to(device);
+        var byName = model.named_parameters().ToDictionary(p => p.name, p => p.parameter, StringComparer.Ordinal);
+        return groups.Select(g => new ParameterGroup(g.Name,
+            g.Parameters.Select(p => (p.Name, byName.TryGetValue(p.Name, out var moved) ? moved
+                : throw new ArgumentException($"Parameter '{p.Name}' of group '{g.Name}' is not a named parameter of the model, so it cannot follow the model to {device}.", nameof(groups)))).ToList(),
+            g.NormParameterNames)).ToList();
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        Optimizer.Dispose();
+        _disposed = true;
+    }
+}

@@ -1,0 +1,83 @@
+using PetsML.Trainers.Losses;
+using PetsML.Trainers.Optimization;
+using TorchSharp;
+
+namespace PetsML.Trainers.Training;
+
+/// <summary>Numeric precision of the training step.</summary>
+public enum TrainingPrecision
+{
+    /// <summary>Everything in float32 (fastai's default without <c>to_fp16()</c>).</summary>
+    Fp32,
+}
+
+/// <summary>
+/// How a <see cref="Learner"/> trains. Defaults are fastai's <c>vision_learner</c> ones and are written once, in
+/// <see cref="Defaults"/>.
+/// </summary>
+public sealed class LearnerOptions
+{
+    /// <summary>The default values, in one place.</summary>
+    public static class Defaults
+    {
+        /// <summary>fastai's <c>defaults.lr</c>, used by Fit/FitOneCycle when no learning rate is given: 1e-3.</summary>
+        public const double LearningRate = 1e-3;
+        /// <summary>Decoupled weight decay: 0.01 (fastai Adam's own default, since <c>Learner.wd</c> is None).</summary>
+        public const double WeightDecay = FastaiAdam.Defaults.WeightDecay;
+        /// <summary>One-cycle momentum (Adam β1) cycle: 0.95 → 0.85 → 0.95.</summary>
+        public static readonly (double Start, double Middle, double End) Moms = (0.95, 0.85, 0.95);
+        /// <summary>BatchNorm parameters keep training in frozen groups: true.</summary>
+        public const bool TrainBn = true;
+        /// <summary>Channels-last input layout: false.</summary>
+        public const bool ChannelsLast = false;
+        /// <summary>Precision: fp32.</summary>
+        public const TrainingPrecision Precision = TrainingPrecision.Fp32;
+    }
+
+    /// <summary>The loss on logits. Default <see cref="ClassificationLoss.CrossEntropy"/>.</summary>
+    public ClassificationLoss Loss { get; init; } = ClassificationLoss.CrossEntropy;
+
+    /// <summary>Learning rate when a fit is given none. Default 1e-3.</summary>
+    public double LearningRate { get; init; } = Defaults.LearningRate;
+
+    /// <summary>Decoupled weight decay, applied to every non-norm parameter at every fit. Default 0.01.</summary>
+    public double WeightDecay { get; init; } = Defaults.WeightDecay;
+
+    /// <summary>Momentum cycle for one-cycle schedules. Default (0.95, 0.85, 0.95).</summary>
+    public (double Start, double Middle, double End) Moms { get; init; } = Defaults.Moms;
+
+    /// <summary>Keep normalisation parameters trainable inside frozen groups (fastai's <c>train_bn</c>). Default true.</summary>
+    public bool TrainBn { get; init; } = Defaults.TrainBn;
+
+    /// <summary>Device to train on; null (the default) means <c>TorchDevice.Resolve("auto")</c>.</summary>
+    public torch.Device? Device { get; init; }
+
+    /// <summary>Feed inputs in channels-last memory layout (NHWC-contiguous, still indexed N×C×H×W). Default false.</summary>
+    public bool ChannelsLast { get; init; } = Defaults.ChannelsLast;
+
+    /// <summary>Precision of the training step. Default <see cref="TrainingPrecision.Fp32"/>.</summary>
+    public TrainingPrecision Precision { get; init; } = Defaults.Precision;
+
+    /// <summary>Receives a report after every batch (training and validation). Default none.</summary>
+    public IProgress<BatchProgress>? Progress { get; init; }
+
+    /// <summary>Extra callbacks present in every fit. Default none.</summary>
+    public IReadOnlyList<ILearnerCallback> Callbacks { get; init; } = [];
+
+    /// <summary>Checks every option and names the bad one.</summary>
+    internal void Validate()
+    {
+        if (Loss is null) throw new ArgumentNullException(nameof(Loss), "LearnerOptions.Loss must be set.");
+        if (!(LearningRate > 0) || !double.IsFinite(LearningRate))
+            throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "LearnerOptions.LearningRate must be a positive, finite number.");
+        if (!(WeightDecay >= 0) || !double.IsFinite(WeightDecay))
+            throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "LearnerOptions.WeightDecay must be ≥ 0 and finite.");
+        foreach (var m in new[] { Moms.Start, Moms.Middle, Moms.End })
+            if (!(m >= 0 && m < 1))
+                throw new ArgumentOutOfRangeException(nameof(Moms), Moms, "LearnerOptions.Moms values are Adam β1 values and must lie in [0, 1).");
+        if (!Enum.IsDefined(Precision))
+            throw new ArgumentOutOfRangeException(nameof(Precision), Precision, "LearnerOptions.Precision is not a known precision.");
+        if (Callbacks is null || Callbacks.Any(c => c is null))
+            throw new ArgumentNullException(nameof(Callbacks), "LearnerOptions.Callbacks must not be null or contain null.");
+    }
+}

@@ -1,0 +1,73 @@
+using PetsML.Trainers.Optimization;
+using static TorchSharp.torch;
+
+namespace PetsML.Trainers.Training;
+
+/// <summary>Which half of an epoch the loop is in.</summary>
+public enum TrainingPhase
+{
+    Train,
+    Valid,
+}
+
+/// <summary>
+/// Where the training loop is, handed to every <see cref="ILearnerCallback"/> event. One instance lives for
+/// one fit; the learner updates it, callbacks read it (and may change the optimizer's hyper-parameters).
+/// </summary>
+public sealed class TrainingContext
+{
+    internal TrainingContext(Learner learner, int epochCount, CancellationToken cancellationToken)
+    {
+        Learner = learner;
+        EpochCount = epochCount;
+        CancellationToken = cancellationToken;
+    }
+
+    /// <summary>The learner running the loop.</summary>
+    public Learner Learner { get; }
+
+    /// <summary>The learner's optimizer (set hyper-parameters here).</summary>
+    public FastaiAdam Optimizer => Learner.Optimizer;
+
+    /// <summary>Number of epochs of this fit (fastai's <c>n_epoch</c>).</summary>
+    public int EpochCount { get; }
+
+    /// <summary>0-based epoch within this fit.</summary>
+    public int Epoch { get; internal set; }
+
+    /// <summary>Training batches finished in this fit (fastai's <c>train_iter</c>); incremented before AfterBatch.</summary>
+    public int Iteration { get; internal set; }
+
+    /// <summary>
+    /// Position in the fit's training, fastai's <c>pct_train</c>: in BeforeBatch of training batch k (0-based over the
+    /// whole fit) it is k/(batches per epoch · epochs); the last batch sees 1 − 1/(batches·epochs), never 1.
+    /// </summary>
+    public double PctTrain { get; internal set; }
+
+    /// <summary>True while training batches run, false during validation.</summary>
+    public bool IsTraining { get; internal set; }
+
+    /// <summary>The current phase.</summary>
+    public TrainingPhase Phase => IsTraining ? TrainingPhase.Train : TrainingPhase.Valid;
+
+    /// <summary>0-based batch index within the current phase of the epoch.</summary>
+    public int BatchIndex { get; internal set; }
+
+    /// <summary>Number of batches in the current phase.</summary>
+    public int BatchCount { get; internal set; }
+
+    /// <summary>Items in the current batch.</summary>
+    public int BatchSize { get; internal set; }
+
+    /// <summary>The current batch's mean loss; NaN before AfterLoss.</summary>
+    public double BatchLoss { get; internal set; } = double.NaN;
+
+    /// <summary>The current batch's logits [N, C] (fp32), from AfterLoss to AfterBatch; owned by the loop, do not dispose or keep.</summary>
+    public Tensor? Logits { get; internal set; }
+
+    /// <summary>The current batch's targets [N] (int64, on the model's device), from AfterLoss to AfterBatch; owned by the loop.</summary>
+    public Tensor? Targets { get; internal set; }
+
+    /// <summary>The token the fit was started with; the loop checks it between batches.</summary>
+    public CancellationToken CancellationToken { get; }
+}

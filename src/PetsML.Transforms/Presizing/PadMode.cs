@@ -1,0 +1,14 @@
+namespace PetsML.Transforms.Presizing;
+
+/// <summary>How <see cref="PresizeMethod.Pad"/> fills the area outside the image; fastai's <c>PadMode</c>.</summary>
+public enum PadMode
+{
+    /// <summary>Black (torchvision pad mode "constant" with fill 0).</summary>
+    Zeros,
+
+    /// <summary>Repeat the edge pixel (torchvision "edge").</summary>
+    Border,
+
+    /// <summary>Mirror the image without repeating the edge pixel (torchvision/numpy "reflect"). fastai's default.</summary>
+    Reflection,
+}
