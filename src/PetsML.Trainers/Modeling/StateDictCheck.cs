@@ -16,7 +16,7 @@ internal static class StateDictCheck
     /// <summary>
     /// Throws <see cref="InvalidDataException"/> naming the first module tensor (in state-dict order) that the
     /// source lacks or holds with another shape (or element type, when the entry carries one), then the first
-    /// source tensor the module lacks. Names for which <paramref name="isSkipped"/> is true are ignored on both sides.
+    /// (in ordinal order) source tensor the module lacks. Names for which <paramref name="isSkipped"/> is true are ignored on both sides.
     /// </summary>
     internal static void EnsureMatches(
         string sourceName, IReadOnlyCollection<TensorEntry> source, Dictionary<string, Tensor> expected,
@@ -42,12 +42,12 @@ internal static class StateDictCheck
                     $"{sourceName}: tensor '{name}' has element type {dtype}, the model expects {tensor.dtype}.");
         }
 
-        foreach (var entry in source)
-        {
-            if (!isSkipped(entry.Name) && !expected.ContainsKey(entry.Name))
-                throw new InvalidDataException(
-                    $"{sourceName}: tensor '{entry.Name}' is not part of the model (skip it to load the rest).");
-        }
+        // Ordinal order, because some readers (PyBridge's unpickler) do not keep the file's order.
+        var unexpected = source.Select(e => e.Name).Where(n => !isSkipped(n) && !expected.ContainsKey(n))
+            .Order(StringComparer.Ordinal).FirstOrDefault();
+        if (unexpected is not null)
+            throw new InvalidDataException(
+                $"{sourceName}: tensor '{unexpected}' is not part of the model (skip it to load the rest).");
     }
 
     internal static string Format(IEnumerable<long> shape) => "[" + string.Join(",", shape) + "]";

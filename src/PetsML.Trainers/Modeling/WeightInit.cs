@@ -4,9 +4,10 @@ using static TorchSharp.torch;
 namespace PetsML.Trainers.Modeling;
 
 /// <summary>
-/// He (kaiming) normal initialisation drawn from a caller's generator. TorchSharp 0.107's
-/// <c>nn.init.kaiming_normal_</c> takes no generator, so the standard deviation is computed here and the
-/// draw goes through <c>nn.init.normal_</c>, which does.
+/// He (kaiming) normal initialisation drawn from a caller's generator. In TorchSharp 0.107
+/// <c>nn.init.kaiming_normal_</c> takes no generator, and <c>nn.init.normal_</c> accepts one but ignores it
+/// (draws from the global generator; caught by the same-seed test). So the standard deviation is computed here
+/// and the draw goes through <c>Tensor.normal_</c>, which passes the generator to libtorch.
 /// </summary>
 internal static class WeightInit
 {
@@ -26,7 +27,7 @@ internal static class WeightInit
         var fan = (mode == FanMode.FanIn ? weight.shape[1] : weight.shape[0]) * receptive;
         var std = Math.Sqrt(2.0) / Math.Sqrt(fan);
         using var noGrad = torch.no_grad();
-        nn.init.normal_(weight, 0.0, std, generator);
+        weight.normal_(0.0, std, generator);
     }
 
     /// <summary>Sets a norm layer's weight and bias to constants (weight 1; bias 0 for torchvision, 0.001 for fastai's heads).</summary>
