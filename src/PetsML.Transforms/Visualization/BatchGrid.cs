@@ -13,8 +13,8 @@ namespace PetsML.Transforms.Visualization;
 /// Layout: every cell is the image at its own pixel size with a <see cref="CaptionHeight"/> px caption band
 /// below, surrounded by <see cref="CellMargin"/> px of white. The grid has min(columns, shown) columns and as
 /// many rows as needed, so the PNG is columns·(W + 2·CellMargin) wide and rows·(H + CaptionHeight + 2·CellMargin)
-/// high. Checked against SkiaSharp 3.119.0 (SKFont/SKSamplingOptions API; the 2.x SKPaint text members are
-/// obsolete there).
+/// high. Checked against SkiaSharp 2.88.9, ML.NET's line (SKFont draws text; strings are measured through SKPaint,
+/// as 2.88 has no string overload of SKFont.MeasureText).
 /// </remarks>
 public static class BatchGrid
 {
@@ -86,7 +86,7 @@ public static class BatchGrid
             string caption = Fit(captions[i] ?? string.Empty, font, width);
             // Baseline placed so the text's cap height sits centred in the caption band.
             float baseline = y + height + (CaptionHeight + FontSize * 0.7f) / 2f;
-            canvas.DrawText(caption, x + width / 2f, baseline, SKTextAlign.Center, font, ink);
+            canvas.DrawText(caption, x + (width - TextWidth(caption, font)) / 2f, baseline, font, ink);
         }
 
         using var snapshot = surface.Snapshot();
@@ -107,15 +107,22 @@ public static class BatchGrid
         return rgba.data<byte>().ToArray();
     }
 
+    /// <summary>Advance width of <paramref name="text"/> (SkiaSharp 2.88 measures strings through SKPaint).</summary>
+    private static float TextWidth(string text, SKFont font)
+    {
+        using var paint = new SKPaint(font);
+        return paint.MeasureText(text);
+    }
+
     /// <summary>Shortens <paramref name="text"/> with an ellipsis until it fits <paramref name="maxWidth"/> pixels.</summary>
     private static string Fit(string text, SKFont font, float maxWidth)
     {
-        if (font.MeasureText(text) <= maxWidth)
+        if (TextWidth(text, font) <= maxWidth)
             return text;
         for (int length = text.Length - 1; length > 0; length--)
         {
             string candidate = text[..length] + "…";
-            if (font.MeasureText(candidate) <= maxWidth)
+            if (TextWidth(candidate, font) <= maxWidth)
                 return candidate;
         }
         return string.Empty;

@@ -1,0 +1,20 @@
+using PetsML.Trainers.Training;
+
+namespace PetsML.Trainers.FineTuning;
+
+/// <summary>Writes fastai's table header once and one row per finished epoch to a log.</summary>
+internal sealed class EpochLogger(Action<string> log) : ILearnerCallback
+{
+    bool _headerWritten;
+
+    public int Order => 70; // after the Recorder (50) has the epoch's row
+
+    public void AfterEpoch(TrainingContext context)
+    {
+        var last = context.Learner.Recorder.Epochs.LastOrDefault();
+        if (last is null) return;
+        var lines = Recorder.FormatTable(new[] { last }).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        if (!_headerWritten) { log(lines[0]); _headerWritten = true; }
+        foreach (var line in lines.Skip(1)) log(line);
+    }
+}

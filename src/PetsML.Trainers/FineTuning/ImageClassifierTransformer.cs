@@ -1,0 +1,208 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using PetsML.Trainers.Devices;
+using PetsML.Trainers.Modeling;
+using PetsML.Transforms.Interop.MlNet;
+using PetsML.Transforms.Pipeline;
+using TorchSharp;
+
+namespace PetsML.Trainers.FineTuning;
+
+/// <summary>
+/// A fine-tuned image classifier inside an ML.NET pipeline: reads the normalised image column and
+/// appends "Score" (class probabilities, with the class names as slot names) and "PredictedLabel"
+/// (a key whose key values are the class names), the columns
+/// <c>mlContext.MulticlassClassification.Evaluate</c> and <c>MapKeyToValue</c> expect.
+/// Saved inside the model .zip with its weights (fp32, plain state-dict names).
+/// </summary>
+public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposable
+{
+    internal static readonly ModelVersion Version = new("PETSCLSF", 0x00010001, 0x00010001, 0x00010001,
+        "PetsMLImageClassifier", typeof(ImageClassifierTransformer).Assembly);
+
+    const string WeightsEntry = "Weights.dat";
+    readonly torch.Device _device;
+    readonly object _forwardLock = new();
+    readonly bool _ownsModel;
+
+    internal ImageClassifierTransformer(ImageClassifier model, ResNetArchitecture architecture, IReadOnlyList<string> classNames,
+        string featureColumnName, int imageSize, string device, TrainingHistory? history, bool ownsModel = true)
+    {
+        _ownsModel = ownsModel;
+        Model = model;
+        Architecture = architecture;
+        ClassNames = classNames;
+        FeatureColumnName = featureColumnName;
+        ImageSize = imageSize;
+        DeviceName = device;
+        History = history;
+        _device = TorchDevice.Resolve(device);
+        Model.to(_device);
+        Model.eval();
+    }
+
+    /// <summary>The network (eval mode).</summary>
+    public ImageClassifier Model { get; }
+
+    public ResNetArchitecture Architecture { get; }
+
+    /// <summary>Class names in class-index order (the label key's key values).</summary>
+    public IReadOnlyList<string> ClassNames { get; }
+
+    /// <summary>The normalised image column read (floats 3×ImageSize×ImageSize). Default "Features".</summary>
+    public string FeatureColumnName { get; }
+
+    /// <summary>Side of the square input image.</summary>
+    public int ImageSize { get; }
+
+    /// <summary>The device name used for inference ("auto", "cpu", "cuda").</summary>
+    public string DeviceName { get; }
+
+    /// <summary>The epoch table and learning-rate finder results of training; null after <c>Model.Load</c>.</summary>
+    public TrainingHistory? History { get; }
+
+    public const string ScoreColumnName = "Score";
+    public const string PredictedLabelColumnName = "PredictedLabel";
+
+    /// <summary>Class probabilities for a batch of normalised images [N,3,S,S] (softmax of the logits).</summary>
+    public float[][] PredictProbabilities(torch.Tensor images)
+    {
+        lock (_forwardLock)
+        {
+            using var scope = torch.NewDisposeScope();
+            using var noGrad = torch.no_grad();
+            var probabilities = torch.nn.functional.softmax(Model.forward(images.to(_device)), 1).cpu();
+            int n = (int)probabilities.shape[0], k = ClassNames.Count;
+            var flat = probabilities.data<float>().ToArray();
+            return Enumerable.Range(0, n).Select(i => flat.AsSpan(i * k, k).ToArray()).ToArray();
+        }
+    }
+
+    protected override IReadOnlyList<DataViewSchema.DetachedColumn> GetOutputColumns(DataViewSchema inputSchema)
+    {
+        CheckFeatures(inputSchema);
+        int k = ClassNames.Count;
+        var names = ClassNames.Select(c => c.AsMemory()).ToArray();
+        ValueGetter<VBuffer<ReadOnlyMemory<char>>> classNames = (ref VBuffer<ReadOnlyMemory<char>> v) => v = new VBuffer<ReadOnlyMemory<char>>(k, names);
+        ValueGetter<ReadOnlyMemory<char>> kind = (ref ReadOnlyMemory<char> v) => v = "MulticlassClassification".AsMemory();
+        ValueGetter<ReadOnlyMemory<char>> scoreValue = (ref ReadOnlyMemory<char> v) => v = "Score".AsMemory();
+        ValueGetter<ReadOnlyMemory<char>> predictedValue = (ref ReadOnlyMemory<char> v) => v = "PredictedLabel".AsMemory();
+        uint setId = NextScoreColumnSetId(inputSchema);
+        ValueGetter<uint> setIdGetter = (ref uint v) => v = setId;
+        var namesType = new VectorDataViewType(TextDataViewType.Instance, k);
+        var setIdType = new KeyDataViewType(typeof(uint), int.MaxValue);
+
+        var score = new DataViewSchema.Annotations.Builder();
+        score.Add("SlotNames", namesType, classNames);
+        score.Add("ScoreColumnKind", TextDataViewType.Instance, kind);
+        score.Add("ScoreValueKind", TextDataViewType.Instance, scoreValue);
+        score.Add("ScoreColumnSetId", setIdType, setIdGetter);
+        score.Add("TrainingLabelValues", namesType, classNames);
+
+        var predicted = new DataViewSchema.Annotations.Builder();
+        predicted.Add("KeyValues", namesType, classNames);
+        predicted.Add("ScoreColumnKind", TextDataViewType.Instance, kind);
+        predicted.Add("ScoreValueKind", TextDataViewType.Instance, predictedValue);
+        predicted.Add("ScoreColumnSetId", setIdType, setIdGetter);
+
+        return new[]
+        {
+            new DataViewSchema.DetachedColumn(ScoreColumnName, new VectorDataViewType(NumberDataViewType.Single, k), score.ToAnnotations()),
+            new DataViewSchema.DetachedColumn(PredictedLabelColumnName, new KeyDataViewType(typeof(uint), k), predicted.ToAnnotations()),
+        };
+    }
+
+    static uint NextScoreColumnSetId(DataViewSchema schema)
+    {
+        uint max = 0;
+        foreach (var column in schema)
+        {
+            if (column.Annotations.Schema.GetColumnOrNull("ScoreColumnSetId") is not { } annotation) continue;
+            uint id = 0;
+            column.Annotations.GetGetter<uint>(annotation)(ref id);
+            max = Math.Max(max, id);
+        }
+        return max + 1;
+    }
+
+    void CheckFeatures(DataViewSchema schema)
+    {
+        int expected = 3 * ImageSize * ImageSize;
+        SchemaShapes.Require(schema, FeatureColumnName, $"a vector of {expected} Single (3×{ImageSize}×{ImageSize}, mlContext.Transforms.AugmentImages)",
+            t => t is VectorDataViewType { ItemType: var item, Size: var size } && item == NumberDataViewType.Single && size == expected);
+    }
+
+    protected override IEnumerable<string> GetInputColumnNames() => new[] { FeatureColumnName };
+
+    protected override Delegate[] MakeGetters(DataViewRow input, Func<int, bool> isActive)
+    {
+        var featureGetter = input.GetGetter<VBuffer<float>>(input.Schema[FeatureColumnName]);
+        VBuffer<float> features = default;
+        long cachedPosition = -1;
+        float[] probabilities = Array.Empty<float>();
+        void Compute()
+        {
+            if (cachedPosition == input.Position && probabilities.Length > 0) return;
+            featureGetter(ref features);
+            using var scope = torch.NewDisposeScope();
+            var x = torch.tensor(features.DenseValues().ToArray(), new long[] { 1, 3, ImageSize, ImageSize });
+            probabilities = PredictProbabilities(x)[0];
+            cachedPosition = input.Position;
+        }
+        ValueGetter<VBuffer<float>> score = (ref VBuffer<float> value) =>
+        {
+            Compute();
+            var editor = VBufferEditor.Create(ref value, probabilities.Length);
+            probabilities.CopyTo(editor.Values);
+            value = editor.Commit();
+        };
+        ValueGetter<uint> predicted = (ref uint value) =>
+        {
+            Compute();
+            int best = 0;
+            for (int i = 1; i < probabilities.Length; i++) if (probabilities[i] > probabilities[best]) best = i;
+            value = (uint)best + 1;
+        };
+        return new Delegate[] { score, predicted };
+    }
+
+    public override void Save(ModelSaveContext ctx)
+    {
+        var w = MlNetInternals.BeginSave(ctx, Version);
+        w.Write((int)Architecture);
+        w.Write(FeatureColumnName);
+        w.Write(ImageSize);
+        w.Write(ClassNames.Count);
+        foreach (var name in ClassNames) w.Write(name);
+        lock (_forwardLock)
+        {
+            // Weights are always written as fp32 on the cpu, under the plain state-dict names.
+            MlNetInternals.SaveBinaryStream(ctx, WeightsEntry, bw =>
+            {
+                Model.to(torch.CPU);
+                try { Model.save(bw); }
+                finally { Model.to(_device); }
+            });
+        }
+    }
+
+    internal static ImageClassifierTransformer Load(IHostEnvironment env, MlNetInternals.ModelLoadReader ctx)
+    {
+        var r = ctx.Reader;
+        var architecture = (ResNetArchitecture)r.ReadInt32();
+        var featureColumn = r.ReadString();
+        int imageSize = r.ReadInt32();
+        var classNames = new string[r.ReadInt32()];
+        for (int i = 0; i < classNames.Length; i++) classNames[i] = r.ReadString();
+        var model = ImageClassifier.Create(architecture, classNames.Length, seed: 0, pretrained: false);
+        if (!ctx.TryLoadBinaryStream(WeightsEntry, br => model.load(br)))
+            throw new InvalidDataException($"The model .zip has no '{WeightsEntry}' entry for the image classifier: it was not written by PetsML, or it is damaged.");
+        return new ImageClassifierTransformer(model, architecture, classNames, featureColumn, imageSize, "auto", history: null);
+    }
+
+    public void Dispose()
+    {
+        if (_ownsModel) Model.Dispose();
+    }
+}

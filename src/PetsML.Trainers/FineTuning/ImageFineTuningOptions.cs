@@ -1,0 +1,113 @@
+using Microsoft.ML;
+using PetsML.Trainers.Modeling;
+using PetsML.Trainers.Training;
+using PetsML.Transforms.Batching;
+using PetsML.Transforms.Pipeline;
+
+namespace PetsML.Trainers.FineTuning;
+
+/// <summary>
+/// The knobs of the fastai lesson for <see cref="ImageFineTuningTrainer"/>:
+/// <c>vision_learner(dls, arch, metrics=error_rate).fine_tune(Epochs, BaseLearningRate, FreezeEpochs)</c>.
+/// Every default is fastai's unless said otherwise.
+/// </summary>
+public sealed class ImageFineTuningOptions
+{
+    /// <summary>The label key column. Default "Label".</summary>
+    public string LabelColumnName { get; set; } = PetsColumnNames.Label;
+
+    /// <summary>The normalised image column (mlContext.Transforms.AugmentImages). Default "Features".</summary>
+    public string FeatureColumnName { get; set; } = PetsColumnNames.Features;
+
+    /// <summary>The split column (1 = validation), used when <see cref="ValidationData"/> is null. Default "IsValidation".</summary>
+    public string ValidationColumnName { get; set; } = PetsColumnNames.IsValidation;
+
+    /// <summary>
+    /// Separate validation data, already transformed by the same data pipeline (it must have the label and
+    /// image columns). Default null: the rows of the training data whose split column is 1.
+    /// </summary>
+    public IDataView? ValidationData { get; set; }
+
+    /// <summary>The network body. Default <see cref="ResNetArchitecture.ResNet18Packaged"/>, whose ImageNet weights ship with PetsML.</summary>
+    public ResNetArchitecture Architecture { get; set; } = ResNetArchitecture.ResNet18Packaged;
+
+    /// <summary>Start from trained body weights (the packaged ones, or <see cref="WeightsFile"/>). Default true.</summary>
+    public bool Pretrained { get; set; } = true;
+
+    /// <summary>A weight file for the body (.dat, .pth/.pt, .safetensors). Default null.</summary>
+    public string? WeightsFile { get; set; }
+
+    /// <summary>Epochs with the whole network unfrozen (fine_tune's <c>epochs</c>). Default 2, as in the lesson.</summary>
+    public int Epochs { get; set; } = 2;
+
+    /// <summary>Epochs with only the head (and BatchNorm) training first. Default 1.</summary>
+    public int FreezeEpochs { get; set; } = 1;
+
+    /// <summary>fine_tune's <c>base_lr</c>. Default 2e-3. Null means "find": run the learning-rate finder and use its valley suggestion.</summary>
+    public double? BaseLearningRate { get; set; } = 2e-3;
+
+    /// <summary>fine_tune's <c>lr_mult</c>: the unfrozen phase spans slice(base/lr_mult, base). Default 100.</summary>
+    public double LrMult { get; set; } = 100;
+
+    /// <summary>Images per batch, for training and validation. Default 64.</summary>
+    public int BatchSize { get; set; } = 64;
+
+    /// <summary>Decoupled weight decay, none on BatchNorm parameters. Default 0.01.</summary>
+    public double WeightDecay { get; set; } = 0.01;
+
+    /// <summary>Label smoothing ε (fastai's LabelSmoothingCrossEntropy uses 0.1). Default 0: plain cross-entropy.</summary>
+    public double LabelSmoothing { get; set; }
+
+    /// <summary>Seed of the head's initialisation, the shuffle and the augmentation. Default 42.</summary>
+    public int Seed { get; set; } = 42;
+
+    /// <summary>"auto" (cuda when available, else cpu), "cpu", "cuda" or "cuda:N". Default "auto".</summary>
+    public string Device { get; set; } = "auto";
+
+    /// <summary>libtorch's intra-op threads; null leaves libtorch's default (the number of cores). Default null.</summary>
+    public int? Threads { get; set; }
+
+    /// <summary>Feed convolutions NHWC-contiguous batches (channels_last; faster on CPU). Default true (PetsML's choice).</summary>
+    public bool ChannelsLast { get; set; } = true;
+
+    /// <summary>Compute precision of the training step. Default fp32.</summary>
+    public TrainingPrecision Precision { get; set; } = TrainingPrecision.Fp32;
+
+    /// <summary>Threads that decode and presize images. Default: the number of processors.</summary>
+    public int DecodeThreads { get; set; } = Environment.ProcessorCount;
+
+    /// <summary>Whether batch preparation alternates with training (default, measured fastest on 2 cores) or overlaps it.</summary>
+    public BatchPreparation BatchPreparation { get; set; } = BatchPreparation.Alternate;
+
+    /// <summary>
+    /// A training recipe replacing fine_tune, e.g. the lesson's
+    /// <c>learner => { learner.FitOneCycle(3, 3e-3); learner.Unfreeze(); learner.FitOneCycle(6, 1e-5); }</c>.
+    /// The learner starts frozen, as fastai's vision_learner does. Default null: fine_tune.
+    /// </summary>
+    public Action<Learner>? Recipe { get; set; }
+
+    /// <summary>Per-batch progress (phase, epoch, batch, images/s, loss). Default null.</summary>
+    public IProgress<BatchProgress>? Progress { get; set; }
+
+    /// <summary>Receives human-readable lines: the chosen device, skipped rows, each epoch's row of the table. Default null.</summary>
+    public Action<string>? Log { get; set; }
+
+    /// <summary>Stops training cleanly between batches. Default none.</summary>
+    public CancellationToken CancellationToken { get; set; }
+
+    internal void Validate()
+    {
+        if (Epochs < 0) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "Epochs must be ≥ 0.");
+        if (FreezeEpochs < 0) throw new ArgumentOutOfRangeException(nameof(FreezeEpochs), FreezeEpochs, "FreezeEpochs must be ≥ 0.");
+        if (Epochs + FreezeEpochs == 0 && Recipe is null) throw new ArgumentOutOfRangeException(nameof(Epochs), "Epochs + FreezeEpochs must be at least 1.");
+        if (BaseLearningRate is { } lr && !(lr > 0 && double.IsFinite(lr))) throw new ArgumentOutOfRangeException(nameof(BaseLearningRate), lr, "BaseLearningRate must be a positive number, or null to find it.");
+        if (!(LrMult > 0)) throw new ArgumentOutOfRangeException(nameof(LrMult), LrMult, "LrMult must be positive.");
+        if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "BatchSize must be at least 1.");
+        if (WeightDecay < 0) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "WeightDecay must be ≥ 0.");
+        if (LabelSmoothing is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(LabelSmoothing), LabelSmoothing, "LabelSmoothing must be in [0, 1).");
+        if (Threads is < 1) throw new ArgumentOutOfRangeException(nameof(Threads), Threads, "Threads must be at least 1.");
+        if (DecodeThreads < 1) throw new ArgumentOutOfRangeException(nameof(DecodeThreads), DecodeThreads, "DecodeThreads must be at least 1.");
+        if (WeightsFile is not null && !File.Exists(WeightsFile)) throw new FileNotFoundException($"WeightsFile '{WeightsFile}' does not exist.", WeightsFile);
+        Devices.TorchDevice.Resolve(Device);
+    }
+}

@@ -1,0 +1,131 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using PetsML.Transforms.Interop.MlNet;
+using PetsML.Transforms.Pipeline;
+using TorchSharp;
+
+namespace PetsML.Transforms.Augmentation;
+
+/// <summary>
+/// fastai's batch transforms <c>aug_transforms(size=224, min_scale=0.75)</c> plus <c>Normalize</c>, as an
+/// ML.NET estimator: presized bytes 3×S×S in, normalised floats 3×Size×Size out.
+/// </summary>
+/// <remarks>
+/// Through ML.NET (<c>Transform</c>, <c>PredictionEngine</c>, after <c>Model.Load</c>) only the deterministic
+/// validation path runs, so a prediction sees exactly what validation saw. During training the trainer
+/// calls <see cref="AugmentTransformer.Augmenter"/> on whole batches and draws the random path afresh for
+/// every batch of every epoch.
+/// </remarks>
+public sealed class AugmentEstimator : IEstimator<AugmentTransformer>
+{
+    readonly AugmentTransformer _transformer;
+
+    public AugmentEstimator(string outputColumnName, string inputColumnName, AugmentOptions? options = null)
+    {
+        _transformer = new AugmentTransformer(outputColumnName, inputColumnName, options ?? new AugmentOptions());
+    }
+
+    /// <summary>Nothing to learn: checks the input column and returns the transformer.</summary>
+    public AugmentTransformer Fit(IDataView input)
+    {
+        AugmentTransformer.CheckInput(input.Schema.GetColumnOrNull(_transformer.InputColumnName), _transformer.InputColumnName);
+        return _transformer;
+    }
+
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        SchemaShapes.Require(inputSchema, _transformer.InputColumnName, AugmentTransformer.ExpectedInput,
+            c => c.Kind == SchemaShape.Column.VectorKind.Vector && c.ItemType == NumberDataViewType.Byte);
+        return SchemaShapes.With(inputSchema, SchemaShapes.Vector(_transformer.OutputColumnName, NumberDataViewType.Single));
+    }
+}
+
+/// <summary>Applies the validation path of the batch augmentation to each row; see <see cref="AugmentEstimator"/>.</summary>
+public sealed class AugmentTransformer : RowMappingTransformer
+{
+    internal const string ExpectedInput = "presized image bytes, a known-size vector of Byte 3×S×S (mlContext.Transforms.Presize)";
+    internal static readonly ModelVersion Version = new("PETSAUGM", 0x00010001, 0x00010001, 0x00010001,
+        "PetsMLAugment", typeof(AugmentTransformer).Assembly);
+
+    internal AugmentTransformer(string outputColumnName, string inputColumnName, AugmentOptions options)
+    {
+        if (string.IsNullOrWhiteSpace(outputColumnName)) throw new ArgumentException("The output column name must not be empty.", nameof(outputColumnName));
+        if (string.IsNullOrWhiteSpace(inputColumnName)) throw new ArgumentException("The input column name must not be empty.", nameof(inputColumnName));
+        OutputColumnName = outputColumnName;
+        InputColumnName = inputColumnName;
+        Augmenter = new BatchAugmenter(options);
+    }
+
+    public string OutputColumnName { get; }
+    public string InputColumnName { get; }
+
+    /// <summary>The whole-batch augmentation (training and validation paths), for the trainer's batch source.</summary>
+    public BatchAugmenter Augmenter { get; }
+
+    public AugmentOptions Options => Augmenter.Options;
+
+    internal static int CheckInput(DataViewSchema.Column? column, string name)
+    {
+        if (column is null)
+            throw new ArgumentOutOfRangeException(name, $"Input column '{name}' not found; expected {ExpectedInput}.");
+        if (column.Value.Type is VectorDataViewType { ItemType: var item } v && item == NumberDataViewType.Byte
+            && v.Dimensions.Length == 3 && v.Dimensions[0] == 3 && v.Dimensions[1] == v.Dimensions[2] && v.Dimensions[1] > 0)
+            return v.Dimensions[1];
+        throw new ArgumentOutOfRangeException(name, $"Schema mismatch for input column '{name}': expected {ExpectedInput}, got {column.Value.Type}.");
+    }
+
+    protected override IReadOnlyList<DataViewSchema.DetachedColumn> GetOutputColumns(DataViewSchema inputSchema)
+    {
+        CheckInput(inputSchema.GetColumnOrNull(InputColumnName), InputColumnName);
+        int size = Options.Size;
+        return new[] { new DataViewSchema.DetachedColumn(OutputColumnName, new VectorDataViewType(NumberDataViewType.Single, 3, size, size)) };
+    }
+
+    protected override IEnumerable<string> GetInputColumnNames() => new[] { InputColumnName };
+
+    protected override Delegate[] MakeGetters(DataViewRow input, Func<int, bool> isActive)
+    {
+        int side = CheckInput(input.Schema.GetColumnOrNull(InputColumnName), InputColumnName);
+        var imageGetter = input.GetGetter<VBuffer<byte>>(input.Schema[InputColumnName]);
+        VBuffer<byte> image = default;
+        long cachedPosition = -1;
+        float[]? cached = null;
+        ValueGetter<VBuffer<float>> getter = (ref VBuffer<float> value) =>
+        {
+            if (cachedPosition != input.Position || cached is null)
+            {
+                imageGetter(ref image);
+                cached = ValidationOf(image.DenseValues().ToArray(), side);
+                cachedPosition = input.Position;
+            }
+            var editor = VBufferEditor.Create(ref value, cached.Length);
+            cached.CopyTo(editor.Values);
+            value = editor.Commit();
+        };
+        return new Delegate[] { getter };
+    }
+
+    float[] ValidationOf(byte[] chw, int side)
+    {
+        using var scope = torch.NewDisposeScope();
+        var batch = torch.tensor(chw, new long[] { 1, 3, side, side }, dtype: torch.uint8);
+        return Augmenter.Validation(batch).data<float>().ToArray();
+    }
+
+    public override void Save(ModelSaveContext ctx)
+    {
+        var w = MlNetInternals.BeginSave(ctx, Version);
+        w.Write(OutputColumnName);
+        w.Write(InputColumnName);
+        AugmentOptionsFormat.Write(w, Options);
+    }
+
+    internal static AugmentTransformer Load(IHostEnvironment env, MlNetInternals.ModelLoadReader ctx)
+    {
+        var r = ctx.Reader;
+        var output = r.ReadString();
+        var input = r.ReadString();
+        return new AugmentTransformer(output, input, AugmentOptionsFormat.Read(r));
+    }
+}

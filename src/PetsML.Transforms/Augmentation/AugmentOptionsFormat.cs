@@ -1,0 +1,40 @@
+namespace PetsML.Transforms.Augmentation;
+
+/// <summary>How <see cref="AugmentOptions"/> are written into a model .zip (in field order; keep it append-only).</summary>
+internal static class AugmentOptionsFormat
+{
+    public static void Write(BinaryWriter w, AugmentOptions o)
+    {
+        w.Write(o.Size);
+        w.Write(o.MinScale);
+        w.Write(o.DoFlip);
+        w.Write(o.MaxRotate);
+        w.Write(o.MinZoom);
+        w.Write(o.MaxZoom);
+        w.Write(o.MaxLighting);
+        w.Write(o.MaxWarp);
+        w.Write(o.PAffine);
+        w.Write(o.PLighting);
+        w.Write((int)o.PadMode);
+        for (int c = 0; c < 3; c++) w.Write(o.Normalization.Mean[c]);
+        for (int c = 0; c < 3; c++) w.Write(o.Normalization.Std[c]);
+    }
+
+    public static AugmentOptions Read(BinaryReader r) => new()
+    {
+        Size = r.ReadInt32(),
+        MinScale = r.ReadDouble(),
+        DoFlip = r.ReadBoolean(),
+        MaxRotate = r.ReadDouble(),
+        MinZoom = r.ReadDouble(),
+        MaxZoom = r.ReadDouble(),
+        MaxLighting = r.ReadDouble(),
+        MaxWarp = r.ReadDouble(),
+        PAffine = r.ReadDouble(),
+        PLighting = r.ReadDouble(),
+        PadMode = (PadMode)r.ReadInt32(),
+        Normalization = new NormalizationStats(
+            new[] { r.ReadSingle(), r.ReadSingle(), r.ReadSingle() },
+            new[] { r.ReadSingle(), r.ReadSingle(), r.ReadSingle() }),
+    };
+}

@@ -1,0 +1,194 @@
+// Why this file exists
+// --------------------
+// ML.NET 5.0.1 keeps its model persistence API internal (ModelSaveContext.Writer/SetVersionInfo/
+// SaveBinaryStream, ModelLoadContext, VersionInfo, LoadableClassAttribute, ComponentCatalog.AddClass)
+// and the SchemaShape.Column constructor too. A third-party transformer that wants to live inside an
+// ordinary model .zip (mlContext.Model.Save / Model.Load) has to reach them by reflection.
+// This is the ONLY place in PetsML that does so; every member is resolved eagerly on first use and a
+// missing one fails with a MissingMemberException that names it, so an ML.NET upgrade that changes
+// shape breaks loudly here, not subtly elsewhere. Checked against Microsoft.ML 5.0.1 (release/5.0).
+// See ../shared/docs/mlnet-extension.md ("option A: a reflection bridge").
+using System.Reflection;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+
+namespace PetsML.Transforms.Interop.MlNet;
+
+/// <summary>
+/// The version stamp of one saved component: what ML.NET writes into the header of its entry in the
+/// model .zip and uses to find the loader again.
+/// </summary>
+/// <param name="ModelSignature">Exactly eight characters identifying the format, e.g. "PETSLABL".</param>
+/// <param name="VersionWritten">Version of the format this code writes.</param>
+/// <param name="VersionReadable">Oldest reader version able to read what this code writes.</param>
+/// <param name="VersionWeCanReadBack">Oldest format version this code can still read.</param>
+/// <param name="LoaderSignature">Name the loader is registered under (unique per catalog, case-insensitive).</param>
+/// <param name="LoaderAssembly">The assembly ML.NET loads to find the loader.</param>
+internal sealed record ModelVersion(
+    string ModelSignature, uint VersionWritten, uint VersionReadable, uint VersionWeCanReadBack,
+    string LoaderSignature, Assembly LoaderAssembly);
+
+/// <summary>Reflection bridge to ML.NET's internal persistence and schema-shape API.</summary>
+internal static class MlNetInternals
+{
+    static readonly Assembly Core = typeof(ICanSaveModel).Assembly;              // Microsoft.ML.Core
+    static readonly Type VersionInfoType = Required(Core.GetType("Microsoft.ML.VersionInfo"), "Microsoft.ML.VersionInfo");
+    static readonly Type LoadContextType = Required(Core.GetType("Microsoft.ML.ModelLoadContext"), "Microsoft.ML.ModelLoadContext");
+    static readonly Type SignatureLoadModelType = Required(Core.GetType("Microsoft.ML.SignatureLoadModel"), "Microsoft.ML.SignatureLoadModel");
+    static readonly Type LoadableClassAttributeType = Required(Core.GetType("Microsoft.ML.LoadableClassAttribute"), "Microsoft.ML.LoadableClassAttribute");
+    static readonly Type LoadableClassInfoType = Required(typeof(ComponentCatalog).GetNestedType("LoadableClassInfo", BindingFlags.NonPublic), "ComponentCatalog.LoadableClassInfo");
+
+    static readonly ConstructorInfo VersionInfoCtor = Required(VersionInfoType.GetConstructor(
+        new[] { typeof(string), typeof(uint), typeof(uint), typeof(uint), typeof(string), typeof(string), typeof(string) }), "VersionInfo(string, uint, uint, uint, string, string, string)");
+
+    const BindingFlags Instance = BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic;
+    static readonly MethodInfo SaveCheckAtModel = Method(typeof(ModelSaveContext), "CheckAtModel", Type.EmptyTypes);
+    static readonly MethodInfo SaveSetVersionInfo = Method(typeof(ModelSaveContext), "SetVersionInfo", new[] { VersionInfoType });
+    static readonly FieldInfo SaveWriter = Field(typeof(ModelSaveContext), "Writer");
+    static readonly MethodInfo SaveBinaryStreamMethod = Method(typeof(ModelSaveContext), "SaveBinaryStream", new[] { typeof(string), typeof(Action<BinaryWriter>) });
+
+    static readonly FieldInfo LoadReader = Field(LoadContextType, "Reader");
+    static readonly MethodInfo LoadCheckAtModel = Method(LoadContextType, "CheckAtModel", new[] { VersionInfoType });
+    static readonly MethodInfo LoadTryLoadBinaryStream = Method(LoadContextType, "TryLoadBinaryStream", new[] { typeof(string), typeof(Action<BinaryReader>) });
+    static readonly FieldInfo LoadHeader = Field(LoadContextType, "Header");
+
+    /// <summary>Starts saving a component: writes the version header and returns the main stream's writer.</summary>
+    public static BinaryWriter BeginSave(ModelSaveContext ctx, ModelVersion version)
+    {
+        ArgumentNullException.ThrowIfNull(ctx);
+        SaveCheckAtModel.Invoke(ctx, null);
+        SaveSetVersionInfo.Invoke(ctx, new[] { ToVersionInfo(version) });
+        return (BinaryWriter)SaveWriter.GetValue(ctx)!;
+    }
+
+    /// <summary>Adds a sibling entry to the component's folder in the .zip (for large state such as weights).</summary>
+    public static void SaveBinaryStream(ModelSaveContext ctx, string entryName, Action<BinaryWriter> write)
+        => Invoke(SaveBinaryStreamMethod, ctx, entryName, write);
+
+    /// <summary>
+    /// Registers a loader for <typeparamref name="T"/> in one catalog, so that <c>mlContext.Model.Load</c>
+    /// can recreate it. Idempotent.
+    /// </summary>
+    public static void RegisterLoader<T>(ComponentCatalog catalog, ModelVersion version, Func<IHostEnvironment, ModelLoadReader, T> load)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        LoaderThunk<T>.Load = load;
+        LoaderThunk<T>.Version = version;
+
+        lock (CatalogLock(catalog))
+        {
+            var getInfo = typeof(ComponentCatalog).GetMethod("GetLoadableClassInfo", Instance, new[] { typeof(string), typeof(Type) });
+            if (getInfo is not null && getInfo.Invoke(catalog, new object[] { version.LoaderSignature, SignatureLoadModelType }) is not null)
+                return;
+
+            // LoadableClassAttribute(instType, loaderType, argType, sigType, userName, params loadNames)
+            var attribute = Activator.CreateInstance(LoadableClassAttributeType, Instance, null,
+                new object?[] { typeof(T), typeof(LoaderThunk<T>), null, SignatureLoadModelType, typeof(T).Name, new[] { version.LoaderSignature } }, null)
+                ?? throw new MissingMemberException("LoadableClassAttribute", ".ctor");
+            var create = typeof(LoaderThunk<T>).GetMethod(nameof(LoaderThunk<T>.Create), BindingFlags.Static | BindingFlags.Public)!;
+            var info = Activator.CreateInstance(LoadableClassInfoType, Instance, null,
+                new object?[] { attribute, null, null, create, true }, null)
+                ?? throw new MissingMemberException("ComponentCatalog.LoadableClassInfo", ".ctor");
+            var addClass = Method(typeof(ComponentCatalog), "AddClass", new[] { LoadableClassInfoType, typeof(string[]), typeof(bool) });
+            Invoke(addClass, catalog, info, new[] { version.LoaderSignature }, false);
+        }
+    }
+
+    /// <summary>
+    /// What ML.NET calls when it loads a registered component: a static Create(env, ctx) whose context
+    /// parameter is typed object, because C# cannot name the internal ModelLoadContext.
+    /// </summary>
+    public static class LoaderThunk<T> where T : class
+    {
+        internal static Func<IHostEnvironment, ModelLoadReader, T>? Load;
+        internal static ModelVersion? Version;
+
+        public static T Create(IHostEnvironment env, object ctx)
+        {
+            var reader = new ModelLoadReader(ctx);
+            reader.CheckAtModel(Version!);
+            return Load!(env, reader);
+        }
+    }
+
+    /// <summary>The parts of ML.NET's internal ModelLoadContext a loader needs.</summary>
+    public sealed class ModelLoadReader
+    {
+        readonly object _ctx;
+
+        internal ModelLoadReader(object ctx) => _ctx = ctx;
+
+        /// <summary>The main stream of the component's entry; read back exactly what was written.</summary>
+        public BinaryReader Reader => (BinaryReader)LoadReader.GetValue(_ctx)!;
+
+        /// <summary>The format version that was written (to read older formats).</summary>
+        public uint VersionWritten
+        {
+            get
+            {
+                var header = LoadHeader.GetValue(_ctx)!;
+                return (uint)header.GetType().GetField("VerWritten", Instance)!.GetValue(header)!;
+            }
+        }
+
+        internal void CheckAtModel(ModelVersion version) => Invoke(LoadCheckAtModel, _ctx, ToVersionInfo(version));
+
+        /// <summary>Reads a sibling entry written with <see cref="SaveBinaryStream"/>; false if it is absent.</summary>
+        public bool TryLoadBinaryStream(string entryName, Action<BinaryReader> read)
+            => (bool)Invoke(LoadTryLoadBinaryStream, _ctx, entryName, read)!;
+    }
+
+    /// <summary>Creates a <see cref="SchemaShape.Column"/> (its constructor is internal).</summary>
+    public static SchemaShape.Column ShapeColumn(string name, SchemaShape.Column.VectorKind kind, DataViewType itemType, bool isKey, SchemaShape? annotations = null)
+        => (SchemaShape.Column)ShapeColumnCtor.Invoke(new object?[] { name, kind, itemType, isKey, annotations });
+
+    static readonly ConstructorInfo ShapeColumnCtor = Required(typeof(SchemaShape.Column).GetConstructor(Instance, null,
+        new[] { typeof(string), typeof(SchemaShape.Column.VectorKind), typeof(DataViewType), typeof(bool), typeof(SchemaShape) }, null),
+        "SchemaShape.Column(string, VectorKind, DataViewType, bool, SchemaShape)");
+
+    /// <summary>The shape of a concrete schema (ML.NET's internal SchemaShape.Create).</summary>
+    public static SchemaShape ShapeOf(DataViewSchema schema)
+        => (SchemaShape)Method(typeof(SchemaShape), "Create", new[] { typeof(DataViewSchema) }, BindingFlags.Static | BindingFlags.NonPublic | BindingFlags.Public).Invoke(null, new object[] { schema })!;
+
+    static object ToVersionInfo(ModelVersion v)
+        => VersionInfoCtor.Invoke(new object?[] { v.ModelSignature, v.VersionWritten, v.VersionReadable, v.VersionWeCanReadBack, v.LoaderAssembly.FullName, v.LoaderSignature, null });
+
+    static object CatalogLock(ComponentCatalog catalog)
+        => Field(typeof(ComponentCatalog), "_lock").GetValue(catalog) ?? catalog;
+
+    static object? Invoke(MethodInfo method, object? target, params object?[] args)
+    {
+        try
+        {
+            return method.Invoke(target, args);
+        }
+        catch (TargetInvocationException e) when (e.InnerException is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerException).Throw();
+            throw;
+        }
+    }
+
+    static MethodInfo Method(Type type, string name, Type[] parameters, BindingFlags flags = Instance)
+        => Required(type.GetMethod(name, flags, null, parameters, null), $"{type.Name}.{name}");
+
+    static FieldInfo Field(Type type, string name)
+        => Required(type.GetField(name, Instance), $"{type.Name}.{name}");
+
+    static T Required<T>(T? member, string name) where T : class
+        => member ?? throw new MissingMemberException(
+            $"ML.NET internal member '{name}' was not found. PetsML's persistence bridge (Interop/MlNet) was checked against Microsoft.ML 5.0.1; pin that version.");
+}
+
+/// <summary>Walks ML.NET's own transformed data views back to their source (IDataTransform is internal).</summary>
+internal static class DataViewSources
+{
+    static readonly Type? DataTransformType = typeof(TextLoader).Assembly.GetType("Microsoft.ML.Data.IDataTransform");
+    static readonly PropertyInfo? SourceProperty = DataTransformType?.GetProperty("Source");
+
+    /// <summary>The view <paramref name="view"/> reads from, when it is one of ML.NET's transforms; else null.</summary>
+    public static IDataView? SourceOf(IDataView view)
+        => DataTransformType is not null && DataTransformType.IsInstanceOfType(view) ? SourceProperty?.GetValue(view) as IDataView : null;
+}

@@ -1,0 +1,137 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Transforms.Image;
+using Microsoft.ML.Runtime;
+using PetsML.Transforms.Imaging;
+using PetsML.Transforms.Interop.MlNet;
+using PetsML.Transforms.Pipeline;
+
+namespace PetsML.Transforms.Presizing;
+
+/// <summary>
+/// fastai's item transform <c>Resize(460)</c> as an ML.NET estimator: decode each image by content,
+/// convert it to RGB and crop/squish/pad it to a square of <see cref="PresizeOptions.Size"/>.
+/// The output is bytes 3×Size×Size (planar RGB), what the batch augmentation takes.
+/// </summary>
+/// <remarks>
+/// The input column may be a path (text), raw bytes (<c>mlContext.Transforms.LoadRawImageBytes</c>, a
+/// vector of bytes) or an <see cref="MLImage"/> (<c>mlContext.Transforms.LoadImages</c>).
+/// Through ML.NET (<c>Transform</c>, <c>PredictionEngine</c>) the crop is always centred, as fastai does on
+/// validation; the trainer draws a random crop position for every training item in every epoch.
+/// </remarks>
+public sealed class PresizeEstimator : IEstimator<PresizeTransformer>
+{
+    readonly PresizeTransformer _transformer;
+
+    public PresizeEstimator(string outputColumnName, string inputColumnName, PresizeOptions? options = null, ImageDecodeOptions? decodeOptions = null)
+    {
+        _transformer = new PresizeTransformer(outputColumnName, inputColumnName, options ?? new PresizeOptions(), decodeOptions ?? new ImageDecodeOptions());
+    }
+
+    /// <summary>Nothing to learn: checks the input column and returns the transformer.</summary>
+    public PresizeTransformer Fit(IDataView input)
+    {
+        PresizeTransformer.CheckInput(input.Schema[_transformer.InputColumnName].Type, _transformer.InputColumnName);
+        return _transformer;
+    }
+
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        SchemaShapes.Require(inputSchema, _transformer.InputColumnName, PresizeTransformer.ExpectedInput, c =>
+            (c.Kind == SchemaShape.Column.VectorKind.Scalar && (c.ItemType is TextDataViewType || c.ItemType is ImageDataViewType)) ||
+            (c.Kind != SchemaShape.Column.VectorKind.Scalar && c.ItemType == NumberDataViewType.Byte));
+        return SchemaShapes.With(inputSchema, SchemaShapes.Vector(_transformer.OutputColumnName, NumberDataViewType.Byte));
+    }
+}
+
+/// <summary>Decodes and presizes one image per row (centre crop); see <see cref="PresizeEstimator"/>.</summary>
+public sealed class PresizeTransformer : RowMappingTransformer
+{
+    internal const string ExpectedInput = "a path (text), image bytes (vector of Byte) or an MLImage";
+    internal static readonly ModelVersion Version = new("PETSPRSZ", 0x00010001, 0x00010001, 0x00010001,
+        "PetsMLPresize", typeof(PresizeTransformer).Assembly);
+
+    /// <summary>A presize step for the given columns and options (what <see cref="PresizeEstimator"/> fits).</summary>
+    public PresizeTransformer(string outputColumnName, string inputColumnName, PresizeOptions options, ImageDecodeOptions decodeOptions)
+    {
+        if (string.IsNullOrWhiteSpace(outputColumnName)) throw new ArgumentException("The output column name must not be empty.", nameof(outputColumnName));
+        if (string.IsNullOrWhiteSpace(inputColumnName)) throw new ArgumentException("The input column name must not be empty.", nameof(inputColumnName));
+        OutputColumnName = outputColumnName;
+        InputColumnName = inputColumnName;
+        Options = options;
+        DecodeOptions = decodeOptions;
+    }
+
+    public string OutputColumnName { get; }
+    public string InputColumnName { get; }
+    public PresizeOptions Options { get; }
+    public ImageDecodeOptions DecodeOptions { get; }
+
+    /// <summary>Side of the square output.</summary>
+    public int Size => Options.Size;
+
+    internal static void CheckInput(DataViewType type, string column)
+    {
+        if (type is TextDataViewType || type is ImageDataViewType) return;
+        if (type is VectorDataViewType v && v.ItemType == NumberDataViewType.Byte) return;
+        throw new ArgumentOutOfRangeException(column, $"Schema mismatch for input column '{column}': expected {ExpectedInput}, got {type}.");
+    }
+
+    /// <summary>
+    /// Decodes and presizes one image. <paramref name="pctX"/>/<paramref name="pctY"/> place the crop
+    /// (0.5, 0.5 = centre, fastai's validation; uniform random on training).
+    /// </summary>
+    public byte[] Presize(ImageSource source, double pctX = 0.5, double pctY = 0.5)
+        => Presizer.Presize(source.Decode(DecodeOptions), Options, pctX, pctY);
+
+    protected override IReadOnlyList<DataViewSchema.DetachedColumn> GetOutputColumns(DataViewSchema inputSchema)
+    {
+        var column = inputSchema.GetColumnOrNull(InputColumnName)
+            ?? throw new ArgumentOutOfRangeException(InputColumnName, $"Input column '{InputColumnName}' not found; expected {ExpectedInput}.");
+        CheckInput(column.Type, InputColumnName);
+        return new[] { new DataViewSchema.DetachedColumn(OutputColumnName, new VectorDataViewType(NumberDataViewType.Byte, 3, Size, Size)) };
+    }
+
+    protected override IEnumerable<string> GetInputColumnNames() => new[] { InputColumnName };
+
+    protected override Delegate[] MakeGetters(DataViewRow input, Func<int, bool> isActive)
+    {
+        var read = ImageSource.MakeReader(input, InputColumnName);
+        long cachedPosition = -1;
+        byte[]? cached = null;
+        ValueGetter<VBuffer<byte>> getter = (ref VBuffer<byte> value) =>
+        {
+            if (cachedPosition != input.Position || cached is null)
+            {
+                cached = Presize(read());
+                cachedPosition = input.Position;
+            }
+            var editor = VBufferEditor.Create(ref value, cached.Length);
+            cached.CopyTo(editor.Values);
+            value = editor.Commit();
+        };
+        return new Delegate[] { getter };
+    }
+
+    public override void Save(ModelSaveContext ctx)
+    {
+        var w = MlNetInternals.BeginSave(ctx, Version);
+        w.Write(OutputColumnName);
+        w.Write(InputColumnName);
+        w.Write(Options.Size);
+        w.Write((int)Options.Method);
+        w.Write((int)Options.PadMode);
+        w.Write(DecodeOptions.MaxPixels);
+        w.Write(DecodeOptions.ApplyExifOrientation);
+    }
+
+    internal static PresizeTransformer Load(IHostEnvironment env, MlNetInternals.ModelLoadReader ctx)
+    {
+        var r = ctx.Reader;
+        var output = r.ReadString();
+        var input = r.ReadString();
+        var options = new PresizeOptions { Size = r.ReadInt32(), Method = (PresizeMethod)r.ReadInt32(), PadMode = (PadMode)r.ReadInt32() };
+        var decode = new ImageDecodeOptions { MaxPixels = r.ReadInt64(), ApplyExifOrientation = r.ReadBoolean() };
+        return new PresizeTransformer(output, input, options, decode);
+    }
+}

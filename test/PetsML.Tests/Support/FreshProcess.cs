@@ -1,0 +1,33 @@
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace PetsML.Tests.Support;
+
+/// <summary>Runs PetsML.LoadProbe: loads a model .zip in a separate process and returns the columns it printed.</summary>
+public static class FreshProcess
+{
+    public static Dictionary<string, JsonElement[]> LoadAndTransform(string modelPath, IEnumerable<string> columns, IEnumerable<string> imagePaths)
+    {
+        // test/PetsML.Tests/bin/<Configuration>/<tfm>/ -> test/PetsML.LoadProbe/bin/<Configuration>/<tfm>/
+        var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        var configuration = output.Parent!;
+        var testsRoot = configuration.Parent!.Parent!.Parent!;
+        var probe = Path.Combine(testsRoot.FullName, "PetsML.LoadProbe", "bin", configuration.Name, output.Name, "PetsML.LoadProbe.dll");
+        Assert.IsTrue(File.Exists(probe), $"The load probe was not built: {probe}");
+        var json = Path.Combine(Path.GetTempPath(), $"petsml-probe-{Guid.NewGuid():N}.json");
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var arg in new[] { probe, modelPath, json, string.Join(',', columns) }.Concat(imagePaths))
+            start.ArgumentList.Add(arg);
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        Assert.IsTrue(process.WaitForExit(TimeSpan.FromMinutes(3)), "The load probe did not finish in 3 minutes.");
+        Assert.AreEqual(0, process.ExitCode, $"The load probe failed:\n{stdout.Result}\n{stderr.Result}");
+        try
+        {
+            using var document = JsonDocument.Parse(File.ReadAllText(json));
+            return document.RootElement.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.EnumerateArray().Select(e => e.Clone()).ToArray());
+        }
+        finally { File.Delete(json); }
+    }
+}
