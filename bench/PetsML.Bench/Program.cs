@@ -1,1 +1,21 @@
-return 0;
+// Benchmarks, one verb each: dotnet run -c Release --project bench/PetsML.Bench -- <verb> [options]
+// Add a benchmark by adding a verb to the table below.
+using PetsML.Bench;
+
+var verbs = new Dictionary<string, (string Help, Func<string[], int> Run)>(StringComparer.Ordinal)
+{
+    ["decode"] = (DecodePresizeBenchmark.Help, DecodePresizeBenchmark.Run),
+};
+
+if (args.Length == 0 || !verbs.TryGetValue(args[0], out var verb))
+{
+    Console.Error.WriteLine(args.Length == 0 ? "usage: PetsML.Bench <verb> [options]" : $"unknown benchmark '{args[0]}'");
+    foreach (var (name, (help, _)) in verbs)
+    {
+        Console.Error.WriteLine($"  {name,-10} {help}");
+    }
+
+    return 2;
+}
+
+return verb.Run(args[1..]);

@@ -29,8 +29,8 @@ namespace PetsML.Transforms.Imaging;
 /// background), CMYK is converted with the naive (1 − C)(1 − K) formula. Differences from fastai:
 /// EXIF orientation is applied by default (<see cref="ImageDecodeOptions.ApplyExifOrientation"/>),
 /// and fully transparent GIF pixels come out black where PIL shows the palette colour behind them.
-/// JPEG pixels may differ from PIL's by a unit or two where the two libjpeg builds use different
-/// IDCT or chroma-upsampling code.
+/// JPEG pixels matched Pillow 9.4 (Debian 12's libjpeg-turbo) exactly on 4:2:0 test photos; a
+/// libjpeg build with a different IDCT or chroma upsampling could differ by a unit or two.
 /// </remarks>
 public static class ImageDecoder
 {
@@ -95,13 +95,16 @@ public static class ImageDecoder
     }
 
     /// <summary>
-    /// Copies an ML.NET <see cref="MLImage"/> (Bgra32 or Rgba32, rows packed) into an
-    /// <see cref="RgbImage"/>, dropping alpha.
+    /// Copies an ML.NET <see cref="MLImage"/> (Bgra32 or Rgba32) into an <see cref="RgbImage"/>, dropping alpha.
     /// </summary>
     /// <remarks>
-    /// MLImage decodes through <c>SKBitmap.Decode</c>, which neither applies EXIF orientation nor keeps
-    /// straight alpha (semi-transparent pixels are premultiplied, so they come out darker than from
-    /// <see cref="Decode"/>). Prefer <see cref="Decode"/>/<see cref="DecodeFile"/> for files.
+    /// MLImage decodes through <c>SKBitmap.Decode</c>, which applies no EXIF orientation and stores
+    /// semi-transparent pixels premultiplied. Prefer <see cref="Decode"/>/<see cref="DecodeFile"/> for files.
+    /// Version trap (checked with Microsoft.ML.ImageAnalytics 5.0.1 on SkiaSharp 3.119.0): MLImage was
+    /// compiled against SkiaSharp 2.88, and its <c>Pixels</c> getter calls <c>SKBitmap.GetPixelSpan()</c>,
+    /// which SkiaSharp 3 removed, so it throws <see cref="MissingMethodException"/>. This method then falls
+    /// back to <c>MLImage.GetBGRPixels</c>, which works but reads pixel by pixel (about 50 ms for 500×375)
+    /// and un-premultiplies (fully transparent pixels become black).
     /// </remarks>
     /// <exception cref="ArgumentException">The image's pixel format is neither Bgra32 nor Rgba32, or its buffer size is wrong.</exception>
     public static RgbImage FromMLImage(MLImage image, string sourceName)
@@ -118,16 +121,35 @@ public static class ImageDecoder
                 nameof(image)),
         };
 
-        ReadOnlySpan<byte> src = image.Pixels;
-        if (src.Length != 4L * w * h)
+        if (!Volatile.Read(ref s_mlImagePixelsMissing))
+        {
+            try
+            {
+                return FromPacked(image.Pixels, 4, r, b, w, h, sourceName);
+            }
+            catch (MissingMethodException)
+            {
+                Volatile.Write(ref s_mlImagePixelsMissing, true);
+            }
+        }
+
+        return FromPacked(image.GetBGRPixels, 3, 2, 0, w, h, sourceName);
+    }
+
+    /// <summary>Set once MLImage.Pixels is found to be binary-incompatible with the loaded SkiaSharp.</summary>
+    private static bool s_mlImagePixelsMissing;
+
+    private static RgbImage FromPacked(ReadOnlySpan<byte> src, int bytesPerPixel, int r, int b, int w, int h, string sourceName)
+    {
+        if (src.Length != (long)bytesPerPixel * w * h)
         {
             throw new ArgumentException(
-                $"{sourceName}: MLImage has {src.Length} pixel bytes, expected 4·{w}·{h} (rows must be packed).",
-                nameof(image));
+                $"{sourceName}: MLImage has {src.Length} pixel bytes, expected {bytesPerPixel}·{w}·{h} (rows must be packed).",
+                "image");
         }
 
         var dst = new byte[3 * w * h];
-        for (int i = 0, j = 0; j < dst.Length; i += 4, j += 3)
+        for (int i = 0, j = 0; j < dst.Length; i += bytesPerPixel, j += 3)
         {
             dst[j] = src[i + r];
             dst[j + 1] = src[i + 1];
