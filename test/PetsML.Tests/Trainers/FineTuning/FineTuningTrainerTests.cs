@@ -1,0 +1,124 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using PetsML.Tests.Support;
+using PetsML.Trainers;
+using PetsML.Trainers.FineTuning;
+using PetsML.Transforms;
+using PetsML.Transforms.Augmentation;
+using PetsML.Transforms.Interop.MlNet;
+using PetsML.Transforms.Presizing;
+
+namespace PetsML.Tests.Trainers.FineTuning;
+
+/// <summary>The trainer inside ML.NET: Fit learns, Evaluate reads its output, Save/Load round-trips it.</summary>
+[TestClass]
+public sealed class FineTuningTrainerTests
+{
+    const int PerClass = 16; // 48 images: 39 training, 9 validation
+
+    static TempFolder _folder = null!;
+    static MLContext _ml = null!;
+    static IDataView _data = null!;
+    static ITransformer _model = null!;
+    static ImageClassifierTransformer _classifier = null!;
+    static readonly List<string> _log = new();
+
+    static IEstimator<ITransformer> DataPipeline(MLContext ml)
+        => ml.Transforms.LabelFromFileName()
+            .Append(ml.Transforms.RandomSplit(validPct: 0.2, seed: 42))
+            .Append(ml.Transforms.Presize(new PresizeOptions { Size = 48 }))
+            .Append(ml.Transforms.AugmentImages(new AugmentOptions { Size = 32 }));
+
+    [ClassInitialize]
+    public static void Train(TestContext _)
+    {
+        _folder = new TempFolder("petsml-finetune");
+        TestImages.WriteShapeDataset(_folder.Combine("images"), PerClass, width: 64, height: 56);
+        _ml = new MLContext(seed: 0);
+        _data = _ml.Data.LoadImageFiles(_folder.Combine("images"));
+        var trainer = _ml.MulticlassClassification.Trainers.FineTuneImageClassifier(new ImageFineTuningOptions
+        {
+            Epochs = 1, FreezeEpochs = 1, BatchSize = 8, Seed = 7, Device = "cpu", Log = _log.Add,
+        });
+        _model = DataPipeline(_ml).Append(trainer).Fit(_data);
+        _classifier = ((IEnumerable<ITransformer>)_model).OfType<ImageClassifierTransformer>().Single();
+    }
+
+    [ClassCleanup]
+    public static void Cleanup()
+    {
+        _classifier?.Dispose();
+        _folder?.Dispose();
+    }
+
+    [TestMethod]
+    public void Fine_tuning_learns_well_below_chance_error()
+    {
+        var epochs = _classifier.History!.Epochs;
+        Assert.AreEqual(2, epochs.Count, "one frozen and one unfrozen epoch");
+        var last = epochs[^1];
+        Assert.IsNotNull(last.ErrorRate);
+        Assert.IsTrue(last.ErrorRate < 0.34, $"validation error {last.ErrorRate} should be well below chance (0.67)");
+        Assert.IsTrue(_classifier.History.SmoothedLosses[^1] < _classifier.History.SmoothedLosses[0], "the training loss fell");
+        Assert.IsTrue(_log.Any(l => l.Contains("train_loss")), "the epoch table header was logged");
+    }
+
+    [TestMethod]
+    public void Evaluate_reads_the_scores_and_the_confusion_matrix_sums_to_the_validation_size()
+    {
+        var validation = _ml.Data.ValidationRows(_model.Transform(_data));
+        var metrics = _ml.MulticlassClassification.Evaluate(validation);
+        int validCount = (int)(0.2 * 3 * PerClass);
+        Assert.AreEqual(validCount, metrics.ConfusionMatrix.Counts.Sum(row => row.Sum()));
+        Assert.IsTrue(metrics.MicroAccuracy > 0.66, $"accuracy {metrics.MicroAccuracy}");
+        Assert.IsTrue(metrics.LogLoss > 0 && double.IsFinite(metrics.LogLoss));
+        var predictedNames = _ml.Transforms.Conversion.MapKeyToValue("Breed", "PredictedLabel").Fit(validation).Transform(validation)
+            .GetColumn<string>("Breed").ToArray();
+        Assert.IsTrue(predictedNames.All(TestImages.ShapeClasses.Contains), "MapKeyToValue turns predictions back into class names");
+        var slotNames = default(VBuffer<ReadOnlyMemory<char>>);
+        validation.Schema["Score"].GetSlotNames(ref slotNames);
+        CollectionAssert.AreEqual(new[] { "Red_disc", "blue_triangle", "green_square" }, slotNames.DenseValues().Select(s => s.ToString()).ToArray());
+    }
+
+    [TestMethod]
+    public void Saved_model_predicts_identically_in_a_fresh_process()
+    {
+        using var folder = new TempFolder();
+        var path = folder.Combine("model.zip");
+        _ml.Model.SaveAtomically(_model, _data.Schema, path);
+        Assert.IsFalse(Directory.GetFiles(folder.Path).Any(f => f.EndsWith(".tmp", StringComparison.Ordinal)), "no temporary file left");
+
+        var paths = _data.GetColumn<string>("ImagePath").Take(5).ToArray();
+        var rows = _ml.Data.LoadFromEnumerable(paths.Select(p => new PetsML.Transforms.Loading.ImageFileRow { ImagePath = p }));
+        var expected = _model.Transform(rows).GetColumn<float[]>("Score").ToArray();
+        var probe = FreshProcess.LoadAndTransform(path, new[] { "Score", "PredictedLabel" }, paths);
+        for (int i = 0; i < paths.Length; i++)
+            CollectionAssert.AreEqual(expected[i], probe["Score"][i].EnumerateArray().Select(e => e.GetSingle()).ToArray(), $"scores of row {i}");
+
+        var loaded = new MLContext().RegisterPetsML().Model.Load(path, out _);
+        var engine = new MLContext().Model.CreatePredictionEngine<PetsML.Transforms.Loading.ImageFileRow, ScoreRow>(loaded);
+        var one = engine.Predict(new PetsML.Transforms.Loading.ImageFileRow { ImagePath = paths[0] });
+        CollectionAssert.AreEqual(expected[0], one.Score);
+    }
+
+    [TestMethod]
+    public void A_pipeline_without_presize_and_augmentation_is_refused_with_a_clear_message()
+    {
+        var ml = new MLContext();
+        var trainer = ml.MulticlassClassification.Trainers.FineTuneImageClassifier();
+        var features = ml.Data.LoadFromEnumerable(new[] { new FeatureRow() });
+        var e = Assert.ThrowsExactly<InvalidOperationException>(() => trainer.Fit(features));
+        StringAssert.Contains(e.Message, "AugmentImages");
+    }
+
+    public sealed class ScoreRow
+    {
+        public float[] Score { get; set; } = Array.Empty<float>();
+    }
+
+    sealed class FeatureRow
+    {
+        [VectorType(3 * 8 * 8)] public float[] Features { get; set; } = new float[3 * 8 * 8];
+        [KeyType(2)] public uint Label { get; set; }
+    }
+}
