@@ -5,6 +5,7 @@ using PetsML.Bench;
 var verbs = new Dictionary<string, (string Help, Func<string[], int> Run)>(StringComparer.Ordinal)
 {
     ["decode"] = (DecodePresizeBenchmark.Help, DecodePresizeBenchmark.Run),
+    ["pets"] = (PetsFineTuneBenchmark.Help, PetsFineTuneBenchmark.Run),
 };
 
 if (args.Length == 0 || !verbs.TryGetValue(args[0], out var verb))

@@ -1,0 +1,137 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.ML;
+using PetsML.Trainers;
+using PetsML.Trainers.FineTuning;
+using PetsML.Trainers.Training;
+using PetsML.Transforms;
+using PetsML.Transforms.Augmentation;
+using PetsML.Transforms.Presizing;
+using TorchSharp;
+
+namespace PetsML.Bench;
+
+/// <summary>
+/// The lesson's fine_tune on a folder of Oxford-style photos through the ML.NET pipeline, with the
+/// numbers bench/README.md records: the epoch table and final error rate, training images/s (frozen and
+/// unfrozen epochs), validation images/s, optional lr_find time, peak memory and live tensors per epoch.
+/// </summary>
+internal static class PetsFineTuneBenchmark
+{
+    public const string Help = "fine_tune on a photo folder: --data DIR [--epochs 2] [--freeze-epochs 1] [--bs 32] [--size 224] [--presize 460] [--seed 0] [--split-seed 42] [--lr 2e-3] [--lr-find] [--threads 2] [--channels-last true] [--out-json F]";
+
+    public static int Run(string[] args)
+    {
+        var a = new BenchArgs(args, "lr-find");
+        var data = a.String("data") ?? throw new ArgumentException("--data DIR is required");
+        int size = a.Int("size", 224), bs = a.Int("bs", 32), epochs = a.Int("epochs", 2), freeze = a.Int("freeze-epochs", 1);
+        int presize = a.Int("presize", size == 224 ? 460 : (int)Math.Round(size * 460.0 / 224));
+        torch.set_num_threads(a.Int("threads", 2));
+
+        var ml = new MLContext(seed: 0);
+        var files = ml.Data.LoadImageFiles(data);
+        var dataPipeline = ml.Transforms.LabelFromFileName(pattern: a.String("label-regex", @"(.+)_\d+\.\w+$")!)
+            .Append(ml.Transforms.RandomSplit(validPct: 0.2, seed: a.Int("split-seed", 42)))
+            .Append(ml.Transforms.Presize(new PresizeOptions { Size = presize }))
+            .Append(ml.Transforms.AugmentImages(new AugmentOptions { Size = size }));
+        var prepared = dataPipeline.Fit(files);
+        var transformed = prepared.Transform(files);
+
+        var epochTimes = new List<(double Seconds, int Images, bool Frozen)>();
+        var liveTensors = new List<long>();
+        var rss = new List<long>();
+        var options = new ImageFineTuningOptions
+        {
+            Epochs = epochs, FreezeEpochs = freeze, BatchSize = bs, Seed = a.Int("seed", 0), Device = "cpu",
+            BaseLearningRate = a.Flag("lr-find") ? null : a.Double("lr", 2e-3),
+            ChannelsLast = a.String("channels-last", "true") == "true",
+            Log = line => Console.Error.WriteLine(line),
+        };
+        var trainer = ml.MulticlassClassification.Trainers.FineTuneImageClassifier(options);
+        var total = Stopwatch.StartNew();
+        double lrFindSeconds = 0;
+        using var session = trainer.CreateSession(transformed);
+        var learner = session.Learner;
+        var probe = new EpochProbe(epochTimes, liveTensors, rss);
+        learner.AddCallback(probe);
+        double baseLr = options.BaseLearningRate ?? 0;
+        if (options.BaseLearningRate is null)
+        {
+            var watch = Stopwatch.StartNew();
+            var found = learner.LrFind();
+            lrFindSeconds = watch.Elapsed.TotalSeconds;
+            baseLr = found.Valley;
+            Console.Error.WriteLine($"lr_find {lrFindSeconds:F1} s: valley {found.Valley:0.###e+0}, minimum {found.Minimum:0.###e+0}");
+            epochTimes.Clear(); liveTensors.Clear(); rss.Clear();
+        }
+        learner.FineTune(epochs, baseLr, freeze);
+        total.Stop();
+        Console.Error.WriteLine(learner.Recorder.FormatTable());
+
+        var frozen = epochTimes.Where(e => e.Frozen).ToList();
+        var unfrozen = epochTimes.Where(e => !e.Frozen).ToList();
+        var result = new
+        {
+            data, size, presize, bs, epochs, freeze_epochs = freeze, seed = options.Seed, base_lr = baseLr,
+            channels_last = options.ChannelsLast,
+            train_images = learner.Train.ItemCount, valid_images = learner.Valid?.ItemCount ?? 0,
+            final_error_rate = learner.History[^1].ErrorRate,
+            final_valid_loss = learner.History[^1].ValidLoss,
+            error_rates = learner.History.Select(h => h.ErrorRate).ToArray(),
+            frozen_train_images_per_s = frozen.Count == 0 ? 0 : frozen.Sum(e => e.Images) / frozen.Sum(e => probe.TrainSeconds(e)),
+            unfrozen_train_images_per_s = unfrozen.Count == 0 ? 0 : unfrozen.Sum(e => e.Images) / unfrozen.Sum(e => probe.TrainSeconds(e)),
+            valid_images_per_s = probe.ValidImagesPerSecond,
+            lr_find_seconds = lrFindSeconds,
+            total_seconds = total.Elapsed.TotalSeconds,
+            live_tensors_per_epoch = liveTensors,
+            rss_mb_per_epoch = rss.Select(r => r / (1 << 20)).ToArray(),
+            peak_rss_mb = Process.GetCurrentProcess().PeakWorkingSet64 / (1 << 20),
+        };
+        var json = JsonSerializer.Serialize(result);
+        if (a.String("out-json") is { } path) File.WriteAllText(path, json);
+        Console.WriteLine(json);
+        session.Model.Dispose();
+        return 0;
+    }
+
+    /// <summary>Times the training and validation phases of each epoch and samples memory at each epoch end.</summary>
+    sealed class EpochProbe(List<(double Seconds, int Images, bool Frozen)> epochs, List<long> liveTensors, List<long> rss) : ILearnerCallback
+    {
+        readonly Stopwatch _train = new(), _valid = new();
+        int _validImages;
+        double _validSeconds;
+        readonly Dictionary<int, double> _trainSeconds = new();
+
+        public int Order => 80;
+
+        public void BeforeTrain(TrainingContext context) => _train.Restart();
+
+        public void AfterTrain(TrainingContext context)
+        {
+            _train.Stop();
+            bool frozen = context.Learner.ParameterGroups[0].Parameters.Any(p => !p.Parameter.requires_grad);
+            epochs.Add((_train.Elapsed.TotalSeconds, context.Learner.Train.ItemCount, frozen));
+            _trainSeconds[epochs.Count - 1] = _train.Elapsed.TotalSeconds;
+        }
+
+        public void BeforeValidate(TrainingContext context) => _valid.Restart();
+
+        public void AfterValidate(TrainingContext context)
+        {
+            _valid.Stop();
+            _validSeconds += _valid.Elapsed.TotalSeconds;
+            _validImages += context.Learner.Valid?.ItemCount ?? 0;
+        }
+
+        public void AfterEpoch(TrainingContext context)
+        {
+            GC.Collect();
+            liveTensors.Add(torch.Tensor.TotalCount);
+            rss.Add(Process.GetCurrentProcess().WorkingSet64);
+        }
+
+        public double TrainSeconds((double Seconds, int Images, bool Frozen) e) => e.Seconds;
+
+        public double ValidImagesPerSecond => _validSeconds == 0 ? 0 : _validImages / _validSeconds;
+    }
+}
