@@ -63,9 +63,9 @@ internal sealed class TinyCnn : nn.Module<Tensor, Tensor>
         return [Make("stem", "conv1", "bn1"), Make("body", "conv2", "bn2"), Make("head", "fc")];
     }
 
-    /// <summary>Copies of every state-dict tensor (weights and BN buffers).</summary>
+    /// <summary>Copies of every state-dict tensor (weights and BN buffers), outside any dispose scope: the caller disposes them.</summary>
     public Dictionary<string, Tensor> Snapshot() =>
-        state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
+        state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone().DetachFromDisposeScope());
 
     /// <summary>
     /// n images [n, 3, size, size] and labels: class 0 horizontal stripes, 1 vertical stripes, 2 checkerboard,
