@@ -248,6 +248,28 @@ public sealed class LearnerTests
         Assert.IsTrue(Tensor.TotalCount <= liveAfterOne, $"live tensors grew from {liveAfterOne} to {Tensor.TotalCount}");
     }
 
+    [TestMethod]
+    public void Options_are_validated_and_a_learner_without_validation_set_records_none()
+    {
+        using var model = new TinyCnn(1);
+        var (train, _, owned) = TinyCnn.MakeSequences();
+        var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() =>
+            new Learner(model, model.Groups(), train, null, new LearnerOptions { Device = CPU, WeightDecay = -1 }));
+        Assert.AreEqual("WeightDecay", e.ParamName);
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() =>
+            new Learner(model, model.Groups(), train, null, new LearnerOptions { Device = CPU, Moms = (0.95, 1.2, 0.95) }));
+
+        using var learner = new Learner(model, model.Groups(), train, null,
+            new LearnerOptions { Device = CPU, Loss = PetsML.Trainers.Losses.ClassificationLoss.LabelSmoothing() });
+        learner.Fit(1, 1e-3);
+        var row = learner.Recorder.Epochs.Single();
+        Assert.IsNull(row.ValidLoss);
+        Assert.IsNull(row.ErrorRate);
+        Assert.IsTrue(double.IsFinite(row.TrainLoss));
+        StringAssert.Contains(learner.Recorder.FormatTable(), "None");
+        foreach (var t in owned) t.Dispose();
+    }
+
     /// <summary>Records the optimizer's hyper-parameters at every training batch of every fit.</summary>
     private sealed class HyperLog : ILearnerCallback
     {
