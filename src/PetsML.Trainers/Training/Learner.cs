@@ -307,7 +307,6 @@ public sealed class Learner : IDisposable
             // A callback skipped validation (e.g. the LR finder).
         }
         Fire(callbacks, static (c, x) => c.AfterValidate(x), context);
-        context.IsTraining = true;
     }
 
     private static void Fire(IReadOnlyList<ILearnerCallback> callbacks, Action<ILearnerCallback, TrainingContext> evt, TrainingContext context)
