@@ -5,7 +5,7 @@ namespace PetsML.Trainers.Scheduling;
 /// <summary>
 /// fastai's <c>ParamScheduler</c> (order 60): before every <em>training</em> batch sets each scheduled
 /// hyper-parameter of every group to its schedule's value at <see cref="TrainingContext.PctTrain"/>.
-/// Validation batches leave the hyper-parameters alone. The values set are kept in <see cref="History"/>.
+/// Validation batches leave the hyper-parameters alone. The values set are kept (see <see cref="History"/>).
 /// </summary>
 public sealed class ParamScheduler : ILearnerCallback
 {
@@ -46,8 +46,12 @@ public sealed class ParamScheduler : ILearnerCallback
 
     public int Order => 60;
 
-    /// <summary>The values set before each training batch of the current (or last) fit, per hyper-parameter.</summary>
-    public IReadOnlyDictionary<string, List<double[]>> History => _history;
+    /// <summary>The names of the scheduled hyper-parameters.</summary>
+    public IReadOnlyCollection<string> ScheduledHypers => _schedules.Keys;
+
+    /// <summary>The per-group values of <paramref name="name"/> set before each training batch of the current (or last) fit.</summary>
+    public IReadOnlyList<double[]> History(string name) =>
+        _history.TryGetValue(name, out var values) ? values : throw new ArgumentException($"'{name}' is not scheduled.", nameof(name));
 
     /// <summary>Every scheduled hyper-parameter's per-group values at position <paramref name="pos"/>.</summary>
     public IReadOnlyDictionary<string, double[]> ValuesAt(double pos) =>

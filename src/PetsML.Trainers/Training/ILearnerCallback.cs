@@ -22,6 +22,8 @@ namespace PetsML.Trainers.Training;
 /// </code>
 /// To stop early, throw <see cref="CancelFitException"/> (ends the fit; AfterFit still runs) or
 /// <see cref="CancelValidateException"/> (skips the rest of validation; AfterValidate still runs).
+/// Batch events run inside the batch's dispose scope: a tensor a callback creates there is disposed when the
+/// batch ends unless the callback detaches it (<c>DetachFromDisposeScope()</c>) and disposes it later itself.
 /// </remarks>
 public interface ILearnerCallback
 {

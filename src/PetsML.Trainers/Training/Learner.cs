@@ -307,7 +307,6 @@ public sealed class Learner : IDisposable
             // A callback skipped validation (e.g. the LR finder).
         }
         Fire(callbacks, static (c, x) => c.AfterValidate(x), context);
-        context.IsTraining = true;
     }
 
     private static void Fire(IReadOnlyList<ILearnerCallback> callbacks, Action<ILearnerCallback, TrainingContext> evt, TrainingContext context)
@@ -340,11 +339,17 @@ public sealed class Learner : IDisposable
             using (batch)
             {
                 cancellationToken.ThrowIfCancellationRequested();
+                // Per-batch scope: only the small per-item results outlive the batch.
+                using var batchScope = NewDisposeScope();
                 var logits = _step.Forward(batch.Images);
                 var y = _step.PrepareTargets(batch.Labels);
-                probs.Add(Options.Loss.Activation(logits).to(ScalarType.Float32).cpu());
-                targets.Add(y.cpu());
-                losses.Add(Options.Loss.Compute(logits, y, Losses.LossReduction.None).to(ScalarType.Float32).cpu());
+                var p = Options.Loss.Activation(logits).to(ScalarType.Float32).cpu();
+                var t = y.cpu();
+                var l = Options.Loss.Compute(logits, y, Losses.LossReduction.None).to(ScalarType.Float32).cpu();
+                batchScope.MoveToOuter(p, t, l);
+                probs.Add(p);
+                targets.Add(t);
+                losses.Add(l);
             }
         }
         if (probs.Count == 0) throw new InvalidOperationException("GetPreds: the batch sequence yielded no batch.");

@@ -93,9 +93,10 @@ public sealed class TensorBatchSequence : IBatchSequence
             using (var scope = NewDisposeScope())
             {
                 using var index = tensor(indices, ScalarType.Int64);
-                var images = _images.index_select(0, index);
-                var labels = _labels.index_select(0, index);
-                batch = new ImageBatch(images.MoveToOuterDisposeScope(), labels.MoveToOuterDisposeScope());
+                // The batch owns its tensors (the consumer disposes it), so they belong to no dispose scope.
+                var images = _images.index_select(0, index).DetachFromDisposeScope();
+                var labels = _labels.index_select(0, index).DetachFromDisposeScope();
+                batch = new ImageBatch(images, labels);
             }
             yield return batch;
         }
