@@ -53,26 +53,28 @@ public sealed class FastaiHead : nn.Module<Tensor, Tensor>
         var linHidden = nn.Linear(pooled, HiddenFeatures, hasBias: false);
         var bnHidden = nn.BatchNorm1d(HiddenFeatures);
         var linOut = nn.Linear(HiddenFeatures, nClasses, hasBias: false);
+        WeightInit.ConstantNorm(bnFirst, weight: 1.0, bias: NormBiasInit);
+        WeightInit.ConstantNorm(bnHidden, weight: 1.0, bias: NormBiasInit);
+        WeightInit.KaimingNormal(linHidden.weight!, WeightInit.FanMode.FanIn, generator);
+        WeightInit.KaimingNormal(linOut.weight!, WeightInit.FanMode.FanIn, generator);
+        // The dropout masks get seeds from the same generator, after the weights, so the whole head follows the seed.
+        using var seeds = torch.randint(0, int.MaxValue, [2], generator: generator, dtype: ScalarType.Int64);
+        var dropoutSeeds = seeds.data<long>().ToArray();
         layers =
         [
             new AdaptiveConcatPool2d(),
             nn.Flatten(),
             bnFirst,
-            nn.Dropout(FirstDropout),
+            new SeededDropout(FirstDropout, dropoutSeeds[0]),
             linHidden,
             nn.ReLU(inplace: true),
             bnHidden,
-            nn.Dropout(LastDropout),
+            new SeededDropout(LastDropout, dropoutSeeds[1]),
             linOut,
         ];
         // Registered by index, not by field name, so the state-dict keys are fastai's ("2.weight", "8.weight").
         for (var i = 0; i < layers.Length; i++)
             register_module(i.ToString(System.Globalization.CultureInfo.InvariantCulture), layers[i]);
-
-        WeightInit.ConstantNorm(bnFirst, weight: 1.0, bias: NormBiasInit);
-        WeightInit.ConstantNorm(bnHidden, weight: 1.0, bias: NormBiasInit);
-        WeightInit.KaimingNormal(linHidden.weight!, WeightInit.FanMode.FanIn, generator);
-        WeightInit.KaimingNormal(linOut.weight!, WeightInit.FanMode.FanIn, generator);
     }
 
     public override Tensor forward(Tensor x)

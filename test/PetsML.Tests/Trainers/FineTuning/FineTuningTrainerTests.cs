@@ -64,6 +64,24 @@ public sealed class FineTuningTrainerTests
     }
 
     [TestMethod]
+    public void The_same_seed_gives_the_same_epoch_table()
+    {
+        var trainer = _ml.MulticlassClassification.Trainers.FineTuneImageClassifier(new ImageFineTuningOptions
+        {
+            Epochs = 1, FreezeEpochs = 1, BatchSize = 8, Seed = 7, Device = "cpu",
+        });
+        using var again = (ImageClassifierTransformer)DataPipeline(_ml).Append(trainer).Fit(_data).LastTransformer;
+        var first = _classifier.History!.Epochs;
+        var second = again.History!.Epochs;
+        for (int e = 0; e < first.Count; e++)
+        {
+            Assert.AreEqual(first[e].TrainLoss, second[e].TrainLoss, $"train_loss of epoch {e}");
+            Assert.AreEqual(first[e].ValidLoss, second[e].ValidLoss, $"valid_loss of epoch {e}");
+            Assert.AreEqual(first[e].ErrorRate, second[e].ErrorRate, $"error_rate of epoch {e}");
+        }
+    }
+
+    [TestMethod]
     public void Evaluate_reads_the_scores_and_the_confusion_matrix_sums_to_the_validation_size()
     {
         var validation = _ml.Data.ValidationRows(_model.Transform(_data));

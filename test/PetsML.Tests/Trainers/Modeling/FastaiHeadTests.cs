@@ -18,12 +18,12 @@ public sealed class FastaiHeadTests
         CollectionAssert.AreEqual(Enumerable.Range(0, 9).Select(i => i.ToString()).ToList(), children.Select(c => c.name).ToList());
         var types = new[]
         {
-            typeof(AdaptiveConcatPool2d), typeof(Flatten), typeof(BatchNorm1d), typeof(Dropout), typeof(Linear),
-            typeof(ReLU), typeof(BatchNorm1d), typeof(Dropout), typeof(Linear),
+            typeof(AdaptiveConcatPool2d), typeof(Flatten), typeof(BatchNorm1d), typeof(SeededDropout), typeof(Linear),
+            typeof(ReLU), typeof(BatchNorm1d), typeof(SeededDropout), typeof(Linear),
         };
         for (var i = 0; i < types.Length; i++) Assert.IsInstanceOfType(children[i].module, types[i], $"child {i}");
-        Assert.AreEqual(0.25, ((Dropout)children[3].module).p);
-        Assert.AreEqual(0.5, ((Dropout)children[7].module).p);
+        Assert.AreEqual(0.25, ((SeededDropout)children[3].module).P);
+        Assert.AreEqual(0.5, ((SeededDropout)children[7].module).P);
 
         var shapes = head.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.shape);
         CollectionAssert.AreEquivalent(

@@ -1,0 +1,42 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace PetsML.Trainers.Modeling;
+
+/// <summary>
+/// Dropout whose masks come from its own seeded generator. TorchSharp's <c>nn.Dropout</c> draws from the
+/// global generator, which a library must not touch; with this module the same seed gives the same
+/// training run. Identity in eval mode; in training, zeroes each element with probability p and scales
+/// the rest by 1/(1−p), exactly like <c>nn.Dropout</c>. It has no parameters, so state-dict names are unchanged.
+/// </summary>
+public sealed class SeededDropout : nn.Module<Tensor, Tensor>
+{
+    private readonly double _p;
+    private readonly Generator _generator;
+
+    /// <param name="p">Probability of zeroing an element, in [0, 1).</param>
+    /// <param name="seed">Seed of the masks.</param>
+    public SeededDropout(double p, long seed) : base(nameof(SeededDropout))
+    {
+        if (p is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(p), p, "Dropout probability must be in [0, 1).");
+        _p = p;
+        _generator = new Generator((ulong)seed); // a CPU generator: masks are drawn on the CPU and moved, cheap for a head
+    }
+
+    /// <summary>The dropout probability.</summary>
+    public double P => _p;
+
+    public override Tensor forward(Tensor x)
+    {
+        if (!training || _p == 0) return x.alias();
+        using var scope = NewDisposeScope();
+        var keep = rand(x.shape, generator: _generator).ge(_p).to(x.dtype).to(x.device);
+        return (x * keep).div_(1 - _p).MoveToOuterDisposeScope();
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _generator.Dispose();
+        base.Dispose(disposing);
+    }
+}
