@@ -10,10 +10,11 @@ namespace PetsML.Transforms.Augmentation;
 /// </summary>
 /// <remarks>
 /// fastai samples twice in chapter 5 (affine+warp at the presized 460 px, then the crop window to 224 px).
-/// Composing all maps first lets <see cref="BatchAugmenter"/> sample once: the position that fastai's second
-/// resample reads in the intermediate 460 px image is exactly the position its first resample reads in the
-/// source, so the chain of maps is the same, only one bilinear blur is saved. Matrices are computed in
-/// double precision on the CPU (a few per batch), then moved to the images' device.
+/// fastai's second resample reads the intermediate image at the crop-window position v of each output pixel,
+/// and the intermediate at v is the source read at warp(M·v). Composing the maps first gives every output
+/// pixel the same source position with one bilinear interpolation instead of two, so
+/// <see cref="BatchAugmenter"/> samples once. Matrices are computed in double precision on the CPU (a few per
+/// batch), then handed to the images' device as float32.
 /// </remarks>
 internal static class AugmentationGeometry
 {
@@ -77,6 +78,11 @@ internal static class AugmentationGeometry
     /// (−1, −1), (−1, 1), (1, −1), (1, 1). One batched float64 solve of the N 8×8 linear systems.
     /// Row-major 3×3 per image.
     /// </summary>
+    /// <remarks>
+    /// fastai leaves the coordinates unwarped when a homogeneous denominator is exactly 0. That is not
+    /// special-cased here: for warp magnitudes like the default 0.2 the denominator stays close to 1 over the
+    /// whole sampled area.
+    /// </remarks>
     internal static double[] WarpHomographies(float[] warpX, float[] warpY)
     {
         int n = warpX.Length;

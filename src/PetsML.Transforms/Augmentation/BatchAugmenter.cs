@@ -28,10 +28,19 @@ namespace PetsML.Transforms.Augmentation;
 /// Works on the device the images are on, for batches of any size ≥ 1. Each call runs inside its own dispose
 /// scope and returns a new float32 N×3×Size×Size tensor that the caller owns and must dispose.
 /// </para>
+/// <para>
+/// <b>Memory.</b> The float32 copy of a uint8 batch (160 MB for 64×3×460×460) is kept between calls and reused
+/// while the batch shape and device stay the same: allocating it afresh costs the operating system more page
+/// faults than the conversion itself (about 6× the time on the CPU). Dispose the augmenter to release it.
+/// Calls are serialised by a lock, so one instance may be shared, but it augments one batch at a time.
+/// </para>
 /// </remarks>
-public sealed class BatchAugmenter
+public sealed class BatchAugmenter : IDisposable
 {
     private readonly AugmentOptions _options;
+    private readonly Lock _gate = new();
+    private Tensor? _floatSource;
+    private bool _disposed;
 
     /// <summary>Creates an augmenter; the options are validated here.</summary>
     /// <exception cref="ArgumentException">When an option is invalid (the message names it).</exception>
@@ -70,13 +79,17 @@ public sealed class BatchAugmenter
         var (n, h, w) = CheckImages(images);
         draw.CheckMatches(n, h, w);
 
-        using var scope = NewDisposeScope();
-        var device = images.device;
-        var maps = tensor(AugmentationGeometry.SourceMaps(draw), [n, 3, 3], float64).to(float32, device);
-        var sampled = Resample(images, maps, draw.Crop);
-        ApplyLighting(sampled, draw.Brightness, draw.Contrast);
-        Normalize(sampled);
-        return sampled.MoveToOuterDisposeScope();
+        double[] maps = AugmentationGeometry.SourceMaps(draw);
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            using var scope = NewDisposeScope();
+            var (sampled, scale) = Resample(images, tensor(maps, [n, 3, 3], float32, images.device), draw.Crop);
+            if (ApplyLighting(sampled, scale, draw.Brightness, draw.Contrast))
+                scale = 1.0;
+            Normalize(sampled, scale);
+            return sampled.MoveToOuterDisposeScope();
+        }
     }
 
     /// <summary>
@@ -89,69 +102,108 @@ public sealed class BatchAugmenter
     public Tensor Validation(Tensor images)
     {
         var (n, h, w) = CheckImages(images);
-        using var scope = NewDisposeScope();
         var crop = CropWindow.CenteredSquare(h, w);
-        var map = tensor(AugmentationGeometry.CropMap(crop, h, w), [1, 3, 3], float64).to(float32, images.device);
-        var sampled = Resample(images, map.expand(n, 3, 3), crop);
-        Normalize(sampled);
-        return sampled.MoveToOuterDisposeScope();
+        double[] map = AugmentationGeometry.CropMap(crop, h, w);
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            using var scope = NewDisposeScope();
+            var maps = tensor(map, [1, 3, 3], float32, images.device).expand(n, 3, 3);
+            var (sampled, scale) = Resample(images, maps, crop);
+            Normalize(sampled, scale);
+            return sampled.MoveToOuterDisposeScope();
+        }
+    }
+
+    /// <summary>Releases the cached float32 copy of the last batch.</summary>
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _disposed = true;
+            _floatSource?.Dispose();
+            _floatSource = null;
+        }
     }
 
     /// <summary>
     /// One resample of the batch: optional area pre-reduction, projective grid from the N×3×3 output→source
-    /// maps, one grid_sample. Returns float32 in [0, 1].
+    /// maps, one grid_sample. Returns the sampled float32 values and the factor that scales them to [0, 1]
+    /// (1/255 for uint8 input: sampling is linear, so the 4× smaller output is scaled instead of the input).
     /// </summary>
-    private Tensor Resample(Tensor images, Tensor maps, CropWindow crop)
+    private (Tensor Sampled, double Scale) Resample(Tensor images, Tensor maps, CropWindow crop)
     {
         int size = _options.Size;
-        long n = images.shape[0];
         int h = (int)images.shape[2], w = (int)images.shape[3];
 
-        // Sample the raw 0..255 values and scale the (4× smaller) output afterwards: both steps are linear.
         bool isBytes = images.dtype == ScalarType.Byte;
-        var source = isBytes ? images.to_type(float32) : images;
+        var source = isBytes ? FloatCopy(images) : images;
+        var grid = ProjectiveGrid(maps, size, images.device);
+        var padding = _options.PadMode.ToGridSample();
         if (AugmentationGeometry.AreaPreDownscale(crop, h, w, size) is { } reduced)
             source = F.interpolate(source, [reduced.Height, reduced.Width], mode: InterpolationMode.Area);
+        var sampled = F.grid_sample(source, grid, GridSampleMode.Bilinear, padding, align_corners: true);
+        return (sampled, isBytes ? 1.0 / 255.0 : 1.0);
+    }
 
-        // Output positions u ∈ [−1, 1] (align_corners=True: the ends are the centres of the end pixels).
-        var axis = linspace(-1.0, 1.0, size, dtype: float32, device: images.device);
-        var uy = axis.view(size, 1).expand(size, size);
-        var ux = axis.view(1, size).expand(size, size);
-        var homogeneous = stack([ux, uy, ones_like(ux)], dim: -1).view(1, size * size, 3);
-
-        // (N, S², 3) = u · Pᵀ, then divide by the homogeneous component (1 unless warped).
-        var projected = matmul(homogeneous, maps.transpose(1, 2));
-        var grid = (projected[.., .., ..2] / projected[.., .., 2..3]).view(n, size, size, 2);
-
-        var sampled = F.grid_sample(source, grid, GridSampleMode.Bilinear,
-            _options.PadMode.ToGridSample(), align_corners: true);
-        if (isBytes)
-            sampled.div_(255.0);
-        return sampled;
+    /// <summary>The uint8 batch converted into the reused float32 buffer (see the class remarks).</summary>
+    private Tensor FloatCopy(Tensor images)
+    {
+        if (_floatSource is null || !_floatSource.shape.SequenceEqual(images.shape)
+            || _floatSource.device_type != images.device_type || _floatSource.device_index != images.device_index)
+        {
+            _floatSource?.Dispose();
+            _floatSource = empty(images.shape, float32, images.device).DetachFromDisposeScope();
+        }
+        _floatSource.copy_(images);
+        return _floatSource;
     }
 
     /// <summary>
-    /// fastai's lighting (§4.7) in logit space, in place: y = sigmoid(c·(logit(x) + logit(b))) with x clamped to
-    /// [1e-7, 1−1e-7]. Skipped when every image is neutral (b = 0.5, c = 1), where it is the identity.
+    /// The N×S×S×2 sampling grid (x, y) for the output→source maps P: source = (P·[u, 1]) / its third component,
+    /// with u on the align_corners=True lattice of [−1, 1]². Built from outer sums of a row term and a column
+    /// term, which is several times cheaper on the CPU than a batched N×S²×3 by 3×3 matrix product.
     /// </summary>
-    private static void ApplyLighting(Tensor x, float[] brightness, float[] contrast)
+    private static Tensor ProjectiveGrid(Tensor maps, int size, Device device)
     {
-        if (brightness.All(b => b == 0.5f) && contrast.All(c => c == 1f))
-            return;
-        long n = x.shape[0];
-        var logitB = brightness.Select(b => (float)Math.Log(b / (1.0 - b))).ToArray();
-        var shift = tensor(logitB, [n, 1, 1, 1], float32).to(x.device);
-        var scale = tensor(contrast, [n, 1, 1, 1], float32).to(x.device);
-        x.clamp_(1e-7, 1 - 1e-7).logit_().add_(shift).mul_(scale).sigmoid_();
+        long n = maps.shape[0];
+        var axis = linspace(-1.0, 1.0, size, dtype: float32, device: device);
+        var ux = axis.view(1, 1, size);
+        var uy = axis.view(1, size, 1);
+        Tensor Row(int r) =>
+            maps[.., r, 0].reshape(n, 1, 1) * ux + (maps[.., r, 1].reshape(n, 1, 1) * uy + maps[.., r, 2].reshape(n, 1, 1));
+        var inverseW = Row(2).reciprocal_();
+        return stack([Row(0).mul_(inverseW), Row(1).mul_(inverseW)], dim: -1);
     }
 
-    /// <summary>(x − mean) / std per channel, in place.</summary>
-    private void Normalize(Tensor x)
+    /// <summary>
+    /// fastai's lighting (§4.7) in logit space, in place: y = sigmoid(c·(logit(x) + logit(b))) with x = scale·sampled
+    /// clamped to [1e-7, 1−1e-7]. Returns false, leaving the values untouched (and unscaled), when every image is
+    /// neutral (b = 0.5, c = 1), where the formula is the identity.
+    /// </summary>
+    private static bool ApplyLighting(Tensor x, double scale, float[] brightness, float[] contrast)
+    {
+        if (brightness.All(b => b == 0.5f) && contrast.All(c => c == 1f))
+            return false;
+        long n = x.shape[0];
+        // c·(logit(x) + logit(b)) = c·logit(x) + c·logit(b): one multiply and one add per pixel.
+        var shift = brightness.Select((b, i) => (float)(contrast[i] * Math.Log(b / (1.0 - b)))).ToArray();
+        var shiftT = tensor(shift, [n, 1, 1, 1], float32).to(x.device);
+        var scaleT = tensor(contrast, [n, 1, 1, 1], float32).to(x.device);
+        if (scale != 1.0)
+            x.mul_(scale);
+        x.clamp_(1e-7, 1 - 1e-7).logit_().mul_(scaleT).add_(shiftT).sigmoid_();
+        return true;
+    }
+
+    /// <summary>(scale·x − mean) / std per channel, in place, as one multiply and one add.</summary>
+    private void Normalize(Tensor x, double scale)
     {
         var stats = _options.Normalization;
-        var mean = tensor(stats.Mean, [1, 3, 1, 1], float32).to(x.device);
-        var std = tensor(stats.Std, [1, 3, 1, 1], float32).to(x.device);
-        x.sub_(mean).div_(std);
+        var factor = stats.Std.Select(s => (float)(scale / s)).ToArray();
+        var offset = stats.Mean.Select((m, c) => -m / stats.Std[c]).ToArray();
+        x.mul_(tensor(factor, [1, 3, 1, 1], float32).to(x.device))
+         .add_(tensor(offset, [1, 3, 1, 1], float32).to(x.device));
     }
 
     private static (int N, int H, int W) CheckImages(Tensor images)

@@ -52,7 +52,7 @@ public sealed class BatchAugmenterTests
     public void Training_output_is_float32_N_by_3_by_Size_by_Size()
     {
         using var scope = NewDisposeScope();
-        var augmenter = new BatchAugmenter(new AugmentOptions());
+        using var augmenter = new BatchAugmenter(new AugmentOptions());
         var images = RandomImages(3, 460, 460, seed: 1);
         using var generator = new Generator(1);
         var output = augmenter.Training(images, generator);
@@ -69,7 +69,7 @@ public sealed class BatchAugmenterTests
     public void A_batch_of_one_works_and_non_square_sources_are_accepted()
     {
         using var scope = NewDisposeScope();
-        var augmenter = new BatchAugmenter(new AugmentOptions { Size = 32 });
+        using var augmenter = new BatchAugmenter(new AugmentOptions { Size = 32 });
         using var generator = new Generator(2);
         var single = augmenter.Training(RandomImages(1, 80, 120, seed: 2), generator);
         CollectionAssert.AreEqual(new long[] { 1, 3, 32, 32 }, single.shape);
@@ -81,7 +81,7 @@ public sealed class BatchAugmenterTests
     public void Mid_grey_normalises_to_half_minus_mean_over_std()
     {
         using var scope = NewDisposeScope();
-        var augmenter = new BatchAugmenter(new AugmentOptions { Size = 64 });
+        using var augmenter = new BatchAugmenter(new AugmentOptions { Size = 64 });
         var grey = full([2, 3, 150, 150], 0.5f);
         var draw = AugmentationDraw.Identity(2, 150, 150) with { FlipSign = [-1f, 1f], RotationDegrees = [7f, -3f] };
         foreach (var output in new[] { augmenter.Validation(grey), augmenter.Training(grey, draw) })
@@ -101,7 +101,7 @@ public sealed class BatchAugmenterTests
     public void Validation_equals_area_downscale_then_bilinear_resize()
     {
         using var scope = NewDisposeScope();
-        var augmenter = new BatchAugmenter(new AugmentOptions());
+        using var augmenter = new BatchAugmenter(new AugmentOptions());
         var images = RandomImages(2, 460, 460, seed: 4);
         var actual = augmenter.Validation(images);
 
@@ -123,7 +123,7 @@ public sealed class BatchAugmenterTests
     public void Validation_without_pre_downscale_is_plain_bilinear_and_deterministic()
     {
         using var scope = NewDisposeScope();
-        var augmenter = new BatchAugmenter(new AugmentOptions { Size = 100 });
+        using var augmenter = new BatchAugmenter(new AugmentOptions { Size = 100 });
         var images = RandomImages(2, 180, 180, seed: 5); // 180 ≤ 2·100: no area step
         var first = augmenter.Validation(images);
         var second = augmenter.Validation(images);
@@ -137,7 +137,7 @@ public sealed class BatchAugmenterTests
     public void Identity_draw_reproduces_validation()
     {
         using var scope = NewDisposeScope();
-        var augmenter = new BatchAugmenter(new AugmentOptions());
+        using var augmenter = new BatchAugmenter(new AugmentOptions());
         var images = RandomImages(2, 460, 460, seed: 6);
         var training = augmenter.Training(images, AugmentationDraw.Identity(2, 460, 460));
         Assert.IsTrue(MaxAbsDiff(training, augmenter.Validation(images)) < 5e-4f);
@@ -147,7 +147,7 @@ public sealed class BatchAugmenterTests
     public void Same_seed_gives_identical_output_and_another_seed_a_different_one()
     {
         using var scope = NewDisposeScope();
-        var augmenter = new BatchAugmenter(new AugmentOptions { Size = 64 });
+        using var augmenter = new BatchAugmenter(new AugmentOptions { Size = 64 });
         var images = RandomImages(4, 140, 140, seed: 7);
         Tensor Run(ulong seed)
         {
@@ -162,7 +162,7 @@ public sealed class BatchAugmenterTests
     public void Flip_moves_a_left_marker_to_the_right_half()
     {
         using var scope = NewDisposeScope();
-        var augmenter = new BatchAugmenter(new AugmentOptions());
+        using var augmenter = new BatchAugmenter(new AugmentOptions());
         var images = MarkerImages(2, 460, top: 200, left: 60, side: 60);
         var draw = AugmentationDraw.Identity(2, 460, 460) with { FlipSign = [-1f, 1f] };
         var output = augmenter.Training(images, draw);
@@ -180,7 +180,7 @@ public sealed class BatchAugmenterTests
     public void Crop_window_selects_the_region_it_names()
     {
         using var scope = NewDisposeScope();
-        var augmenter = new BatchAugmenter(new AugmentOptions());
+        using var augmenter = new BatchAugmenter(new AugmentOptions());
         // Marker centre at (row 124.5, column 74.5); window rows/columns [50, 274) → output pixel = source − 50.
         var images = MarkerImages(1, 460, top: 100, left: 50, side: 50);
         var draw = AugmentationDraw.Identity(1, 460, 460) with { Crop = new CropWindow(50, 50, 224, 224) };
@@ -193,7 +193,7 @@ public sealed class BatchAugmenterTests
     public void Rotation_turns_a_marker_about_the_centre_in_the_direction_of_the_matrix()
     {
         using var scope = NewDisposeScope();
-        var augmenter = new BatchAugmenter(new AugmentOptions { Size = 201 });
+        using var augmenter = new BatchAugmenter(new AugmentOptions { Size = 201 });
         // Marker right of centre; rotation by θ maps output (x, y) to source (x cos θ + y sin θ, −x sin θ + y cos θ).
         var images = MarkerImages(1, 201, top: 95, left: 150, side: 11);
         var draw = AugmentationDraw.Identity(1, 201, 201) with { RotationDegrees = [30f] };
@@ -209,7 +209,7 @@ public sealed class BatchAugmenterTests
     public void Zoom_enlarges_the_marker()
     {
         using var scope = NewDisposeScope();
-        var augmenter = new BatchAugmenter(new AugmentOptions { Size = 200 });
+        using var augmenter = new BatchAugmenter(new AugmentOptions { Size = 200 });
         var images = MarkerImages(2, 200, top: 80, left: 80, side: 40);
         var draw = AugmentationDraw.Identity(2, 200, 200) with { Zoom = [1f, 1.1f] };
         var output = augmenter.Training(images, draw);
@@ -221,7 +221,7 @@ public sealed class BatchAugmenterTests
     public void Lighting_follows_the_logit_formula_and_is_the_identity_at_b_half_c_one()
     {
         using var scope = NewDisposeScope();
-        var augmenter = new BatchAugmenter(new AugmentOptions { Size = 48 });
+        using var augmenter = new BatchAugmenter(new AugmentOptions { Size = 48 });
         var images = RandomImages(3, 48, 48, seed: 8);
         var plain = augmenter.Validation(images);
         var draw = AugmentationDraw.Identity(3, 48, 48) with { Brightness = [0.5f, 0.6f, 0.42f], Contrast = [1f, 1.25f, 0.8f] };
@@ -245,7 +245,7 @@ public sealed class BatchAugmenterTests
     public void Warp_reads_the_source_centre_at_the_crossing_of_the_target_diagonals()
     {
         using var scope = NewDisposeScope();
-        var augmenter = new BatchAugmenter(new AugmentOptions { Size = 101 });
+        using var augmenter = new BatchAugmenter(new AugmentOptions { Size = 101 });
         var images = RandomImages(1, 101, 101, seed: 9);
         var plain = augmenter.Validation(images);
         var warped = augmenter.Training(images, AugmentationDraw.Identity(1, 101, 101) with { WarpX = [0.2f], WarpY = [-0.2f] });
@@ -262,7 +262,7 @@ public sealed class BatchAugmenterTests
     public void Draws_that_do_not_match_the_batch_are_refused()
     {
         using var scope = NewDisposeScope();
-        var augmenter = new BatchAugmenter(new AugmentOptions { Size = 16 });
+        using var augmenter = new BatchAugmenter(new AugmentOptions { Size = 16 });
         var images = RandomImages(2, 40, 40, seed: 10);
         Assert.ThrowsExactly<ArgumentException>(() => augmenter.Training(images, AugmentationDraw.Identity(3, 40, 40)));
         Assert.ThrowsExactly<ArgumentException>(() => augmenter.Training(images, AugmentationDraw.Identity(2, 40, 41)));
@@ -275,7 +275,7 @@ public sealed class BatchAugmenterTests
     [TestMethod]
     public void Calls_leave_no_tensor_alive_except_the_result()
     {
-        var augmenter = new BatchAugmenter(new AugmentOptions { Size = 32 });
+        using var augmenter = new BatchAugmenter(new AugmentOptions { Size = 32 });
         using var images = RandomImages(2, 70, 70, seed: 11);
         using var generator = new Generator(12);
         using (augmenter.Training(images, generator)) { } // warm-up: first calls may cache
@@ -284,5 +284,19 @@ public sealed class BatchAugmenterTests
         using (var validation = augmenter.Validation(images))
             Assert.AreEqual(before + 2, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
         Assert.AreEqual(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+    }
+
+    [TestMethod]
+    public void The_float_buffer_is_reused_across_batches_of_different_sizes_and_released_on_dispose()
+    {
+        using var scope = NewDisposeScope();
+        var augmenter = new BatchAugmenter(new AugmentOptions { Size = 24 });
+        var small = RandomImages(2, 50, 50, seed: 13);
+        var large = RandomImages(3, 60, 60, seed: 14);
+        var first = augmenter.Validation(small);
+        augmenter.Validation(large);
+        Assert.AreEqual(0f, MaxAbsDiff(first, augmenter.Validation(small)), "a shape change reallocates correctly");
+        augmenter.Dispose();
+        Assert.ThrowsExactly<ObjectDisposedException>(() => augmenter.Validation(small));
     }
 }
