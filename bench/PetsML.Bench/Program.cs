@@ -5,6 +5,7 @@ using PetsML.Bench;
 var verbs = new Dictionary<string, (string Help, Func<string[], int> Run)>(StringComparer.Ordinal)
 {
     ["decode"] = (DecodePresizeBenchmark.Help, DecodePresizeBenchmark.Run),
+    ["dataset"] = (DataSetCheck.Help, DataSetCheck.Run),
     ["augment"] = ("augmentation of a 64-image batch 460->224 [--runs 15] [--demo PNG]", AugmentBenchmark.Run),
     ["pets"] = (PetsFineTuneBenchmark.Help, PetsFineTuneBenchmark.Run),
 };
