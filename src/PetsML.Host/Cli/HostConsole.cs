@@ -22,10 +22,15 @@ public sealed record HostConsole(IAnsiConsole Out, IAnsiConsole Error, TextWrite
     };
 
     /// <summary>The process's own stdout and stderr.</summary>
-    public static HostConsole Standard() => new(
-        AnsiConsole.Console,
-        AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) }),
-        Console.Out);
+    public static HostConsole Standard()
+    {
+        var output = AnsiConsole.Console;
+        var error = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        // Redirected output (logs, pipes) would be wrapped at 80 columns; keep lines whole there.
+        if (Console.IsOutputRedirected) output.Profile.Width = 200;
+        if (Console.IsErrorRedirected) error.Profile.Width = 200;
+        return new HostConsole(output, error, Console.Out);
+    }
 
     /// <summary>The console for human-readable results: stderr when <paramref name="json"/>, else stdout.</summary>
     public IAnsiConsole Human(bool json) => json ? Error : Out;

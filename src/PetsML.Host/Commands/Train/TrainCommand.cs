@@ -94,7 +94,7 @@ public sealed class TrainCommand(HostConsole console) : Command<TrainCommand.Set
         string? batchPng = settings.BatchPng.Equals("none", StringComparison.OrdinalIgnoreCase) ? null : settings.BatchPng;
         if (batchPng is not null)
         {
-            ShowBatch.Save(learner.Train, data.Transformed, session.ClassNames, batchPng);
+            Shared.ShowBatch.Save(learner.Train, data.Transformed, session.ClassNames, batchPng);
             human.MarkupLineInterpolated($"Batch picture: {batchPng}");
         }
 
