@@ -18,7 +18,8 @@ public static class PetsCommands
         config.Settings.Registrar.RegisterInstance(console);
         config.Settings.ExceptionHandler = (exception, _) => ErrorHandler.Handle(exception, console);
         config.Settings.CancellationExitCode = ExitCodes.Cancelled;
-        config.Settings.Console = console.Error;
+        config.Settings.Console = console.Out;
+        config.Settings.StrictParsing = true;
 
         config.AddCommand<TrainCommand>("train")
             .WithDescription("Fine-tune a pretrained ResNet (fastai's fine_tune): prints the epoch table, writes the model .zip and a batch picture.")

@@ -6,6 +6,7 @@ using PetsML.Host.Commands.Shared;
 using PetsML.Trainers;
 using PetsML.Trainers.FineTuning;
 using PetsML.Trainers.LrFinding;
+using PetsML.Trainers.Visualization;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -122,6 +123,35 @@ public sealed class TrainCommand(HostConsole console) : Command<TrainCommand.Set
 
         var history = classifier.History!;
         var last = history.Epochs[^1];
+        var phases = history.Epochs.Select((_, i) => i < options.FreezeEpochs ? "frozen" : "unfrozen").ToList();
+        if (settings.Report is { } reportFolder)
+        {
+            var validation = ScoredFolder.Score(mlContext, model, data.Folder, all: false);
+            var report = new HtmlReport
+            {
+                Title = $"PetsML training report ({settings.Arch}, {settings.EpochsOrDefault} + {settings.FreezeEpochsOrDefault} frozen epochs)",
+                DataFolder = data.Folder, ClassNames = session.ClassNames, Epochs = history.Epochs, EpochPhases = phases,
+                BaseLearningRate = baseLr, LrFind = lrFind, Validation = validation,
+            };
+            Directory.CreateDirectory(reportFolder);
+            if (batchPng is not null)
+            {
+                File.Copy(batchPng, Path.Combine(reportFolder, "batch.png"), overwrite: true);
+                report.Pictures.Add(("batch.png", "An augmented training batch (show_batch)."));
+            }
+            if (lrFind is not null)
+            {
+                LrFindPlot.Save(lrFind, Path.Combine(reportFolder, "lr_find.png"));
+                report.Pictures.Add(("lr_find.png", "Learning-rate finder: smoothed loss against learning rate, suggestions marked."));
+            }
+            LossPlot.Save(learner.Recorder.SmoothedLosses, learner.Recorder.Epochs, Path.Combine(reportFolder, "loss.png"));
+            report.Pictures.Add(("loss.png", "Training loss (smoothed, per batch) and validation loss (per epoch) of the last fit (unfrozen)."));
+            InterpretationPictures.Write(mlContext, model, validation, reportFolder, k: 9);
+            report.Pictures.Add((InterpretationPictures.ConfusionMatrixFile, "Confusion matrix on the validation images: rows actual, columns predicted."));
+            report.Pictures.Add((InterpretationPictures.TopLossesFile, "Top losses: predicted/actual, loss / probability of the prediction."));
+            report.Write(reportFolder);
+            human.MarkupLineInterpolated($"Report: {Path.Combine(reportFolder, HtmlReport.IndexFile)}");
+        }
         if (settings.Json)
         {
             console.WriteJson(new
@@ -136,10 +166,11 @@ public sealed class TrainCommand(HostConsole console) : Command<TrainCommand.Set
                 lrFind = lrFind is null ? null : new { valley = lrFind.Valley, minimum = lrFind.Minimum, steep = lrFind.Steep, slide = lrFind.Slide },
                 epochs = history.Epochs.Select((e, i) => new
                 {
-                    epoch = i, phase = i < options.FreezeEpochs ? "frozen" : "unfrozen",
+                    epoch = i, phase = phases[i],
                     trainLoss = e.TrainLoss, validLoss = e.ValidLoss, errorRate = e.ErrorRate, accuracy = e.Accuracy, seconds = e.Elapsed.TotalSeconds,
                 }),
                 errorRate = last.ErrorRate,
+                report = settings.Report is null ? null : Path.GetFullPath(Path.Combine(settings.Report, HtmlReport.IndexFile)),
             });
         }
         return ExitCodes.Success;
