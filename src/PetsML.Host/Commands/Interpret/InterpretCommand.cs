@@ -1,0 +1,70 @@
+using System.ComponentModel;
+using System.Globalization;
+using Microsoft.ML;
+using PetsML.Host.Cli;
+using PetsML.Host.Commands.Shared;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace PetsML.Host.Commands.Interpret;
+
+/// <summary>
+/// <c>petsml interpret</c>: fastai's <c>ClassificationInterpretation</c>: the confusion matrix and top-losses pictures,
+/// and the most confused pairs.
+/// </summary>
+public sealed class InterpretCommand(HostConsole console) : Command<InterpretCommand.Settings>
+{
+    public sealed class Settings : ModelDataSettings
+    {
+        [CommandOption("-o|--out <DIR>")]
+        [Description("Folder for confusion_matrix.png and top_losses.png.")]
+        [DefaultValue("interpretation")]
+        public string Out { get; set; } = "interpretation";
+
+        [CommandOption("-k|--top-losses <K>")]
+        [Description("How many highest-loss images to show (fastai's plot_top_losses(k)).")]
+        [DefaultValue(9)]
+        public int TopLosses { get; set; } = 9;
+
+        public override ValidationResult Validate()
+        {
+            if (TopLosses is < 1 or > 100) return ValidationResult.Error($"--top-losses must be between 1 and 100; got {TopLosses}.");
+            if (string.IsNullOrWhiteSpace(Out)) return ValidationResult.Error("--out must name a folder.");
+            return base.Validate();
+        }
+    }
+
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        var human = console.Human(settings.Json);
+        var mlContext = new MLContext(seed: 0);
+        using var saved = SavedModel.Load(mlContext, settings.Model);
+        var scored = ScoredFolder.Score(mlContext, saved.Model, settings.Data, settings.All);
+        var interpretation = scored.Interpretation;
+        var top = InterpretationPictures.Write(mlContext, saved.Model, scored, settings.Out, settings.TopLosses);
+        var mostConfused = interpretation.MostConfused(settings.MinVal);
+        ConsoleTables.WriteMetrics(human, scored.Metrics, interpretation);
+        ConsoleTables.WriteMostConfused(human, mostConfused, settings.MinVal);
+        var losses = new Table().Title("Top losses").AddColumns("image", "predicted/actual", "loss", "probability");
+        foreach (var t in top)
+            losses.AddRow(Markup.Escape(Path.GetFileName(t.ItemName ?? "")), Markup.Escape($"{t.Predicted}/{t.Actual}"),
+                t.Loss.ToString("0.00", CultureInfo.InvariantCulture), t.Probability.ToString("0.00", CultureInfo.InvariantCulture));
+        human.Write(losses);
+        human.WriteLine($"Pictures: {Path.Combine(settings.Out, InterpretationPictures.ConfusionMatrixFile)}, {Path.Combine(settings.Out, InterpretationPictures.TopLossesFile)}");
+        if (settings.Json)
+            console.WriteJson(new
+            {
+                command = "interpret",
+                model = settings.Model,
+                data = scored.Folder,
+                images = interpretation.Count,
+                errorRate = interpretation.ErrorRate,
+                classes = interpretation.ClassNames,
+                confusionMatrix = ConsoleTables.Rows(interpretation.ConfusionMatrix()),
+                mostConfused,
+                topLosses = top,
+                pictures = new[] { InterpretationPictures.ConfusionMatrixFile, InterpretationPictures.TopLossesFile }.Select(f => Path.GetFullPath(Path.Combine(settings.Out, f))),
+            });
+        return ExitCodes.Success;
+    }
+}

@@ -1,0 +1,44 @@
+using PetsML.Host.Cli;
+using PetsML.Host.Commands.Evaluate;
+using PetsML.Host.Commands.Interpret;
+using PetsML.Host.Commands.LrFind;
+using PetsML.Host.Commands.Predict;
+using PetsML.Host.Commands.ShowBatch;
+using PetsML.Host.Commands.Train;
+using Spectre.Console.Cli;
+
+namespace PetsML.Host.Commands;
+
+/// <summary>Registers every command of <c>petsml</c> with its examples. Program.cs and the tests both call it.</summary>
+public static class PetsCommands
+{
+    public static void Configure(IConfigurator config, HostConsole console)
+    {
+        config.SetApplicationName("petsml");
+        config.Settings.Registrar.RegisterInstance(console);
+        config.Settings.ExceptionHandler = (exception, _) => ErrorHandler.Handle(exception, console);
+        config.Settings.CancellationExitCode = ExitCodes.Cancelled;
+        config.Settings.Console = console.Out;
+        config.Settings.StrictParsing = true;
+
+        config.AddCommand<TrainCommand>("train")
+            .WithDescription("Fine-tune a pretrained ResNet (fastai's fine_tune): prints the epoch table, writes the model .zip and a batch picture.")
+            .WithExample("train")
+            .WithExample("train", "--data", "images", "--epochs", "2", "--report", "report");
+        config.AddCommand<LrFindCommand>("lr-find")
+            .WithDescription("Run the learning-rate finder on a fresh frozen model: print the four suggestions and plot the curve.")
+            .WithExample("lr-find", "--data", "images", "--plot", "lr_find.png");
+        config.AddCommand<EvaluateCommand>("evaluate")
+            .WithDescription("ML.NET metrics, the confusion matrix and the most confused pairs on the model's validation split.")
+            .WithExample("evaluate", "--model", "model.zip", "--data", "images", "--min-val", "2");
+        config.AddCommand<InterpretCommand>("interpret")
+            .WithDescription("Confusion matrix and top-losses pictures, most confused pairs.")
+            .WithExample("interpret", "--model", "model.zip", "--data", "images", "--out", "interpretation");
+        config.AddCommand<PredictCommand>("predict")
+            .WithDescription("Breed and probability (top 3) for each image.")
+            .WithExample("predict", "--model", "model.zip", "cat.jpg");
+        config.AddCommand<ShowBatchCommand>("show-batch")
+            .WithDescription("Draw an augmented training batch with its labels.")
+            .WithExample("show-batch", "--data", "images", "--out", "batch.png");
+    }
+}

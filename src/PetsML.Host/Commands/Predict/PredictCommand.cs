@@ -1,0 +1,85 @@
+using System.ComponentModel;
+using System.Globalization;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using PetsML.Host.Cli;
+using PetsML.Host.Commands.Shared;
+using PetsML.Transforms.Loading;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace PetsML.Host.Commands.Predict;
+
+/// <summary><c>petsml predict</c>: fastai's <c>learn.predict(img)</c> for each image: the breed and the top probabilities.</summary>
+public sealed class PredictCommand(HostConsole console) : Command<PredictCommand.Settings>
+{
+    public sealed class Settings : ModelSettings
+    {
+        [CommandArgument(0, "<IMAGE>")]
+        [Description("One or more image files.")]
+        public string[] Images { get; set; } = [];
+
+        [CommandOption("--top <K>")]
+        [Description("How many classes to show per image, most probable first.")]
+        [DefaultValue(3)]
+        public int Top { get; set; } = 3;
+
+        public override ValidationResult Validate()
+        {
+            if (Images.Length == 0) return ValidationResult.Error("Give at least one IMAGE.");
+            if (Top < 1) return ValidationResult.Error($"--top must be at least 1; got {Top}.");
+            return base.Validate();
+        }
+    }
+
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        var human = console.Human(settings.Json);
+        var mlContext = new MLContext(seed: 0);
+        using var saved = SavedModel.Load(mlContext, settings.Model);
+        var results = new List<object>();
+        int failed = 0;
+        var table = new Table().AddColumns("image", "prediction", "probability", $"top {Math.Min(settings.Top, saved.ClassNames.Count)}");
+        foreach (var image in settings.Images)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (!File.Exists(image))
+            {
+                console.Fail($"{image}: file does not exist.");
+                results.Add(new { image, error = "file does not exist" });
+                failed++;
+                continue;
+            }
+            float[] probabilities;
+            try { probabilities = Score(mlContext, saved.Model, image); }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                var message = e.GetBaseException().Message;
+                console.Fail($"{image}: cannot be read as an image ({message}).");
+                results.Add(new { image, error = message });
+                failed++;
+                continue;
+            }
+            var top = probabilities.Select((p, i) => (Class: saved.ClassNames[i], Probability: p))
+                .OrderByDescending(x => x.Probability).Take(settings.Top).ToList();
+            results.Add(new { image, prediction = top[0].Class, probability = top[0].Probability, top = top.Select(t => new { @class = t.Class, probability = t.Probability }) });
+            table.AddRow(Markup.Escape(image), Markup.Escape(top[0].Class), top[0].Probability.ToString("0.0000", CultureInfo.InvariantCulture),
+                Markup.Escape(string.Join(", ", top.Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.Class} {t.Probability:0.000}")))));
+        }
+        if (table.Rows.Count > 0) human.Write(table);
+        if (settings.Json) console.WriteJson(new { command = "predict", model = settings.Model, predictions = results });
+        return failed == 0 ? ExitCodes.Success : ExitCodes.BadInput;
+    }
+
+    static float[] Score(MLContext mlContext, ITransformer model, string image)
+    {
+        var view = model.Transform(mlContext.Data.LoadFromEnumerable(new[] { new ImageFileRow { ImagePath = image } }));
+        var score = view.Schema["Score"];
+        using var cursor = view.GetRowCursor(new[] { score });
+        var getter = cursor.GetGetter<VBuffer<float>>(score);
+        VBuffer<float> value = default;
+        cursor.MoveNext();
+        getter(ref value);
+        return value.DenseValues().ToArray();
+    }
+}

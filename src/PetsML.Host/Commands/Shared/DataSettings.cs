@@ -1,0 +1,109 @@
+using System.ComponentModel;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using PetsML.Trainers.Modeling;
+using PetsML.Transforms.Labeling;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace PetsML.Host.Commands.Shared;
+
+/// <summary>
+/// The options that describe the data and the network, shared by train, lr-find and show-batch. Sizes left
+/// unset take the lesson's values with --data (<see cref="LessonDefaults"/>) and smaller ones on the built-in
+/// demo set (<see cref="DemoDefaults"/>), so the demo trains in a few minutes on 2 CPU cores.
+/// </summary>
+public class DataSettings : HostSettings
+{
+    /// <summary>Sizes and schedule that are not given on the command line.</summary>
+    public sealed record Defaults(int Presize, int Size, int BatchSize, int Epochs, int FreezeEpochs);
+
+    /// <summary>The fastai lesson: Resize(460), aug_transforms(size=224), bs 64, fine_tune(2).</summary>
+    public static readonly Defaults LessonDefaults = new(Presize: 460, Size: 224, BatchSize: 64, Epochs: 2, FreezeEpochs: 1);
+
+    /// <summary>The demo set: 120 small generated images.</summary>
+    public static readonly Defaults DemoDefaults = new(Presize: 256, Size: 160, BatchSize: 16, Epochs: 1, FreezeEpochs: 1);
+
+    /// <summary>--arch values.</summary>
+    public static readonly IReadOnlyDictionary<string, ResNetArchitecture> Architectures = new Dictionary<string, ResNetArchitecture>(StringComparer.OrdinalIgnoreCase)
+    {
+        ["resnet18"] = ResNetArchitecture.ResNet18Packaged,
+        ["resnet18-torchvision"] = ResNetArchitecture.ResNet18,
+        ["resnet34"] = ResNetArchitecture.ResNet34,
+        ["resnet50"] = ResNetArchitecture.ResNet50,
+    };
+
+    [CommandOption("--data <DIR>")]
+    [Description("Folder of images named like Breed_Name_123.jpg (searched recursively). Default: the built-in demo set.")]
+    public string? Data { get; set; }
+
+    [CommandOption("--label-regex <RE>")]
+    [Description("Regex on the file name; group 1 (or the group named 'label') is the class.")]
+    [DefaultValue(RegexLabeler.OxfordPetsPattern)]
+    public string LabelRegex { get; set; } = RegexLabeler.OxfordPetsPattern;
+
+    [CommandOption("--valid-pct <FRACTION>")]
+    [Description("Fraction of the images kept for validation, in (0, 1).")]
+    [DefaultValue(0.2)]
+    public double ValidPct { get; set; } = 0.2;
+
+    [CommandOption("--split-seed <N>")]
+    [Description("Seed of the train/validation split only.")]
+    [DefaultValue(42)]
+    public int SplitSeed { get; set; } = 42;
+
+    [CommandOption("--seed <N>")]
+    [Description("Seed of everything else: head initialisation, shuffling, augmentation.")]
+    [DefaultValue(42)]
+    public int Seed { get; set; } = 42;
+
+    [CommandOption("--arch <NAME>")]
+    [Description("Network: resnet18 (ImageNet weights shipped with PetsML), resnet18-torchvision, resnet34, resnet50 (the last three need --weights to start pretrained).")]
+    [DefaultValue("resnet18")]
+    public string Arch { get; set; } = "resnet18";
+
+    [CommandOption("--weights <FILE>")]
+    [Description("Body weights for --arch (.dat, .pth, .safetensors).")]
+    public string? Weights { get; set; }
+
+    [CommandOption("--presize <PX>")]
+    [Description("Item resize before augmentation (fastai's Resize(460)). Default 460; 256 on the demo set.")]
+    public int? Presize { get; set; }
+
+    [CommandOption("--size <PX>")]
+    [Description("Final image size after augmentation. Default 224; 160 on the demo set.")]
+    public int? Size { get; set; }
+
+    [CommandOption("--batch-size <N>")]
+    [Description("Images per batch. Default 64; 16 on the demo set.")]
+    public int? BatchSize { get; set; }
+
+    /// <summary>The defaults that apply to this run (demo or lesson).</summary>
+    public Defaults DefaultsForRun => Data is null ? DemoDefaults : LessonDefaults;
+
+    public int PresizeOrDefault => Presize ?? DefaultsForRun.Presize;
+    public int SizeOrDefault => Size ?? DefaultsForRun.Size;
+    public int BatchSizeOrDefault => BatchSize ?? DefaultsForRun.BatchSize;
+    public ResNetArchitecture Architecture => Architectures[Arch];
+
+    public override ValidationResult Validate()
+    {
+        if (!(ValidPct > 0 && ValidPct < 1))
+            return ValidationResult.Error($"--valid-pct must be between 0 and 1 (exclusive); got {ValidPct.ToString(CultureInfo.InvariantCulture)}.");
+        if (!Architectures.ContainsKey(Arch))
+            return ValidationResult.Error($"--arch must be one of {string.Join(", ", Architectures.Keys)}; got '{Arch}'.");
+        if (Presize is < 32 or > 4096)
+            return ValidationResult.Error($"--presize must be between 32 and 4096 pixels; got {Presize}.");
+        if (Size is < 32 or > 4096)
+            return ValidationResult.Error($"--size must be between 32 and 4096 pixels; got {Size}.");
+        if (SizeOrDefault > PresizeOrDefault)
+            return ValidationResult.Error($"--size ({SizeOrDefault}) must not exceed --presize ({PresizeOrDefault}): augmentation crops from the presized image.");
+        if (BatchSize is < 1 or > 4096)
+            return ValidationResult.Error($"--batch-size must be between 1 and 4096; got {BatchSize}.");
+        try { _ = new Regex(LabelRegex); }
+        catch (ArgumentException e) { return ValidationResult.Error($"--label-regex is not a valid regular expression: {e.Message}"); }
+        if (Data is not null && string.IsNullOrWhiteSpace(Data))
+            return ValidationResult.Error("--data must name a folder.");
+        return base.Validate();
+    }
+}

@@ -1,0 +1,27 @@
+using Microsoft.ML;
+using PetsML.Trainers.Interpretation;
+using PetsML.Trainers.Visualization;
+
+namespace PetsML.Host.Commands.Shared;
+
+/// <summary>Writes the interpretation pictures of a scored folder: confusion_matrix.png and top_losses.png.</summary>
+public static class InterpretationPictures
+{
+    public const string ConfusionMatrixFile = "confusion_matrix.png";
+    public const string TopLossesFile = "top_losses.png";
+
+    /// <summary>Draws both pictures into <paramref name="folder"/>; returns the top losses shown.</summary>
+    public static IReadOnlyList<TopLoss> Write(MLContext mlContext, ITransformer model, ScoredFolder scored, string folder, int k)
+    {
+        Directory.CreateDirectory(folder);
+        var interpretation = scored.Interpretation;
+        ConfusionMatrixPlot.Save(interpretation.ConfusionMatrix(), interpretation.ClassNames, Path.Combine(folder, ConfusionMatrixFile));
+        var top = interpretation.TopLosses(k);
+        if (top.Count > 0 && top.All(t => t.ItemName is not null))
+        {
+            var (images, stats) = scored.FeaturesOf(mlContext, model, top.Select(t => t.ItemName!).ToList());
+            using (images) TopLossesGrid.Save(images, stats, top, Path.Combine(folder, TopLossesFile));
+        }
+        return top;
+    }
+}

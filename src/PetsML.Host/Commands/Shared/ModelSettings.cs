@@ -1,0 +1,38 @@
+using System.ComponentModel;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace PetsML.Host.Commands.Shared;
+
+/// <summary>Options of the commands that use a trained model.</summary>
+public class ModelSettings : HostSettings
+{
+    [CommandOption("-m|--model <FILE>")]
+    [Description("A model .zip written by 'petsml train'.")]
+    [DefaultValue("model.zip")]
+    public string Model { get; set; } = "model.zip";
+
+    public override ValidationResult Validate()
+        => string.IsNullOrWhiteSpace(Model) ? ValidationResult.Error("--model must name a file.") : base.Validate();
+}
+
+/// <summary>Options of the commands that score a labelled folder with a trained model.</summary>
+public class ModelDataSettings : ModelSettings
+{
+    [CommandOption("--data <DIR>")]
+    [Description("Folder of labelled images; the model's own label regex and split are applied. Default: the built-in demo set.")]
+    public string? Data { get; set; }
+
+    [CommandOption("--all")]
+    [Description("Use every image, not only the validation split the model was trained with.")]
+    [DefaultValue(false)]
+    public bool All { get; set; }
+
+    [CommandOption("--min-val <N>")]
+    [Description("Smallest count of a most-confused pair to list (fastai's min_val).")]
+    [DefaultValue(1)]
+    public int MinVal { get; set; } = 1;
+
+    public override ValidationResult Validate()
+        => MinVal < 1 ? ValidationResult.Error($"--min-val must be at least 1; got {MinVal}.") : base.Validate();
+}

@@ -1,0 +1,42 @@
+using Microsoft.ML;
+using PetsML.Host.Cli;
+using PetsML.Trainers.FineTuning;
+using PetsML.Transforms.Interop.MlNet;
+
+namespace PetsML.Host.Commands.Shared;
+
+/// <summary>A model .zip written by <c>petsml train</c> (or by C# code with the same pipeline), loaded in this process.</summary>
+public sealed class SavedModel : IDisposable
+{
+    SavedModel(ITransformer model, ImageClassifierTransformer classifier)
+    {
+        Model = model;
+        Classifier = classifier;
+    }
+
+    /// <summary>The whole pipeline: label, split, presize, augment (validation path), classifier.</summary>
+    public ITransformer Model { get; }
+
+    public ImageClassifierTransformer Classifier { get; }
+
+    public IReadOnlyList<string> ClassNames => Classifier.ClassNames;
+
+    /// <summary>Loads <paramref name="path"/>; a missing file or a .zip that is not a PetsML model is a <see cref="BadInputException"/>.</summary>
+    public static SavedModel Load(MLContext mlContext, string path)
+    {
+        if (!File.Exists(path))
+            throw new BadInputException($"--model: file '{path}' does not exist (train one with 'petsml train --out {path}').");
+        mlContext.RegisterPetsML();
+        ITransformer model;
+        try { model = mlContext.Model.Load(path, out _); }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new BadInputException($"--model: '{path}' is not a model .zip PetsML can read ({e.GetBaseException().Message.Split('\n')[0]}).", e);
+        }
+        var classifier = (model as IEnumerable<ITransformer>)?.OfType<ImageClassifierTransformer>().LastOrDefault()
+            ?? throw new BadInputException($"--model: '{path}' is an ML.NET model but has no PetsML image classifier in it.");
+        return new SavedModel(model, classifier);
+    }
+
+    public void Dispose() => Classifier.Dispose();
+}

@@ -1,0 +1,66 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using PetsML.Host.Cli;
+using PetsML.Host.Demo;
+using PetsML.Trainers.Interpretation;
+using PetsML.Transforms;
+using PetsML.Transforms.Augmentation;
+using PetsML.Transforms.Pipeline;
+using TorchSharp;
+
+namespace PetsML.Host.Commands.Shared;
+
+/// <summary>A labelled folder scored by a model: ML.NET's metrics and fastai's interpretation of the same rows.</summary>
+public sealed class ScoredFolder
+{
+    ScoredFolder(IDataView scored, MulticlassClassificationMetrics metrics, ClassificationInterpretation interpretation, string folder)
+    {
+        Scored = scored;
+        Metrics = metrics;
+        Interpretation = interpretation;
+        Folder = folder;
+    }
+
+    public IDataView Scored { get; }
+    public MulticlassClassificationMetrics Metrics { get; }
+    public ClassificationInterpretation Interpretation { get; }
+    public string Folder { get; }
+
+    /// <summary>Scores <paramref name="folder"/> (the demo set when null) with <paramref name="model"/>; the validation rows only unless <paramref name="all"/>.</summary>
+    public static ScoredFolder Score(MLContext mlContext, ITransformer model, string? folder, bool all)
+    {
+        folder ??= DemoDataSet.Ensure();
+        if (!Directory.Exists(folder)) throw new BadInputException($"--data: folder '{folder}' does not exist.");
+        IDataView files;
+        try { files = mlContext.Data.LoadImageFiles(folder); }
+        catch (InvalidDataException e) { throw new BadInputException($"--data: {e.Message}", e); }
+        var scored = model.Transform(files);
+        if (!all && scored.Schema.GetColumnOrNull(PetsColumnNames.IsValidation) is not null)
+            scored = mlContext.Data.ValidationRows(scored);
+        // Cache so that the images are decoded and the network runs once for the metrics, the interpretation and the pictures.
+        scored = mlContext.Data.Cache(scored, PetsColumnNames.ImagePath, PetsColumnNames.Label, "Score", "PredictedLabel");
+        var interpretation = ClassificationInterpretation.FromScoredData(scored);
+        if (interpretation.Count == 0)
+            throw new BadInputException($"--data: no image in '{folder}' has a class the model knows{(all ? "" : " in the validation split (try --all)")}.");
+        var metrics = mlContext.MulticlassClassification.Evaluate(scored, PetsColumnNames.Label, "Score", "PredictedLabel");
+        return new ScoredFolder(scored, metrics, interpretation, folder);
+    }
+
+    /// <summary>The images of <paramref name="paths"/> as the model saw them ("Features", normalised), in that order, with their statistics.</summary>
+    public (torch.Tensor Images, NormalizationStats Stats) FeaturesOf(MLContext mlContext, ITransformer model, IReadOnlyList<string> paths)
+    {
+        var rows = paths.Select(p => new PetsML.Transforms.Loading.ImageFileRow { ImagePath = p }).ToList();
+        var view = model.Transform(mlContext.Data.LoadFromEnumerable(rows));
+        var stats = UpstreamImageSteps.Find(view, PetsColumnNames.Features)?.Augment.Options.Normalization ?? NormalizationStats.ImageNet;
+        var column = view.Schema[PetsColumnNames.Features];
+        var images = new List<float[]>();
+        using (var cursor = view.GetRowCursor(new[] { column }))
+        {
+            var getter = cursor.GetGetter<VBuffer<float>>(column);
+            VBuffer<float> v = default;
+            while (cursor.MoveNext()) { getter(ref v); images.Add(v.DenseValues().ToArray()); }
+        }
+        int size = (int)Math.Round(Math.Sqrt(images[0].Length / 3.0));
+        return (torch.tensor(images.SelectMany(x => x).ToArray(), new long[] { images.Count, 3, size, size }), stats);
+    }
+}

@@ -1,0 +1,178 @@
+using System.ComponentModel;
+using System.Globalization;
+using Microsoft.ML;
+using PetsML.Host.Cli;
+using PetsML.Host.Commands.Shared;
+using PetsML.Trainers;
+using PetsML.Trainers.FineTuning;
+using PetsML.Trainers.LrFinding;
+using PetsML.Trainers.Visualization;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace PetsML.Host.Commands.Train;
+
+/// <summary>
+/// <c>petsml train</c>: the lesson's <c>vision_learner(dls, resnet18, metrics=error_rate).fine_tune(2)</c>.
+/// Prints the epoch table, writes the model .zip (the whole pipeline: label, split, presize, augment,
+/// classifier), the batch picture and, with --report, an HTML report.
+/// </summary>
+public sealed class TrainCommand(HostConsole console) : Command<TrainCommand.Settings>
+{
+    public sealed class Settings : DataSettings
+    {
+        [CommandOption("--epochs <N>")]
+        [Description("Epochs with the whole network unfrozen (fine_tune's epochs). Default 2; 1 on the demo set.")]
+        public int? Epochs { get; set; }
+
+        [CommandOption("--freeze-epochs <N>")]
+        [Description("Epochs training only the head first. Default 1.")]
+        public int? FreezeEpochs { get; set; }
+
+        [CommandOption("--lr <RATE>")]
+        [Description("Base learning rate (fine_tune's base_lr), e.g. 2e-3, or 'find' to run the learning-rate finder and use its valley.")]
+        [DefaultValue("2e-3")]
+        public string Lr { get; set; } = "2e-3";
+
+        [CommandOption("-o|--out <FILE>")]
+        [Description("The model .zip to write.")]
+        [DefaultValue("model.zip")]
+        public string Out { get; set; } = "model.zip";
+
+        [CommandOption("--batch-png <FILE>")]
+        [Description("Where to draw an augmented training batch (show_batch); 'none' to skip.")]
+        [DefaultValue("batch.png")]
+        public string BatchPng { get; set; } = "batch.png";
+
+        [CommandOption("--report <DIR>")]
+        [Description("Write index.html and metrics.json (epoch table, metrics, pictures, most confused pairs) to this folder.")]
+        public string? Report { get; set; }
+
+        public int EpochsOrDefault => Epochs ?? DefaultsForRun.Epochs;
+        public int FreezeEpochsOrDefault => FreezeEpochs ?? DefaultsForRun.FreezeEpochs;
+
+        /// <summary>The base learning rate, or null for "find".</summary>
+        public double? BaseLearningRate => Lr.Equals("find", StringComparison.OrdinalIgnoreCase) ? null
+            : double.Parse(Lr, NumberStyles.Float, CultureInfo.InvariantCulture);
+
+        public override ValidationResult Validate()
+        {
+            if (Epochs is < 1 or > 1000) return ValidationResult.Error($"--epochs must be between 1 and 1000; got {Epochs}.");
+            if (FreezeEpochs is < 0 or > 1000) return ValidationResult.Error($"--freeze-epochs must be between 0 and 1000; got {FreezeEpochs}.");
+            if (!Lr.Equals("find", StringComparison.OrdinalIgnoreCase)
+                && !(double.TryParse(Lr, NumberStyles.Float, CultureInfo.InvariantCulture, out var lr) && lr > 0 && lr < 10))
+                return ValidationResult.Error($"--lr must be a number in (0, 10) such as 2e-3, or 'find'; got '{Lr}'.");
+            if (string.IsNullOrWhiteSpace(Out)) return ValidationResult.Error("--out must name a file.");
+            return base.Validate();
+        }
+    }
+
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        var human = console.Human(settings.Json);
+        var mlContext = new MLContext(seed: settings.Seed);
+        var data = PetsData.Load(mlContext, settings, human);
+        var display = new TrainingProgressDisplay(console.Error) { FitNames = ["frozen", "unfrozen"] };
+        var options = new ImageFineTuningOptions
+        {
+            Architecture = settings.Architecture,
+            Pretrained = settings.Arch == "resnet18" || settings.Weights is not null,
+            WeightsFile = settings.Weights,
+            Epochs = settings.EpochsOrDefault,
+            FreezeEpochs = settings.FreezeEpochsOrDefault,
+            BaseLearningRate = settings.BaseLearningRate,
+            BatchSize = settings.BatchSizeOrDefault,
+            Seed = settings.Seed,
+            Progress = display,
+            Log = line => human.WriteLine(line),
+            CancellationToken = cancellationToken,
+        };
+        var trainer = mlContext.MulticlassClassification.Trainers.FineTuneImageClassifier(options);
+        using var session = trainer.CreateSession(data.Transformed);
+        var learner = session.Learner;
+        learner.AddCallback(display);
+
+        string? batchPng = settings.BatchPng.Equals("none", StringComparison.OrdinalIgnoreCase) ? null : settings.BatchPng;
+        if (batchPng is not null)
+        {
+            Shared.ShowBatch.Save(learner.Train, data.Transformed, session.ClassNames, batchPng);
+            human.MarkupLineInterpolated($"Batch picture: {batchPng}");
+        }
+
+        LrFindResult? lrFind = null;
+        double baseLr;
+        if (options.BaseLearningRate is { } given) baseLr = given;
+        else
+        {
+            lrFind = display.Run(() => learner.LrFind(cancellationToken: cancellationToken));
+            baseLr = lrFind.Valley;
+            human.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"lr_find: valley {lrFind.Valley:0.##e+0}, minimum/10 {lrFind.Minimum:0.##e+0}, steep {lrFind.Steep:0.##e+0}, slide {lrFind.Slide:0.##e+0}; using the valley."));
+        }
+
+        display.Run(() =>
+        {
+            learner.FineTune(options.Epochs, baseLr, options.FreezeEpochs, options.LrMult, cancellationToken: cancellationToken);
+            return 0;
+        });
+
+        var classifier = session.ToTransformer(options);
+        var model = data.Model.Append<ITransformer>(classifier);
+        mlContext.Model.SaveAtomically(model, data.Raw.Schema, settings.Out);
+        human.MarkupLineInterpolated($"Model: {settings.Out}");
+
+        var history = classifier.History!;
+        var last = history.Epochs[^1];
+        var phases = history.Epochs.Select((_, i) => i < options.FreezeEpochs ? "frozen" : "unfrozen").ToList();
+        if (settings.Report is { } reportFolder)
+        {
+            var validation = ScoredFolder.Score(mlContext, model, data.Folder, all: false);
+            var report = new HtmlReport
+            {
+                Title = $"PetsML training report ({settings.Arch}, {settings.EpochsOrDefault} + {settings.FreezeEpochsOrDefault} frozen epochs)",
+                DataFolder = data.Folder, ClassNames = session.ClassNames, Epochs = history.Epochs, EpochPhases = phases,
+                BaseLearningRate = baseLr, LrFind = lrFind, Validation = validation,
+            };
+            Directory.CreateDirectory(reportFolder);
+            if (batchPng is not null)
+            {
+                File.Copy(batchPng, Path.Combine(reportFolder, "batch.png"), overwrite: true);
+                report.Pictures.Add(("batch.png", "An augmented training batch (show_batch)."));
+            }
+            if (lrFind is not null)
+            {
+                LrFindPlot.Save(lrFind, Path.Combine(reportFolder, "lr_find.png"));
+                report.Pictures.Add(("lr_find.png", "Learning-rate finder: smoothed loss against learning rate, suggestions marked."));
+            }
+            LossPlot.Save(learner.Recorder.SmoothedLosses, learner.Recorder.Epochs, Path.Combine(reportFolder, "loss.png"));
+            report.Pictures.Add(("loss.png", "Training loss (smoothed, per batch) and validation loss (per epoch) of the last fit (unfrozen)."));
+            InterpretationPictures.Write(mlContext, model, validation, reportFolder, k: 9);
+            report.Pictures.Add((InterpretationPictures.ConfusionMatrixFile, "Confusion matrix on the validation images: rows actual, columns predicted."));
+            report.Pictures.Add((InterpretationPictures.TopLossesFile, "Top losses: predicted/actual, loss / probability of the prediction."));
+            report.Write(reportFolder);
+            human.MarkupLineInterpolated($"Report: {Path.Combine(reportFolder, HtmlReport.IndexFile)}");
+        }
+        if (settings.Json)
+        {
+            console.WriteJson(new
+            {
+                command = "train",
+                data = data.Folder,
+                demo = data.IsDemo,
+                classes = session.ClassNames,
+                model = Path.GetFullPath(settings.Out),
+                batchPicture = batchPng is null ? null : Path.GetFullPath(batchPng),
+                baseLearningRate = baseLr,
+                lrFind = lrFind is null ? null : new { valley = lrFind.Valley, minimum = lrFind.Minimum, steep = lrFind.Steep, slide = lrFind.Slide },
+                epochs = history.Epochs.Select((e, i) => new
+                {
+                    epoch = i, phase = phases[i],
+                    trainLoss = e.TrainLoss, validLoss = e.ValidLoss, errorRate = e.ErrorRate, accuracy = e.Accuracy, seconds = e.Elapsed.TotalSeconds,
+                }),
+                errorRate = last.ErrorRate,
+                report = settings.Report is null ? null : Path.GetFullPath(Path.Combine(settings.Report, HtmlReport.IndexFile)),
+            });
+        }
+        return ExitCodes.Success;
+    }
+}
