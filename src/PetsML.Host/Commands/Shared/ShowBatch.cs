@@ -15,7 +15,10 @@ public static class ShowBatch
             ?? throw new InvalidOperationException("The data has no AugmentImages step writing 'Features'.");
         using var batch = train.GetBatches(0).First();
         var captions = batch.Labels.data<long>().ToArray().Select(i => classNames[(int)i]).ToList();
-        BatchGrid.SavePng(batch.Images, stats, captions, path, columns: Math.Min(8, maxImages <= 9 ? 3 : 4), maxImages: maxImages);
-        return Math.Min(maxImages, batch.Count);
+        int shown = Math.Min(maxImages, batch.Count);
+        // A square-ish grid, as fastai's show_batch: 4 images in 2×2, 9 in 3×3, 16 in 4×4.
+        int columns = (int)Math.Ceiling(Math.Sqrt(shown));
+        BatchGrid.SavePng(batch.Images, stats, captions, path, columns, maxImages);
+        return shown;
     }
 }

@@ -1,0 +1,165 @@
+using System.Diagnostics;
+using System.Text.Json;
+using PetsML.Host.Cli;
+using PetsML.Tests.Support;
+using PetsML.Trainers.Visualization;
+using SkiaSharp;
+
+namespace PetsML.Tests.Host;
+
+/// <summary>
+/// The lesson's workflow from the command line on a tiny generated data set (3 shape classes, 32-pixel images):
+/// train once (with the report), then predict, evaluate, interpret, show-batch. Checks exit codes, the JSON
+/// documents and that every PNG exists, decodes and has the expected size.
+/// </summary>
+[TestClass]
+public sealed class HostWorkflowTests
+{
+    static TempFolder s_temp = null!;
+    static string s_data = null!, s_model = null!, s_report = null!;
+    static HostRunner.Result s_train = null!;
+
+    [ClassInitialize]
+    public static void TrainOnce(TestContext _)
+    {
+        s_temp = new TempFolder("petsml-host");
+        s_data = s_temp.Combine("images");
+        TestImages.WriteShapeDataset(s_data, perClass: 10, width: 56, height: 48);
+        s_model = s_temp.Combine("model.zip");
+        s_report = s_temp.Combine("report");
+        s_train = HostRunner.Run("train", "--data", s_data, "--presize", "40", "--size", "32", "--batch-size", "4",
+            "--epochs", "1", "--freeze-epochs", "1", "--out", s_model, "--batch-png", s_temp.Combine("batch.png"),
+            "--report", s_report, "--json");
+    }
+
+    [ClassCleanup]
+    public static void Cleanup() => s_temp?.Dispose();
+
+    static JsonElement Json(HostRunner.Result result)
+    {
+        Assert.AreEqual(ExitCodes.Success, result.ExitCode, result.Error);
+        return JsonDocument.Parse(result.Json).RootElement; // exactly one document, or Parse throws
+    }
+
+    static (int Width, int Height) Png(string path)
+    {
+        Assert.IsTrue(File.Exists(path), path);
+        using var bitmap = SKBitmap.Decode(path);
+        Assert.IsNotNull(bitmap, $"{path} does not decode");
+        return (bitmap.Width, bitmap.Height);
+    }
+
+    [TestMethod]
+    public void Train_writes_the_table_the_model_the_batch_picture_and_one_json_document()
+    {
+        var json = Json(s_train);
+        Assert.AreEqual(2, json.GetProperty("epochs").GetArrayLength());
+        Assert.AreEqual("frozen", json.GetProperty("epochs")[0].GetProperty("phase").GetString());
+        Assert.IsTrue(File.Exists(s_model));
+        StringAssert.Contains(s_train.Error, "train_loss  valid_loss  error_rate  accuracy  time", "the epoch table goes to stderr under --json");
+        Assert.AreEqual("", s_train.Out.Trim(), "under --json stdout carries nothing but the JSON document");
+        // A batch of 4 shown 2×2: 32-px images with BatchGrid's margins and caption bands.
+        var (w, h) = Png(s_temp.Combine("batch.png"));
+        Assert.AreEqual(2 * (32 + 2 * 4), w);
+        Assert.AreEqual(2 * (32 + 20 + 2 * 4), h);
+    }
+
+    [TestMethod]
+    public void Report_has_index_metrics_and_every_picture()
+    {
+        var html = File.ReadAllText(Path.Combine(s_report, "index.html"));
+        foreach (var picture in new[] { "batch.png", "loss.png", "confusion_matrix.png", "top_losses.png" })
+        {
+            StringAssert.Contains(html, $"src=\"{picture}\"");
+            var (w, h) = Png(Path.Combine(s_report, picture));
+            Assert.IsTrue(w > 50 && h > 50, $"{picture}: {w}x{h}");
+        }
+        Assert.AreEqual((LossPlot.DefaultWidth, LossPlot.DefaultHeight), Png(Path.Combine(s_report, "loss.png")));
+        using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(s_report, "metrics.json")));
+        var cm = metrics.RootElement.GetProperty("validation").GetProperty("confusionMatrix");
+        int total = cm.EnumerateArray().Sum(row => row.EnumerateArray().Sum(c => c.GetInt32()));
+        Assert.AreEqual(metrics.RootElement.GetProperty("validation").GetProperty("images").GetInt32(), total);
+    }
+
+    [TestMethod]
+    public void Predict_gives_top3_per_image_and_fails_one_bad_image_with_exit_1()
+    {
+        var image = Directory.GetFiles(s_data, "Red_disc_*.jpg").First();
+        var json = Json(HostRunner.Run("predict", "--model", s_model, image, "--json"));
+        var prediction = json.GetProperty("predictions")[0];
+        Assert.AreEqual(3, prediction.GetProperty("top").GetArrayLength());
+        var probabilities = prediction.GetProperty("top").EnumerateArray().Select(t => t.GetProperty("probability").GetDouble()).ToList();
+        CollectionAssert.AreEqual(probabilities.OrderByDescending(p => p).ToList(), probabilities);
+        Assert.AreEqual(1.0, probabilities.Sum(), 1e-4);
+
+        var broken = s_temp.Combine("broken.jpg");
+        File.WriteAllBytes(broken, [0xFF, 0xD8, 0xFF, 0x00, 0x01]);
+        var bad = HostRunner.Run("predict", "--model", s_model, image, broken);
+        Assert.AreEqual(ExitCodes.BadInput, bad.ExitCode);
+        StringAssert.Contains(bad.Error, "broken.jpg");
+    }
+
+    [TestMethod]
+    public void Evaluate_confusion_matrix_sums_to_the_validation_size()
+    {
+        var json = Json(HostRunner.Run("evaluate", "--model", s_model, "--data", s_data, "--json"));
+        int images = json.GetProperty("images").GetInt32();
+        Assert.AreEqual(6, images, "30 images, valid_pct 0.2");
+        int total = json.GetProperty("confusionMatrix").EnumerateArray().Sum(row => row.EnumerateArray().Sum(c => c.GetInt32()));
+        Assert.AreEqual(images, total);
+        Assert.AreEqual(1 - json.GetProperty("microAccuracy").GetDouble(), json.GetProperty("errorRate").GetDouble(), 1e-9);
+    }
+
+    [TestMethod]
+    public void Interpret_draws_the_confusion_matrix_at_its_measured_size_and_the_top_losses()
+    {
+        var folder = s_temp.Combine("interpret");
+        var json = Json(HostRunner.Run("interpret", "--model", s_model, "--data", s_data, "--out", folder, "-k", "4", "--json"));
+        Assert.AreEqual(4, json.GetProperty("topLosses").GetArrayLength());
+        var losses = json.GetProperty("topLosses").EnumerateArray().Select(t => t.GetProperty("loss").GetDouble()).ToList();
+        CollectionAssert.AreEqual(losses.OrderByDescending(l => l).ToList(), losses);
+        var classes = json.GetProperty("classes").EnumerateArray().Select(c => c.GetString()!).ToList();
+        var cm = json.GetProperty("confusionMatrix").EnumerateArray().Select(r => r.EnumerateArray().Select(c => c.GetInt32()).ToArray()).ToArray();
+        var matrix = new int[classes.Count, classes.Count];
+        for (int a = 0; a < classes.Count; a++) for (int p = 0; p < classes.Count; p++) matrix[a, p] = cm[a][p];
+        Assert.AreEqual(ConfusionMatrixPlot.Measure(matrix, classes), Png(Path.Combine(folder, "confusion_matrix.png")));
+        var (w, h) = Png(Path.Combine(folder, "top_losses.png"));
+        Assert.IsTrue(w >= 3 * 32 && h >= 2 * 32, $"{w}x{h}");
+    }
+
+    [TestMethod]
+    [TestCategory("Browser")]
+    public void Report_renders_in_headless_chromium_with_every_image_loaded()
+    {
+        var chromium = new[] { "chromium", "chromium-browser", "google-chrome" }
+            .Select(n => Environment.GetEnvironmentVariable("PATH")!.Split(':').Select(d => Path.Combine(d, n)).FirstOrDefault(File.Exists))
+            .FirstOrDefault(p => p is not null);
+        if (chromium is null) { Assert.Inconclusive("chromium is not installed (test/scripts/install-chromium.sh installs it)."); return; }
+        // A page next to the report that loads it in an iframe and writes each image's naturalWidth into the DOM.
+        var probe = Path.Combine(s_report, "probe.html");
+        File.WriteAllText(probe, """
+            <!DOCTYPE html><html><body><div id="out">pending</div>
+            <iframe id="f" src="index.html" width="1200" height="800"></iframe>
+            <script>
+            document.getElementById('f').addEventListener('load', () => {
+              const imgs = [...document.getElementById('f').contentDocument.images];
+              const check = () => {
+                if (imgs.some(i => !i.complete)) { setTimeout(check, 50); return; }
+                document.getElementById('out').textContent = 'images:' + imgs.map(i => i.getAttribute('src') + '=' + i.naturalWidth).join(',');
+              };
+              check();
+            });
+            </script></body></html>
+            """);
+        var start = new ProcessStartInfo(chromium, ["--headless", "--no-sandbox", "--disable-gpu", "--allow-file-access-from-files",
+            "--virtual-time-budget=5000", "--dump-dom", new Uri(probe).AbsoluteUri]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var process = Process.Start(start)!;
+        var dom = process.StandardOutput.ReadToEnd();
+        Assert.IsTrue(process.WaitForExit(60_000), "chromium did not finish");
+        var line = dom.Split("images:").ElementAtOrDefault(1)?.Split('<')[0];
+        Assert.IsNotNull(line, dom);
+        var widths = line.Split(',').Select(e => e.Split('=')).ToList();
+        Assert.AreEqual(4, widths.Count, line);
+        foreach (var w in widths) Assert.IsTrue(int.Parse(w[1]) > 0, $"{w[0]} did not load: {line}");
+    }
+}
