@@ -64,9 +64,12 @@ internal static class PetsFineTuneBenchmark
             Console.Error.WriteLine($"lr_find {lrFindSeconds:F1} s: valley {found.Valley:0.###e+0}, minimum {found.Minimum:0.###e+0}");
             epochTimes.Clear(); liveTensors.Clear(); rss.Clear();
         }
-        learner.FineTune(epochs, baseLr, freeze);
+        if (epochs + freeze > 0)
+        {
+            learner.FineTune(epochs, baseLr, freeze);
+            Console.Error.WriteLine(learner.Recorder.FormatTable());
+        }
         total.Stop();
-        Console.Error.WriteLine(learner.Recorder.FormatTable());
 
         var frozen = epochTimes.Where(e => e.Frozen).ToList();
         var unfrozen = epochTimes.Where(e => !e.Frozen).ToList();
@@ -75,13 +78,14 @@ internal static class PetsFineTuneBenchmark
             data, size, presize, bs, epochs, freeze_epochs = freeze, seed = options.Seed, base_lr = baseLr,
             channels_last = options.ChannelsLast,
             train_images = learner.Train.ItemCount, valid_images = learner.Valid?.ItemCount ?? 0,
-            final_error_rate = learner.History[^1].ErrorRate,
-            final_valid_loss = learner.History[^1].ValidLoss,
+            final_error_rate = learner.History.LastOrDefault()?.ErrorRate,
+            final_valid_loss = learner.History.LastOrDefault()?.ValidLoss,
             error_rates = learner.History.Select(h => h.ErrorRate).ToArray(),
-            frozen_train_images_per_s = frozen.Count == 0 ? 0 : frozen.Sum(e => e.Images) / frozen.Sum(e => probe.TrainSeconds(e)),
-            unfrozen_train_images_per_s = unfrozen.Count == 0 ? 0 : unfrozen.Sum(e => e.Images) / unfrozen.Sum(e => probe.TrainSeconds(e)),
+            frozen_train_images_per_s = frozen.Count == 0 ? 0 : frozen.Sum(e => e.Images) / frozen.Sum(e => e.Seconds),
+            unfrozen_train_images_per_s = unfrozen.Count == 0 ? 0 : unfrozen.Sum(e => e.Images) / unfrozen.Sum(e => e.Seconds),
             valid_images_per_s = probe.ValidImagesPerSecond,
             lr_find_seconds = lrFindSeconds,
+            lr_find_valley = options.BaseLearningRate is null ? baseLr : (double?)null,
             total_seconds = total.Elapsed.TotalSeconds,
             live_tensors_per_epoch = liveTensors,
             rss_mb_per_epoch = rss.Select(r => r / (1 << 20)).ToArray(),
@@ -100,7 +104,6 @@ internal static class PetsFineTuneBenchmark
         readonly Stopwatch _train = new(), _valid = new();
         int _validImages;
         double _validSeconds;
-        readonly Dictionary<int, double> _trainSeconds = new();
 
         public int Order => 80;
 
@@ -111,7 +114,6 @@ internal static class PetsFineTuneBenchmark
             _train.Stop();
             bool frozen = context.Learner.ParameterGroups[0].Parameters.Any(p => !p.Parameter.requires_grad);
             epochs.Add((_train.Elapsed.TotalSeconds, context.Learner.Train.ItemCount, frozen));
-            _trainSeconds[epochs.Count - 1] = _train.Elapsed.TotalSeconds;
         }
 
         public void BeforeValidate(TrainingContext context) => _valid.Restart();
@@ -129,8 +131,6 @@ internal static class PetsFineTuneBenchmark
             liveTensors.Add(torch.Tensor.TotalCount);
             rss.Add(Process.GetCurrentProcess().WorkingSet64);
         }
-
-        public double TrainSeconds((double Seconds, int Images, bool Frozen) e) => e.Seconds;
 
         public double ValidImagesPerSecond => _validSeconds == 0 ? 0 : _validImages / _validSeconds;
     }

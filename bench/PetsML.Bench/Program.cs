@@ -7,6 +7,8 @@ var verbs = new Dictionary<string, (string Help, Func<string[], int> Run)>(Strin
     ["decode"] = (DecodePresizeBenchmark.Help, DecodePresizeBenchmark.Run),
     ["dataset"] = (DataSetCheck.Help, DataSetCheck.Run),
     ["augment"] = ("augmentation of a 64-image batch 460->224 [--runs 15] [--demo PNG]", AugmentBenchmark.Run),
+    ["step"] = (RawStepBenchmark.Help, RawStepBenchmark.Run),
+    ["batches"] = (BatchSourceBenchmark.Help, BatchSourceBenchmark.Run),
     ["pets"] = (PetsFineTuneBenchmark.Help, PetsFineTuneBenchmark.Run),
 };
 
