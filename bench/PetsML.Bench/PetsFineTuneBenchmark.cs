@@ -42,7 +42,7 @@ internal static class PetsFineTuneBenchmark
         var rss = new List<long>();
         var options = new ImageFineTuningOptions
         {
-            Epochs = epochs, FreezeEpochs = freeze, BatchSize = bs, Seed = a.Int("seed", 0), Device = "cpu",
+            Epochs = Math.Max(1, epochs), FreezeEpochs = freeze, BatchSize = bs, Seed = a.Int("seed", 0), Device = "cpu", // the learner is driven below
             BaseLearningRate = a.Flag("lr-find") ? null : a.Double("lr", 2e-3),
             ChannelsLast = a.String("channels-last", "true") == "true",
             Log = line => Console.Error.WriteLine(line),

@@ -1,3 +1,5 @@
+using PetsML.Transforms.Presizing;
+
 namespace PetsML.Transforms.Augmentation;
 
 /// <summary>

@@ -1,3 +1,5 @@
+using PetsML.Transforms.Presizing;
+
 namespace PetsML.Transforms.Augmentation;
 
 /// <summary>How <see cref="AugmentOptions"/> are written into a model .zip (in field order; keep it append-only).</summary>

@@ -2,6 +2,8 @@ using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
+using PetsML.Transforms.Presizing;
+
 namespace PetsML.Transforms.Augmentation;
 
 /// <summary>

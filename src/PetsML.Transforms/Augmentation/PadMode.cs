@@ -1,23 +1,12 @@
+using PetsML.Transforms.Presizing;
 using static TorchSharp.torch;
 
 namespace PetsML.Transforms.Augmentation;
 
 /// <summary>
-/// How the resampler fills output pixels whose source coordinates fall outside the image
-/// (fastai's <c>PadMode</c>, passed to <c>grid_sample</c> as <c>padding_mode</c>).
+/// The augmentation fills samples outside the image with the same <see cref="PadMode"/> presizing uses
+/// (fastai's one <c>PadMode</c>), passed to <c>grid_sample</c> as its padding mode.
 /// </summary>
-public enum PadMode
-{
-    /// <summary>Outside pixels are black (0).</summary>
-    Zeros,
-
-    /// <summary>Outside pixels repeat the nearest edge pixel.</summary>
-    Border,
-
-    /// <summary>Outside pixels mirror the image at its edges (fastai's default).</summary>
-    Reflection,
-}
-
 internal static class PadModeExtensions
 {
     internal static GridSamplePaddingMode ToGridSample(this PadMode mode) => mode switch

@@ -1,6 +1,9 @@
 namespace PetsML.Transforms.Presizing;
 
-/// <summary>How <see cref="PresizeMethod.Pad"/> fills the area outside the image; fastai's <c>PadMode</c>.</summary>
+/// <summary>
+/// How pixels outside the image are filled: by <see cref="PresizeMethod.Pad"/> when presizing, and by the
+/// augmentation's resampler (<c>grid_sample</c> padding). fastai's <c>PadMode</c>.
+/// </summary>
 public enum PadMode
 {
     /// <summary>Black (torchvision pad mode "constant" with fill 0).</summary>

@@ -1,5 +1,7 @@
 using PetsML.Transforms.Augmentation;
 
+using PetsML.Transforms.Presizing;
+
 namespace PetsML.Tests.Transforms.Augmentation;
 
 [TestClass]
