@@ -44,7 +44,7 @@ public sealed class FastaiHead : nn.Module<Tensor, Tensor>
     {
     }
 
-    /// <param name="dropoutSeeds">The dropout layers' seeds, or null to draw them from <paramref name="generator"/>.</param>
+    // dropoutSeeds: the dropout layers' seeds (a structural copy), or null to draw them from the generator.
     private FastaiHead(long nf, long nClasses, Generator generator, long[]? dropoutSeeds) : base(nameof(FastaiHead))
     {
         if (nf <= 0) throw new ArgumentOutOfRangeException(nameof(nf), nf, "The body must output at least one channel.");
