@@ -1,5 +1,6 @@
 using PetsML.Tests.Support;
 using PetsML.Tests.Trainers.Training;
+using PetsML.Trainers.FineTuning;
 using PetsML.Trainers.Modeling;
 using PetsML.Trainers.Training;
 using PetsML.Transforms.Batching;
@@ -45,6 +46,13 @@ public sealed class Bf16MixedTrainingTests
             Model.Dispose();
             foreach (var t in Owned) t.Dispose();
         }
+    }
+
+    private static int ArgMax(float[] values)
+    {
+        int best = 0;
+        for (int i = 1; i < values.Length; i++) if (values[i] > values[best]) best = i;
+        return best;
     }
 
     private static bool Same(Tensor a, Tensor b)
@@ -139,6 +147,23 @@ public sealed class Bf16MixedTrainingTests
         rig.Model.eval();
         var inMemory = cat(rig.Valid.GetBatches(0, default).Select(b => { using (b) return rig.Model.forward(b.Images); }).ToList(), 0);
         Assert.IsTrue(Same(inMemory, fp32Logits), "the reloaded fp32 model is the trained master model");
+
+        // The ML.NET transformer over the same fp32 model: bf16 inference agrees with fp32 on the classes.
+        using var transformer = new ImageClassifierTransformer(loaded, ResNetArchitecture.ResNet18, ["h", "v", "c"], "Features", Size, "cpu", null, ownsModel: false);
+        var images = cat(rig.Valid.GetBatches(0, default).Select(b => { using (b) return b.Images.alias(); }).ToList(), 0);
+        var fp32Probs = transformer.PredictProbabilities(images);
+        transformer.InferencePrecision = TrainingPrecision.Bf16Mixed;
+        transformer.InferenceChannelsLast = true;
+        Assert.AreEqual(TrainingPrecision.Bf16Mixed, transformer.ResolvedInferencePrecision);
+        var bf16Probs = transformer.PredictProbabilities(images);
+        int agree = Enumerable.Range(0, fp32Probs.Length).Count(i => ArgMax(fp32Probs[i]) == ArgMax(bf16Probs[i]));
+        double maxDiff = Enumerable.Range(0, fp32Probs.Length).Max(i => fp32Probs[i].Zip(bf16Probs[i], (a, b) => Math.Abs(a - b)).Max());
+        Assert.IsTrue(agree >= 0.95 * fp32Probs.Length, $"bf16 inference agrees with fp32 on {agree} of {fp32Probs.Length}");
+        Assert.IsTrue(maxDiff > 0 && maxDiff < 0.1, $"bf16 probabilities differ from fp32 by rounding only (max |Δ| {maxDiff})");
+        transformer.InferencePrecision = TrainingPrecision.Fp32;
+        transformer.InferenceChannelsLast = false;
+        var again = transformer.PredictProbabilities(images);
+        Assert.IsTrue(Enumerable.Range(0, again.Length).All(i => again[i].SequenceEqual(fp32Probs[i])), "back to fp32: the fp32 model again");
     }
 
     [TestMethod]
@@ -153,5 +178,20 @@ public sealed class Bf16MixedTrainingTests
         var working = rig.Step.WorkingCopy.state_dict()["body.conv1.weight"];
         using var rounded = rig.Model.state_dict()["body.conv1.weight"].to(ScalarType.BFloat16);
         Assert.IsTrue(Same(working, rounded), "evaluation runs on the restored masters");
+    }
+
+    [TestMethod]
+    public void Recomputed_batchnorm_statistics_reach_the_fp32_model()
+    {
+        using var rig = new Rig(seed: 5, trainItems: 48, batchSize: 16);
+        var norm = rig.Model.Body.named_modules().Select(m => m.module).OfType<BatchNorm2d>().First();
+        Assert.AreEqual(2, rig.Learner.RecomputeBatchNormStatistics(batches: 2));
+        var state = rig.Model.state_dict();
+        Assert.AreEqual(2L, state["body.bn1.num_batches_tracked"].item<long>(), "the counter restarted and counted two batches");
+        Assert.AreEqual(0.1, norm.momentum!.Value, 1e-12, "momentum is restored");
+        var working = rig.Step.WorkingCopy.state_dict();
+        Assert.IsTrue(Same(state["body.layer3.1.bn2.running_var"], working["body.layer3.1.bn2.running_var"]));
+        using var initialMean = zeros(64);
+        Assert.IsFalse(Same(state["body.bn1.running_mean"], initialMean), "the statistics were measured");
     }
 }
