@@ -6,6 +6,7 @@ var verbs = new Dictionary<string, (string Help, Func<string[], int> Run)>(Strin
 {
     ["decode"] = (DecodePresizeBenchmark.Help, DecodePresizeBenchmark.Run),
     ["pets"] = (PetsFineTuneBenchmark.Help, PetsFineTuneBenchmark.Run),
+    ["precision"] = (PrecisionBenchmark.Help, PrecisionBenchmark.Run),
 };
 
 if (args.Length == 0 || !verbs.TryGetValue(args[0], out var verb))
