@@ -3,6 +3,7 @@ using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using PetsML.Trainers.Devices;
 using PetsML.Trainers.Modeling;
+using PetsML.Trainers.Training;
 using PetsML.Transforms.Interop.MlNet;
 using PetsML.Transforms.Pipeline;
 using TorchSharp;
@@ -25,6 +26,9 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
     readonly torch.Device _device;
     readonly object _forwardLock = new();
     readonly bool _ownsModel;
+    TrainingPrecision _inferencePrecision = TrainingPrecision.Fp32;
+    TrainingPrecision _resolvedInferencePrecision = TrainingPrecision.Fp32;
+    ImageClassifier? _bf16Model;
 
     internal ImageClassifierTransformer(ImageClassifier model, ResNetArchitecture architecture, IReadOnlyList<string> classNames,
         string featureColumnName, int imageSize, string device, TrainingHistory? history, bool ownsModel = true)
@@ -65,6 +69,51 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
     public const string ScoreColumnName = "Score";
     public const string PredictedLabelColumnName = "PredictedLabel";
 
+    /// <summary>
+    /// The precision predictions run in. Default <see cref="TrainingPrecision.Fp32"/> (<see cref="Model"/> itself).
+    /// <see cref="TrainingPrecision.Bf16Mixed"/> runs a bf16 copy of the model with BatchNorm computed in fp32 (about
+    /// 2x faster on CPUs with avx512_bf16/amx_bf16; logits differ from fp32 by bf16 rounding);
+    /// <see cref="TrainingPrecision.Auto"/> picks it where the hardware has native bf16. Set it after training or
+    /// after <c>mlContext.Model.Load</c>: the copy is made from <see cref="Model"/>'s weights at that moment (set it again
+    /// after changing them). <see cref="Model"/> and the saved .zip stay fp32 whatever is chosen.
+    /// </summary>
+    public TrainingPrecision InferencePrecision
+    {
+        get => _inferencePrecision;
+        set
+        {
+            var resolved = PrecisionResolver.Resolve(value, _device);
+            lock (_forwardLock)
+            {
+                _bf16Model?.Dispose();
+                _bf16Model = null;
+                if (resolved == TrainingPrecision.Bf16Mixed)
+                {
+                    var copy = Model.CreateReplica();
+                    try
+                    {
+                        Bf16Conversion.ToBf16(copy, Bf16BatchNorm.Fp32Compute);
+                        copy.eval();
+                    }
+                    catch
+                    {
+                        copy.Dispose();
+                        throw;
+                    }
+                    _bf16Model = copy;
+                }
+                _inferencePrecision = value;
+                _resolvedInferencePrecision = resolved;
+            }
+        }
+    }
+
+    /// <summary>The precision predictions actually run in (<see cref="InferencePrecision"/> with Auto resolved).</summary>
+    public TrainingPrecision ResolvedInferencePrecision => _resolvedInferencePrecision;
+
+    /// <summary>Feed the network channels-last (NHWC-contiguous) batches: faster on CPU in both precisions. Default false.</summary>
+    public bool InferenceChannelsLast { get; set; }
+
     /// <summary>Class probabilities for a batch of normalised images [N,3,S,S] (softmax of the logits).</summary>
     public float[][] PredictProbabilities(torch.Tensor images)
     {
@@ -72,7 +121,11 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
         {
             using var scope = torch.NewDisposeScope();
             using var noGrad = torch.no_grad();
-            var probabilities = torch.nn.functional.softmax(Model.forward(images.to(_device)), 1).cpu();
+            var x = images.to(_device);
+            if (_bf16Model is not null) x = x.to(torch.ScalarType.BFloat16);
+            if (InferenceChannelsLast) x = MemoryLayout.ToChannelsLast(x);
+            var logits = _bf16Model is null ? Model.forward(x) : _bf16Model.call(x).to(torch.ScalarType.Float32);
+            var probabilities = torch.nn.functional.softmax(logits, 1).cpu();
             int n = (int)probabilities.shape[0], k = ClassNames.Count;
             var flat = probabilities.data<float>().ToArray();
             return Enumerable.Range(0, n).Select(i => flat.AsSpan(i * k, k).ToArray()).ToArray();
@@ -203,6 +256,8 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
 
     public void Dispose()
     {
+        _bf16Model?.Dispose();
+        _bf16Model = null;
         if (_ownsModel) Model.Dispose();
     }
 }

@@ -70,8 +70,17 @@ public sealed class ImageFineTuningOptions
     /// <summary>Feed convolutions NHWC-contiguous batches (channels_last; faster on CPU). Default true (PetsML's choice).</summary>
     public bool ChannelsLast { get; set; } = true;
 
-    /// <summary>Compute precision of the training step. Default fp32.</summary>
+    /// <summary>
+    /// Compute precision of the training step: <see cref="TrainingPrecision.Fp32"/>, <see cref="TrainingPrecision.Bf16Mixed"/>
+    /// (fp32 master weights, bf16 working copy; the trained model and the .zip are fp32 either way), or
+    /// <see cref="TrainingPrecision.Auto"/> (bf16-mixed where the CPU has avx512_bf16/amx_bf16 or the CUDA device bf16).
+    /// The choice made is written to <see cref="Log"/>. Default fp32. Prediction precision is separate:
+    /// <see cref="ImageClassifierTransformer.InferencePrecision"/>.
+    /// </summary>
     public TrainingPrecision Precision { get; set; } = TrainingPrecision.Fp32;
+
+    /// <summary>How BatchNorm runs in the bf16 working copy (bf16-mixed only). Default <see cref="Training.Bf16BatchNorm.Fp32Compute"/>.</summary>
+    public Bf16BatchNorm Bf16BatchNorm { get; set; } = LearnerOptions.Defaults.BatchNorm;
 
     /// <summary>Threads that decode and presize images. Default: the number of processors.</summary>
     public int DecodeThreads { get; set; } = Environment.ProcessorCount;
@@ -105,6 +114,8 @@ public sealed class ImageFineTuningOptions
         if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "BatchSize must be at least 1.");
         if (WeightDecay < 0) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "WeightDecay must be ≥ 0.");
         if (LabelSmoothing is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(LabelSmoothing), LabelSmoothing, "LabelSmoothing must be in [0, 1).");
+        if (!Enum.IsDefined(Precision)) throw new ArgumentOutOfRangeException(nameof(Precision), Precision, "Precision is not a known precision (Fp32, Bf16Mixed, Auto).");
+        if (!Enum.IsDefined(Bf16BatchNorm)) throw new ArgumentOutOfRangeException(nameof(Bf16BatchNorm), Bf16BatchNorm, "Bf16BatchNorm is not a known BatchNorm mode.");
         if (Threads is < 1) throw new ArgumentOutOfRangeException(nameof(Threads), Threads, "Threads must be at least 1.");
         if (DecodeThreads < 1) throw new ArgumentOutOfRangeException(nameof(DecodeThreads), DecodeThreads, "DecodeThreads must be at least 1.");
         if (WeightsFile is not null && !File.Exists(WeightsFile)) throw new FileNotFoundException($"WeightsFile '{WeightsFile}' does not exist.", WeightsFile);

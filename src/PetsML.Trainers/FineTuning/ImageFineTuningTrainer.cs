@@ -112,10 +112,13 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
             Device = device,
             ChannelsLast = _options.ChannelsLast,
             Precision = _options.Precision,
+            Bf16BatchNorm = _options.Bf16BatchNorm,
             Progress = _options.Progress,
             Callbacks = _options.Log is null ? [] : [new EpochLogger(_options.Log)],
         };
         var learner = new Learner(model, model.GetParameterGroups(), trainSource, validSource, learnerOptions);
+        Log($"precision {PrecisionResolver.ToDisplayName(learner.Precision)} (asked: {PrecisionResolver.ToDisplayName(_options.Precision)}), " +
+            $"channels_last {(_options.ChannelsLast ? "on" : "off")}.");
         learner.Freeze(); // vision_learner freezes a pretrained model right away
         return new FineTuningSession(learner, model, classNames, steps.Augment.Options.Size, skipped);
     }

@@ -40,7 +40,12 @@ public sealed class FastaiHead : nn.Module<Tensor, Tensor>
     /// <param name="nf">Channels of the body's feature map (512 for ResNet-18/34, 2048 for ResNet-50).</param>
     /// <param name="nClasses">Number of classes.</param>
     /// <param name="generator">Source of the linears' random initialisation.</param>
-    public FastaiHead(long nf, long nClasses, Generator generator) : base(nameof(FastaiHead))
+    public FastaiHead(long nf, long nClasses, Generator generator) : this(nf, nClasses, generator, dropoutSeeds: null)
+    {
+    }
+
+    // dropoutSeeds: the dropout layers' seeds (a structural copy), or null to draw them from the generator.
+    private FastaiHead(long nf, long nClasses, Generator generator, long[]? dropoutSeeds) : base(nameof(FastaiHead))
     {
         if (nf <= 0) throw new ArgumentOutOfRangeException(nameof(nf), nf, "The body must output at least one channel.");
         if (nClasses < 2) throw new ArgumentOutOfRangeException(nameof(nClasses), nClasses, "A classifier needs at least 2 classes.");
@@ -58,8 +63,11 @@ public sealed class FastaiHead : nn.Module<Tensor, Tensor>
         WeightInit.KaimingNormal(linHidden.weight!, WeightInit.FanMode.FanIn, generator);
         WeightInit.KaimingNormal(linOut.weight!, WeightInit.FanMode.FanIn, generator);
         // The dropout masks get seeds from the same generator, after the weights, so the whole head follows the seed.
-        using var seeds = torch.randint(0, int.MaxValue, [2], generator: generator, dtype: ScalarType.Int64);
-        var dropoutSeeds = seeds.data<long>().ToArray();
+        if (dropoutSeeds is null)
+        {
+            using var seeds = torch.randint(0, int.MaxValue, [2], generator: generator, dtype: ScalarType.Int64);
+            dropoutSeeds = seeds.data<long>().ToArray();
+        }
         layers =
         [
             new AdaptiveConcatPool2d(),
@@ -75,6 +83,17 @@ public sealed class FastaiHead : nn.Module<Tensor, Tensor>
         // Registered by index, not by field name, so the state-dict keys are fastai's ("2.weight", "8.weight").
         for (var i = 0; i < layers.Length; i++)
             register_module(i.ToString(System.Globalization.CultureInfo.InvariantCulture), layers[i]);
+    }
+
+    /// <summary>
+    /// A head of the same shape whose dropout layers have this head's seeds; its weights are placeholders for the
+    /// caller to overwrite (see <see cref="ImageClassifier.CreateReplica"/>).
+    /// </summary>
+    internal FastaiHead CreateStructuralCopy()
+    {
+        using var placeholder = new Generator(0);
+        var seeds = layers.OfType<SeededDropout>().Select(d => d.Seed).ToArray();
+        return new FastaiHead(InputChannels, Classes, placeholder, seeds);
     }
 
     public override Tensor forward(Tensor x)

@@ -11,7 +11,7 @@ namespace PetsML.Trainers.Modeling;
 /// normalised with other statistics than the body expects. State-dict names: <c>body.*</c>, <c>head.*</c>,
 /// <c>input_scale</c>, <c>input_shift</c>.
 /// </summary>
-public sealed class ImageClassifier : nn.Module<Tensor, Tensor>
+public sealed class ImageClassifier : nn.Module<Tensor, Tensor>, IReplicableModule
 {
     /// <summary>Names of the body's children in fastai's parameter group 0 (body[0:6]; relu and maxpool have no parameters).</summary>
     private static readonly string[] EarlyBodyChildren = ["conv1", "bn1", "layer1", "layer2"];
@@ -173,6 +173,33 @@ public sealed class ImageClassifier : nn.Module<Tensor, Tensor>
         ParameterGroup Group(string groupName, List<(string Name, Parameter Parameter)> parameters) =>
             new(groupName, parameters, parameters.Select(p => p.Name).Where(normNames.Contains).ToHashSet(StringComparer.Ordinal));
     }
+
+    /// <summary>
+    /// An independent copy: same architecture and state-dict names, every parameter and buffer copied onto the same
+    /// device (as fp32, the dtype a built model has), same dropout seeds, same train/eval mode, same requires_grad flags.
+    /// </summary>
+    public ImageClassifier CreateReplica()
+    {
+        var replica = new ImageClassifier(ResNetBody.CreateForLoading(body.Architecture), head.CreateStructuralCopy());
+        var source = state_dict();
+        replica.to(source.Values.First().device);
+        using (torch.no_grad())
+        {
+            foreach (var (name, tensor) in replica.state_dict())
+            {
+                if (!source.TryGetValue(name, out var original))
+                    throw new InvalidOperationException($"The replica has a tensor '{name}' the original lacks.");
+                tensor.copy_(original);
+            }
+        }
+        var originalParameters = named_parameters().ToDictionary(p => p.name, p => p.parameter, StringComparer.Ordinal);
+        foreach (var (name, parameter) in replica.named_parameters())
+            parameter.requires_grad = originalParameters[name].requires_grad;
+        replica.train(training);
+        return replica;
+    }
+
+    nn.Module<Tensor, Tensor> IReplicableModule.CreateReplica() => CreateReplica();
 
     public override Tensor forward(Tensor x)
     {

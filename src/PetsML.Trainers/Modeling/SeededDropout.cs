@@ -20,8 +20,12 @@ public sealed class SeededDropout : nn.Module<Tensor, Tensor>
     {
         if (p is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(p), p, "Dropout probability must be in [0, 1).");
         _p = p;
+        Seed = seed;
         _generator = new Generator((ulong)seed); // a CPU generator: masks are drawn on the CPU and moved, cheap for a head
     }
+
+    /// <summary>The seed the masks were drawn from (a replica with it draws the same masks from the start).</summary>
+    public long Seed { get; }
 
     /// <summary>The dropout probability.</summary>
     public double P => _p;

@@ -50,7 +50,16 @@ public sealed class Learner : IDisposable
         Train = train;
         Valid = valid;
         Optimizer = new FastaiAdam(ParameterGroups, lr: Options.LearningRate, wd: Options.WeightDecay);
-        _step = TrainingStep.Create(Options.Precision, model, Optimizer, Options.Loss, Device, Options.ChannelsLast);
+        Precision = PrecisionResolver.Resolve(Options.Precision, Device, Options.Bf16Support);
+        try
+        {
+            _step = TrainingStep.Create(Precision, model, Optimizer, Options.Loss, Device, Options.ChannelsLast, Options.Bf16BatchNorm);
+        }
+        catch
+        {
+            Optimizer.Dispose();
+            throw;
+        }
         Recorder = new Recorder();
         _callbacks.Add(Recorder);
         if (Options.Progress is not null) _callbacks.Add(new ProgressReporter(Options.Progress));
@@ -74,6 +83,13 @@ public sealed class Learner : IDisposable
 
     /// <summary>The device the model trains on.</summary>
     public Device Device { get; }
+
+    /// <summary>
+    /// The precision the learner computes in: <see cref="LearnerOptions.Precision"/> with
+    /// <see cref="TrainingPrecision.Auto"/> resolved (never Auto). In <see cref="TrainingPrecision.Bf16Mixed"/>
+    /// <see cref="Model"/> keeps fp32 weights (the masters), and forwards run on a bf16 working copy.
+    /// </summary>
+    public TrainingPrecision Precision { get; }
 
     /// <summary>fastai's Adam over <see cref="ParameterGroups"/>.</summary>
     public FastaiAdam Optimizer { get; }
@@ -199,6 +215,8 @@ public sealed class Learner : IDisposable
         try
         {
             Fire(callbacks, static (c, x) => c.BeforeFit(x), context);
+            // After BeforeFit: a callback may have loaded weights into the model.
+            _step.Refresh();
             for (int epoch = 0; epoch < epochs; epoch++)
             {
                 context.Epoch = epoch;
@@ -329,6 +347,7 @@ public sealed class Learner : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         data ??= Valid ?? throw new InvalidOperationException("GetPreds needs a batch sequence: the learner has no validation set.");
         Model.eval();
+        _step.Refresh();
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
         var probs = new List<Tensor>();
@@ -369,6 +388,7 @@ public sealed class Learner : IDisposable
         if (!(image.dim() == 3 || (image.dim() == 4 && image.shape[0] == 1)))
             throw new ArgumentException($"Predict expects one image [3, H, W] or [1, 3, H, W]; got [{string.Join(", ", image.shape)}].", nameof(image));
         Model.eval();
+        _step.Refresh();
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
         var x = image.dim() == 3 ? image.unsqueeze(0) : image;
@@ -376,6 +396,37 @@ public sealed class Learner : IDisposable
         int best = 0;
         for (int i = 1; i < probs.Length; i++) if (probs[i] > probs[best]) best = i;
         return new Prediction(best, probs);
+    }
+
+    // ------------------------------------------------------------------ BatchNorm statistics
+
+    /// <summary>
+    /// Recomputes every BatchNorm layer's running statistics as the plain average over the first
+    /// <paramref name="batches"/> batches of <paramref name="data"/> (default the training sequence, epoch 0):
+    /// train-mode BatchNorm with momentum null, the rest of the network in eval mode (no dropout), no gradients, in
+    /// the learner's precision. A cheap safeguard before evaluation or export, after bf16-mixed training in particular
+    /// (docs/bf16-mixed-precision.md §3). Returns the number of batches used (fewer when the data has fewer).
+    /// </summary>
+    public int RecomputeBatchNormStatistics(int batches = 20, IBatchSequence? data = null, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (batches < 1) throw new ArgumentOutOfRangeException(nameof(batches), batches, "batches must be at least 1.");
+        data ??= Train;
+        return _step.RecomputeBatchNormStatistics(Images());
+
+        IEnumerable<Tensor> Images()
+        {
+            int n = 0;
+            foreach (var batch in data.GetBatches(0, cancellationToken))
+            {
+                using (batch)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    yield return batch.Images;
+                }
+                if (++n >= batches) yield break;
+            }
+        }
     }
 
     // ------------------------------------------------------------------ description
@@ -460,6 +511,7 @@ public sealed class Learner : IDisposable
     public void Dispose()
     {
         if (_disposed) return;
+        _step.Dispose();
         Optimizer.Dispose();
         _disposed = true;
     }
