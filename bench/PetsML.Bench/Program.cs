@@ -10,6 +10,7 @@ var verbs = new Dictionary<string, (string Help, Func<string[], int> Run)>(Strin
     ["step"] = (RawStepBenchmark.Help, RawStepBenchmark.Run),
     ["batches"] = (BatchSourceBenchmark.Help, BatchSourceBenchmark.Run),
     ["pets"] = (PetsFineTuneBenchmark.Help, PetsFineTuneBenchmark.Run),
+    ["recipes"] = (LessonRecipesBenchmark.Help, LessonRecipesBenchmark.Run),
     ["precision"] = (PrecisionBenchmark.Help, PrecisionBenchmark.Run),
 };
 
