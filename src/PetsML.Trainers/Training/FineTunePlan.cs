@@ -14,6 +14,10 @@ namespace PetsML.Trainers.Training;
 /// <param name="Div">div of the unfrozen cycle.</param>
 public sealed record FineTunePlan(int Epochs, int FreezeEpochs, double BaseLearningRate, double LrMult, double PctStart, double Div)
 {
+    /// <summary>fine_tune with its default pct_start (0.3) and div (5), as <see cref="Learner.FineTune"/> has them.</summary>
+    public static FineTunePlan WithDefaults(int epochs, int freezeEpochs, double baseLearningRate, double lrMult = 100)
+        => new(epochs, freezeEpochs, baseLearningRate, lrMult, PctStart: 0.3, Div: 5);
+
     /// <summary>Frozen plus unfrozen epochs.</summary>
     public int TotalEpochs => FreezeEpochs + Epochs;
 
