@@ -145,7 +145,11 @@ public sealed class TrainCommand(HostConsole console) : Command<TrainCommand.Set
             // Ctrl+C: the last finished epoch is in the checkpoint (written at each epoch's end); say how to go on.
             string? kept = checkpoint.Written ? checkpoint.Path : settings.Resume;
             if (kept is not null && File.Exists(kept))
-                console.Warn($"Checkpoint after epoch {checkpoint.EpochsDone} of {plan.TotalEpochs}: {kept}. Resume with: {TrainCheckpoint.ResumeCommand(kept, settings)}");
+            {
+                console.Warn($"Checkpoint after epoch {checkpoint.EpochsDone} of {plan.TotalEpochs}: {kept}");
+                // Unwrapped, so the command can be copied whole however long the paths are.
+                console.Error.Profile.Out.Writer.WriteLine($"Resume with: {TrainCheckpoint.ResumeCommand(kept, settings)}");
+            }
             else
                 console.Warn("No epoch finished, so there is no checkpoint to resume from.");
             throw;
