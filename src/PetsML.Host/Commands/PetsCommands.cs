@@ -1,4 +1,5 @@
 using PetsML.Host.Cli;
+using PetsML.Host.Commands.Download;
 using PetsML.Host.Commands.Evaluate;
 using PetsML.Host.Commands.Interpret;
 using PetsML.Host.Commands.LrFind;
@@ -40,5 +41,9 @@ public static class PetsCommands
         config.AddCommand<ShowBatchCommand>("show-batch")
             .WithDescription("Draw an augmented training batch with its labels.")
             .WithExample("show-batch", "--data", "images", "--out", "batch.png");
+        config.AddCommand<DownloadCommand>("download")
+            .WithDescription("Fetch and extract a data set into the cache (fastai's untar_data): resumes partial downloads, checks size and SHA-256, refuses unsafe archive entries.")
+            .WithExample("download", "pets")
+            .WithExample("download", "pets", "--dest", "data");
     }
 }

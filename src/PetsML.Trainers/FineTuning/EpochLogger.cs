@@ -2,7 +2,7 @@ using PetsML.Trainers.Training;
 
 namespace PetsML.Trainers.FineTuning;
 
-/// <summary>Writes fastai's table header once and one row per finished epoch to a log.</summary>
+/// <summary>Writes fastai's table header once and one row per finished training epoch (not lr_find's) to a log.</summary>
 internal sealed class EpochLogger(Action<string> log) : ILearnerCallback
 {
     bool _headerWritten;
@@ -11,6 +11,7 @@ internal sealed class EpochLogger(Action<string> log) : ILearnerCallback
 
     public void AfterEpoch(TrainingContext context)
     {
+        if (context.IsLrFind) return; // lr_find's epochs are not training epochs: fastai prints no table for them either
         var last = context.Learner.Recorder.Epochs.LastOrDefault();
         if (last is null) return;
         var lines = Recorder.FormatTable(new[] { last }).Split('\n', StringSplitOptions.RemoveEmptyEntries);

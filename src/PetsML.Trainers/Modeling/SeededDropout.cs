@@ -30,6 +30,19 @@ public sealed class SeededDropout : nn.Module<Tensor, Tensor>
     /// <summary>The dropout probability.</summary>
     public double P => _p;
 
+    /// <summary>
+    /// A copy of the mask generator's state (a CPU uint8 tensor the caller owns). A training checkpoint keeps it so
+    /// that a resumed run draws the same masks as an uninterrupted one.
+    /// </summary>
+    public Tensor GetGeneratorState() => _generator.get_state();
+
+    /// <summary>Puts back a state taken by <see cref="GetGeneratorState"/>; the next masks continue from there.</summary>
+    public void SetGeneratorState(Tensor state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        _generator.set_state(state);
+    }
+
     public override Tensor forward(Tensor x)
     {
         if (!training || _p == 0) return x.alias();

@@ -157,6 +157,125 @@ public sealed class FastaiAdam : IDisposable
         foreach (var (name, values) in snapshot.Hypers) Array.Copy(values, _hypers[name], values.Length);
     }
 
+    /// <summary>Format tag of <see cref="SaveState"/>; bumped when the layout changes.</summary>
+    private const string StateFormat = "petsml-fastai-adam-v1";
+
+    /// <summary>
+    /// Writes the whole state (hyper-parameters, and per parameter: present or not, step count, both moments as fp32)
+    /// to <paramref name="stream"/>, so a checkpoint can put it back in another process with <see cref="LoadState"/>.
+    /// The stream stays open.
+    /// </summary>
+    public void SaveState(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+        writer.Write(StateFormat);
+        writer.Write(HyperNames.Count);
+        foreach (var name in HyperNames)
+        {
+            writer.Write(name);
+            var values = _hypers[name];
+            writer.Write(values.Length);
+            foreach (var v in values) writer.Write(v);
+        }
+        writer.Write(_state.Length);
+        for (int g = 0; g < _state.Length; g++)
+        {
+            writer.Write(_state[g].Length);
+            for (int i = 0; i < _state[g].Length; i++)
+            {
+                var s = _state[g][i];
+                writer.Write(s is not null);
+                if (s is null) continue;
+                writer.Write(s.Step);
+                WriteTensor(writer, s.GradAvg);
+                WriteTensor(writer, s.SqrAvg);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Replaces the state with one written by <see cref="SaveState"/> for an optimizer over the same parameter groups
+    /// (same group and parameter counts, same shapes). Moments are created on each parameter's device and dtype.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The stream holds something else, or a state for other parameters.</exception>
+    public void LoadState(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        using var reader = new BinaryReader(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+        try
+        {
+            if (reader.ReadString() != StateFormat) throw new InvalidDataException("Not a PetsML optimizer state (wrong format tag).");
+            var hypers = new Dictionary<string, double[]>(StringComparer.Ordinal);
+            int hyperCount = reader.ReadInt32();
+            for (int h = 0; h < hyperCount; h++)
+            {
+                var name = reader.ReadString();
+                var values = new double[reader.ReadInt32()];
+                for (int i = 0; i < values.Length; i++) values[i] = reader.ReadDouble();
+                if (!_hypers.TryGetValue(name, out var target) || target.Length != values.Length)
+                    throw new InvalidDataException($"The optimizer state's hyper-parameter '{name}' ({values.Length} groups) does not fit this optimizer ({Groups.Count} groups).");
+                hypers[name] = values;
+            }
+            int groups = reader.ReadInt32();
+            if (groups != _state.Length)
+                throw new InvalidDataException($"The optimizer state has {groups} parameter groups; this optimizer has {_state.Length}.");
+            var loaded = _state.Select(row => new ParamState?[row.Length]).ToArray();
+            try
+            {
+                for (int g = 0; g < groups; g++)
+                {
+                    int count = reader.ReadInt32();
+                    if (count != _state[g].Length)
+                        throw new InvalidDataException($"Group {g} of the optimizer state has {count} parameters; this optimizer's has {_state[g].Length}.");
+                    for (int i = 0; i < count; i++)
+                    {
+                        if (!reader.ReadBoolean()) continue;
+                        var p = Groups[g].Parameters[i].Parameter;
+                        var state = new ParamState(p) { Step = reader.ReadInt32() };
+                        loaded[g][i] = state;
+                        ReadTensorInto(reader, state.GradAvg, Groups[g].Parameters[i].Name);
+                        ReadTensorInto(reader, state.SqrAvg, Groups[g].Parameters[i].Name);
+                    }
+                }
+            }
+            catch
+            {
+                foreach (var row in loaded) foreach (var s in row) s?.Dispose();
+                throw;
+            }
+            ClearState();
+            for (int g = 0; g < groups; g++) Array.Copy(loaded[g], _state[g], loaded[g].Length);
+            foreach (var (name, values) in hypers) Array.Copy(values, _hypers[name], values.Length);
+        }
+        catch (EndOfStreamException e)
+        {
+            throw new InvalidDataException("The optimizer state is truncated.", e);
+        }
+    }
+
+    private static void WriteTensor(BinaryWriter writer, Tensor t)
+    {
+        using var scope = NewDisposeScope();
+        var values = t.detach().to(ScalarType.Float32).cpu().data<float>().ToArray();
+        writer.Write(values.Length);
+        foreach (var v in values) writer.Write(v);
+    }
+
+    private static void ReadTensorInto(BinaryReader reader, Tensor target, string parameterName)
+    {
+        int n = reader.ReadInt32();
+        if (n != target.numel())
+            throw new InvalidDataException($"The optimizer state of '{parameterName}' has {n} values; the parameter has {target.numel()}.");
+        var values = new float[n];
+        for (int i = 0; i < n; i++) values[i] = reader.ReadSingle();
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        target.copy_(tensor(values, target.shape).to(target.dtype).to(target.device));
+    }
+
     public void Dispose()
     {
         if (_disposed) return;

@@ -149,23 +149,28 @@ public sealed class Learner : IDisposable
     /// </summary>
     /// <exception cref="OperationCanceledException">The token was cancelled; the loop stopped between batches.</exception>
     /// <exception cref="TrainingDivergedException">A training loss was NaN or infinite.</exception>
-    public void Fit(int epochs, LearningRate? lr = null, IEnumerable<ILearnerCallback>? callbacks = null, CancellationToken cancellationToken = default)
+    /// <remarks>startEpoch is fastai's <c>start_epoch</c>: epochs before it are skipped (no batches, no events), the rest
+    /// run at the positions of an uninterrupted fit of <c>epochs</c> epochs. For resuming from a checkpoint.</remarks>
+    public void Fit(int epochs, LearningRate? lr = null, IEnumerable<ILearnerCallback>? callbacks = null, CancellationToken cancellationToken = default,
+        int startEpoch = 0)
     {
-        RunFit(epochs, lr, callbacks, cancellationToken, isLrFind: false);
+        RunFit(epochs, lr, callbacks, cancellationToken, isLrFind: false, startEpoch);
     }
 
     /// <summary>
     /// fastai's <c>fit_one_cycle</c>: per group, lr follows combined_cos(pctStart, L/div, L, L/divFinal) with L the
     /// peak from <paramref name="lrMax"/> (default <see cref="LearnerOptions.LearningRate"/>), and β1 follows
     /// combined_cos(pctStart, moms) (default <see cref="LearnerOptions.Moms"/>). Defaults: div 25, divFinal 1e5, pctStart 0.25.
+    /// With <paramref name="startEpoch"/> k the first k epochs are skipped and the schedule continues from k/epochs, as if
+    /// they had run (fastai's <c>start_epoch</c>).
     /// </summary>
     public void FitOneCycle(int epochs, LearningRate? lrMax = null, double div = 25, double divFinal = 1e5, double pctStart = 0.25,
         (double Start, double Middle, double End)? moms = null, IEnumerable<ILearnerCallback>? callbacks = null,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default, int startEpoch = 0)
     {
         var peaks = (lrMax ?? Options.LearningRate).ForGroups(ParameterGroups.Count);
         var scheduler = ParamScheduler.OneCycle(peaks, div, divFinal, pctStart, moms ?? Options.Moms);
-        Fit(epochs, lrMax, (callbacks ?? []).Append(scheduler), cancellationToken);
+        Fit(epochs, lrMax, (callbacks ?? []).Append(scheduler), cancellationToken, startEpoch);
     }
 
     /// <summary>
@@ -174,18 +179,35 @@ public sealed class Learner : IDisposable
     /// slice(baseLr/lrMult, baseLr) with <paramref name="pctStart"/> and <paramref name="div"/>.
     /// Defaults: baseLr 2e-3, freezeEpochs 1, lrMult 100, pctStart 0.3, div 5.
     /// </summary>
+    /// <remarks>resumeFrom: a checkpoint of this same fine_tune (same arguments, else ArgumentException) taken after some epochs:
+    /// its weights are put back, the finished epochs are skipped, and inside a phase the optimizer state is restored, so the
+    /// remaining epochs run exactly as in an uninterrupted fine_tune. Null to start from the beginning.</remarks>
     public void FineTune(int epochs, double baseLr = 2e-3, int freezeEpochs = 1, double lrMult = 100, double pctStart = 0.3, double div = 5,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default, TrainingCheckpoint? resumeFrom = null)
     {
         if (epochs < 1) throw new ArgumentOutOfRangeException(nameof(epochs), epochs, "epochs must be at least 1.");
         if (freezeEpochs < 0) throw new ArgumentOutOfRangeException(nameof(freezeEpochs), freezeEpochs, "freezeEpochs must be ≥ 0.");
         if (!(lrMult > 0)) throw new ArgumentOutOfRangeException(nameof(lrMult), lrMult, "lrMult must be positive.");
+        int done = 0;
+        if (resumeFrom is not null)
+        {
+            resumeFrom.Plan.EnsureSameAs(new FineTunePlan(epochs, freezeEpochs, baseLr, lrMult, pctStart, div));
+            done = resumeFrom.EpochsDone;
+            resumeFrom.RestoreModel(Model);
+        }
         Freeze();
-        if (freezeEpochs > 0)
-            FitOneCycle(freezeEpochs, LearningRate.Slice(baseLr), pctStart: 0.99, cancellationToken: cancellationToken);
+        if (freezeEpochs > 0 && done < freezeEpochs)
+        {
+            // Freeze() cleared the optimizer; mid-phase it gets back the moments it had after the last finished epoch.
+            if (done > 0) resumeFrom!.RestoreOptimizer(Optimizer);
+            FitOneCycle(freezeEpochs, LearningRate.Slice(baseLr), pctStart: 0.99, cancellationToken: cancellationToken, startEpoch: done);
+        }
         baseLr /= 2;
         Unfreeze();
-        FitOneCycle(epochs, LearningRate.Slice(baseLr / lrMult, baseLr), pctStart: pctStart, div: div, cancellationToken: cancellationToken);
+        int doneUnfrozen = Math.Max(0, done - freezeEpochs);
+        if (doneUnfrozen > 0) resumeFrom!.RestoreOptimizer(Optimizer);
+        FitOneCycle(epochs, LearningRate.Slice(baseLr / lrMult, baseLr), pctStart: pctStart, div: div, cancellationToken: cancellationToken,
+            startEpoch: doneUnfrozen);
     }
 
     /// <summary>
@@ -198,26 +220,31 @@ public sealed class Learner : IDisposable
     {
         var finder = new LrFinder(startLr, endLr, numIt, stopDiv);
         int epochs = finder.NumIt / Train.BatchCount + 1;
-        RunFit(epochs, null, [finder], cancellationToken, isLrFind: true);
+        RunFit(epochs, null, [finder], cancellationToken, isLrFind: true, startEpoch: 0);
         return LrFindResult.FromCurve(Recorder.LearningRates, Recorder.SmoothedLosses, numIt);
     }
 
     // ------------------------------------------------------------------ the loop
 
-    private void RunFit(int epochs, LearningRate? lr, IEnumerable<ILearnerCallback>? extra, CancellationToken ct, bool isLrFind)
+    private void RunFit(int epochs, LearningRate? lr, IEnumerable<ILearnerCallback>? extra, CancellationToken ct, bool isLrFind, int startEpoch)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (epochs < 1) throw new ArgumentOutOfRangeException(nameof(epochs), epochs, "epochs must be at least 1.");
+        if (startEpoch < 0 || startEpoch > epochs)
+            throw new ArgumentOutOfRangeException(nameof(startEpoch), startEpoch, $"startEpoch must lie in [0, {epochs}] (the fit's epochs).");
         var callbacks = Sorted(_callbacks.Concat(extra ?? []).ToList());
         Optimizer.SetHyper("lr", (lr ?? Options.LearningRate).ForGroups(ParameterGroups.Count));
         Optimizer.SetHyper("wd", Options.WeightDecay);
-        var context = new TrainingContext(this, epochs, ct);
+        var context = new TrainingContext(this, epochs, ct, isLrFind, startEpoch);
+        // Skipped epochs count as run: the iteration counter and pct_train continue from where they would be.
+        context.Iteration = startEpoch * Train.BatchCount;
+        context.PctTrain = (double)startEpoch / epochs;
         try
         {
             Fire(callbacks, static (c, x) => c.BeforeFit(x), context);
             // After BeforeFit: a callback may have loaded weights into the model.
             _step.Refresh();
-            for (int epoch = 0; epoch < epochs; epoch++)
+            for (int epoch = startEpoch; epoch < epochs; epoch++)
             {
                 context.Epoch = epoch;
                 Fire(callbacks, static (c, x) => c.BeforeEpoch(x), context);

@@ -16,12 +16,23 @@ public enum TrainingPhase
 /// </summary>
 public sealed class TrainingContext
 {
-    internal TrainingContext(Learner learner, int epochCount, CancellationToken cancellationToken)
+    internal TrainingContext(Learner learner, int epochCount, CancellationToken cancellationToken, bool isLrFind = false, int startEpoch = 0)
     {
         Learner = learner;
         EpochCount = epochCount;
         CancellationToken = cancellationToken;
+        IsLrFind = isLrFind;
+        StartEpoch = startEpoch;
     }
+
+    /// <summary>True during <see cref="Learner.LrFind"/>'s fit: its epochs are not part of training (loggers and checkpoints skip them).</summary>
+    public bool IsLrFind { get; }
+
+    /// <summary>
+    /// The first epoch this fit runs (fastai's <c>start_epoch</c>): a resumed fit skips epochs 0..StartEpoch−1 but keeps
+    /// <see cref="EpochCount"/> and the schedule positions of an uninterrupted fit.
+    /// </summary>
+    public int StartEpoch { get; }
 
     /// <summary>The learner running the loop.</summary>
     public Learner Learner { get; }

@@ -10,7 +10,10 @@ internal static class HostRunner
 {
     internal sealed record Result(int ExitCode, string Out, string Error, string Json);
 
-    public static Result Run(params string[] args)
+    public static Result Run(params string[] args) => Run(CancellationToken.None, args);
+
+    /// <summary>Runs with a token the test cancels, as Ctrl+C cancels Program.cs's token.</summary>
+    public static Result Run(CancellationToken cancellationToken, params string[] args)
     {
         var error = new TestConsole();
         error.Profile.Width = 200;
@@ -19,7 +22,7 @@ internal static class HostRunner
         tester.Console.Profile.Width = 200;
         var console = new HostConsole(tester.Console, error, json);
         tester.Configure(config => PetsCommands.Configure(config, console));
-        var result = tester.Run(args);
+        var result = tester.RunAsync(args, cancellationToken).GetAwaiter().GetResult();
         return new Result(result.ExitCode, result.Output, error.Output, json.ToString());
     }
 }

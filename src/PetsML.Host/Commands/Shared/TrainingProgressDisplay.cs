@@ -24,6 +24,7 @@ public sealed class TrainingProgressDisplay : IProgress<BatchProgress>, ILearner
     ProgressTask? _task;
     (int Fit, int Epoch, TrainingPhase Phase) _current = (-1, -1, TrainingPhase.Train);
     int _fit = -1;
+    int _namedFit = -1;
     string _fitName = "fit";
 
     public TrainingProgressDisplay(IAnsiConsole console, bool? live = null)
@@ -58,7 +59,10 @@ public sealed class TrainingProgressDisplay : IProgress<BatchProgress>, ILearner
     public void BeforeFit(TrainingContext context)
     {
         _fit++;
-        _fitName = _fit < FitNames.Count ? FitNames[_fit] : $"fit {_fit + 1}";
+        // lr_find's fit is not one of the named training fits.
+        if (context.IsLrFind) { _fitName = "lr_find"; return; }
+        _namedFit++;
+        _fitName = _namedFit < FitNames.Count ? FitNames[_namedFit] : $"fit {_namedFit + 1}";
     }
 
     public void Report(BatchProgress value)

@@ -6,6 +6,7 @@ using PetsML.Host.Commands.Shared;
 using PetsML.Trainers;
 using PetsML.Trainers.FineTuning;
 using PetsML.Trainers.LrFinding;
+using PetsML.Trainers.Training;
 using PetsML.Trainers.Visualization;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -48,6 +49,10 @@ public sealed class TrainCommand(HostConsole console) : Command<TrainCommand.Set
         [Description("Write index.html and metrics.json (epoch table, metrics, pictures, most confused pairs) to this folder.")]
         public string? Report { get; set; }
 
+        [CommandOption("--resume <CHECKPOINT>")]
+        [Description("Continue an interrupted run from its checkpoint (--out + '.checkpoint'): data, model, seeds, sizes and schedule come from the checkpoint; the finished epochs are skipped.")]
+        public string? Resume { get; set; }
+
         public int EpochsOrDefault => Epochs ?? DefaultsForRun.Epochs;
         public int FreezeEpochsOrDefault => FreezeEpochs ?? DefaultsForRun.FreezeEpochs;
 
@@ -63,6 +68,7 @@ public sealed class TrainCommand(HostConsole console) : Command<TrainCommand.Set
                 && !(double.TryParse(Lr, NumberStyles.Float, CultureInfo.InvariantCulture, out var lr) && lr > 0 && lr < 10))
                 return ValidationResult.Error($"--lr must be a number in (0, 10) such as 2e-3, or 'find'; got '{Lr}'.");
             if (string.IsNullOrWhiteSpace(Out)) return ValidationResult.Error("--out must name a file.");
+            if (Resume is not null && string.IsNullOrWhiteSpace(Resume)) return ValidationResult.Error("--resume must name a checkpoint file.");
             return base.Validate();
         }
     }
@@ -70,9 +76,18 @@ public sealed class TrainCommand(HostConsole console) : Command<TrainCommand.Set
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         var human = console.Human(settings.Json);
+        TrainingCheckpoint? resume = null;
+        if (settings.Resume is { } resumePath)
+        {
+            // Everything that shapes the run comes from the checkpoint, so the remaining epochs are those of the interrupted run.
+            resume = TrainCheckpoint.Load(resumePath);
+            TrainCheckpoint.Apply(resume, settings);
+            human.MarkupLineInterpolated($"Resuming {resumePath}: {resume.EpochsDone} of {resume.Plan.TotalEpochs} epochs done; data, seeds, sizes and schedule from the checkpoint.");
+        }
         var mlContext = new MLContext(seed: settings.Seed);
         var data = PetsData.Load(mlContext, settings, human);
-        var display = new TrainingProgressDisplay(console.Error) { FitNames = ["frozen", "unfrozen"] };
+        int frozenLeft = Math.Max(0, settings.FreezeEpochsOrDefault - (resume?.EpochsDone ?? 0));
+        var display = new TrainingProgressDisplay(console.Error) { FitNames = frozenLeft > 0 ? ["frozen", "unfrozen"] : ["unfrozen"] };
         var options = new ImageFineTuningOptions
         {
             Architecture = settings.Architecture,
@@ -91,6 +106,8 @@ public sealed class TrainCommand(HostConsole console) : Command<TrainCommand.Set
         using var session = trainer.CreateSession(data.Transformed);
         var learner = session.Learner;
         learner.AddCallback(display);
+        if (resume is not null && !resume.ClassNames.SequenceEqual(session.ClassNames))
+            throw new BadInputException($"--resume: the checkpoint's classes ({string.Join(", ", resume.ClassNames)}) differ from those found in {data.Folder} ({string.Join(", ", session.ClassNames)}).");
 
         string? batchPng = settings.BatchPng.Equals("none", StringComparison.OrdinalIgnoreCase) ? null : settings.BatchPng;
         if (batchPng is not null)
@@ -101,7 +118,8 @@ public sealed class TrainCommand(HostConsole console) : Command<TrainCommand.Set
 
         LrFindResult? lrFind = null;
         double baseLr;
-        if (options.BaseLearningRate is { } given) baseLr = given;
+        if (resume is not null) baseLr = resume.Plan.BaseLearningRate; // a resolved 'find' is not re-run
+        else if (options.BaseLearningRate is { } given) baseLr = given;
         else
         {
             lrFind = display.Run(() => learner.LrFind(cancellationToken: cancellationToken));
@@ -110,20 +128,45 @@ public sealed class TrainCommand(HostConsole console) : Command<TrainCommand.Set
                 $"lr_find: valley {lrFind.Valley:0.##e+0}, minimum/10 {lrFind.Minimum:0.##e+0}, steep {lrFind.Steep:0.##e+0}, slide {lrFind.Slide:0.##e+0}; using the valley."));
         }
 
-        display.Run(() =>
+        var plan = resume?.Plan ?? FineTunePlan.WithDefaults(options.Epochs, options.FreezeEpochs, baseLr, options.LrMult);
+        var checkpoint = new CheckpointCallback(TrainCheckpoint.PathFor(settings.Out), plan, session.ClassNames,
+            TrainCheckpoint.SettingsOf(settings, data.Folder, data.IsDemo), resume?.EpochsDone ?? 0);
+        learner.AddCallback(checkpoint);
+        try
         {
-            learner.FineTune(options.Epochs, baseLr, options.FreezeEpochs, options.LrMult, cancellationToken: cancellationToken);
-            return 0;
-        });
+            display.Run(() =>
+            {
+                learner.FineTune(plan.Epochs, plan.BaseLearningRate, plan.FreezeEpochs, plan.LrMult, plan.PctStart, plan.Div, cancellationToken, resume);
+                return 0;
+            });
+        }
+        catch (OperationCanceledException)
+        {
+            // Ctrl+C: the last finished epoch is in the checkpoint (written at each epoch's end); say how to go on.
+            string? kept = checkpoint.Written ? checkpoint.Path : settings.Resume;
+            if (kept is not null && File.Exists(kept))
+            {
+                console.Warn($"Checkpoint after epoch {checkpoint.EpochsDone} of {plan.TotalEpochs}: {kept}");
+                // Unwrapped, so the command can be copied whole however long the paths are.
+                console.Error.Profile.Out.Writer.WriteLine($"Resume with: {TrainCheckpoint.ResumeCommand(kept, settings)}");
+            }
+            else
+                console.Warn("No epoch finished, so there is no checkpoint to resume from.");
+            throw;
+        }
+        learner.RemoveCallback(checkpoint);
 
         var classifier = session.ToTransformer(options);
         var model = data.Model.Append<ITransformer>(classifier);
         mlContext.Model.SaveAtomically(model, data.Raw.Schema, settings.Out);
         human.MarkupLineInterpolated($"Model: {settings.Out}");
+        // The model file now holds everything the checkpoint did (and more); a stale checkpoint would only mislead a later --resume.
+        File.Delete(checkpoint.Path);
 
         var history = classifier.History!;
-        var last = history.Epochs[^1];
-        var phases = history.Epochs.Select((_, i) => i < options.FreezeEpochs ? "frozen" : "unfrozen").ToList();
+        var last = history.Epochs.Count > 0 ? history.Epochs[^1] : null; // none when resuming a checkpoint taken after the last epoch
+        int firstEpoch = resume?.EpochsDone ?? 0; // a resumed run's rows start after the checkpoint's epochs
+        var phases = history.Epochs.Select((_, i) => firstEpoch + i < options.FreezeEpochs ? "frozen" : "unfrozen").ToList();
         if (settings.Report is { } reportFolder)
         {
             var validation = ScoredFolder.Score(mlContext, model, data.Folder, all: false);
@@ -166,10 +209,11 @@ public sealed class TrainCommand(HostConsole console) : Command<TrainCommand.Set
                 lrFind = lrFind is null ? null : new { valley = lrFind.Valley, minimum = lrFind.Minimum, steep = lrFind.Steep, slide = lrFind.Slide },
                 epochs = history.Epochs.Select((e, i) => new
                 {
-                    epoch = i, phase = phases[i],
+                    epoch = firstEpoch + i, phase = phases[i],
                     trainLoss = e.TrainLoss, validLoss = e.ValidLoss, errorRate = e.ErrorRate, accuracy = e.Accuracy, seconds = e.Elapsed.TotalSeconds,
                 }),
-                errorRate = last.ErrorRate,
+                errorRate = last?.ErrorRate,
+                resumedFrom = settings.Resume is null ? null : Path.GetFullPath(settings.Resume),
                 report = settings.Report is null ? null : Path.GetFullPath(Path.Combine(settings.Report, HtmlReport.IndexFile)),
             });
         }

@@ -1,0 +1,201 @@
+using System.IO.Compression;
+using System.Text.Json;
+using PetsML.Trainers.Modeling;
+using PetsML.Trainers.Optimization;
+using static TorchSharp.torch;
+
+namespace PetsML.Trainers.Training;
+
+/// <summary>
+/// Everything needed to continue a <see cref="Learner.FineTune"/> after its last finished epoch, as one file: the
+/// model's weights and buffers (<c>Module.save</c>, fp32), the optimizer state (moments, step counts,
+/// hyper-parameters), the masks generators of <see cref="SeededDropout"/> modules, the fine_tune arguments
+/// (<see cref="Plan"/>), the epochs done, the class names and free-form settings the caller needs to rebuild its
+/// data and model (architecture, sizes, seeds...).
+/// </summary>
+/// <remarks>
+/// Not stored, because it is a function of the seeds and the epoch index: the shuffling and augmentation of later
+/// epochs (the batch sequences derive them from seed + epoch). Rebuild the learner with the same seeds and data, then
+/// call <see cref="Learner.FineTune"/> with <c>resumeFrom</c>; the remaining epochs then compute exactly what an
+/// uninterrupted run computes. The file is a zip: checkpoint.json, model.bin, optimizer.bin, dropout.bin.
+/// </remarks>
+public sealed class TrainingCheckpoint
+{
+    /// <summary>The format tag in checkpoint.json.</summary>
+    public const string Format = "petsml-checkpoint-v1";
+
+    const string MetadataEntry = "checkpoint.json";
+    const string ModelEntry = "model.bin";
+    const string OptimizerEntry = "optimizer.bin";
+    const string DropoutEntry = "dropout.bin";
+
+    readonly byte[] _model;
+    readonly byte[] _optimizer;
+    readonly IReadOnlyList<byte[]> _dropoutStates;
+
+    TrainingCheckpoint(FineTunePlan plan, int epochsDone, IReadOnlyList<string> classNames, IReadOnlyDictionary<string, string> settings,
+        byte[] model, byte[] optimizer, IReadOnlyList<byte[]> dropoutStates)
+    {
+        Plan = plan;
+        EpochsDone = epochsDone;
+        ClassNames = classNames;
+        Settings = settings;
+        _model = model;
+        _optimizer = optimizer;
+        _dropoutStates = dropoutStates;
+    }
+
+    /// <summary>The fine_tune this checkpoint belongs to.</summary>
+    public FineTunePlan Plan { get; }
+
+    /// <summary>Epochs finished over the whole fine_tune (frozen ones first), in [1, Plan.TotalEpochs].</summary>
+    public int EpochsDone { get; }
+
+    /// <summary>The classes in label-key order.</summary>
+    public IReadOnlyList<string> ClassNames { get; }
+
+    /// <summary>The caller's settings (e.g. the command-line options that rebuild data and model).</summary>
+    public IReadOnlyDictionary<string, string> Settings { get; }
+
+    /// <summary>Copies the learner's current weights and optimizer state; epochsDone counts the plan's finished epochs (frozen ones included).</summary>
+    public static TrainingCheckpoint Capture(Learner learner, FineTunePlan plan, int epochsDone, IReadOnlyList<string> classNames,
+        IReadOnlyDictionary<string, string>? settings = null)
+    {
+        ArgumentNullException.ThrowIfNull(learner);
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentNullException.ThrowIfNull(classNames);
+        if (epochsDone < 1 || epochsDone > plan.TotalEpochs)
+            throw new ArgumentOutOfRangeException(nameof(epochsDone), epochsDone, $"epochsDone must lie in [1, {plan.TotalEpochs}] (the plan's epochs).");
+        using var model = new MemoryStream();
+        learner.Model.save(model);
+        using var optimizer = new MemoryStream();
+        learner.Optimizer.SaveState(optimizer);
+        var dropout = new List<byte[]>();
+        foreach (var d in learner.Model.modules().OfType<SeededDropout>())
+        {
+            using var state = d.GetGeneratorState();
+            dropout.Add(state.data<byte>().ToArray());
+        }
+        return new TrainingCheckpoint(plan, epochsDone, classNames.ToList(),
+            new Dictionary<string, string>(settings ?? new Dictionary<string, string>(), StringComparer.Ordinal),
+            model.ToArray(), optimizer.ToArray(), dropout);
+    }
+
+    /// <summary>Writes the checkpoint to <paramref name="path"/> atomically: a temporary file next to it, then a rename.</summary>
+    public void Save(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        var full = Path.GetFullPath(path);
+        var folder = Path.GetDirectoryName(full)!;
+        Directory.CreateDirectory(folder);
+        var temp = Path.Combine(folder, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
+            using (var zip = new ZipArchive(file, ZipArchiveMode.Create))
+            {
+                var metadata = new Metadata(Format, EpochsDone, Plan.Epochs, Plan.FreezeEpochs, Plan.BaseLearningRate, Plan.LrMult,
+                    Plan.PctStart, Plan.Div, ClassNames.ToList(), new Dictionary<string, string>(Settings), _dropoutStates.Count);
+                Write(zip, MetadataEntry, JsonSerializer.SerializeToUtf8Bytes(metadata, JsonOptions));
+                Write(zip, ModelEntry, _model);
+                Write(zip, OptimizerEntry, _optimizer);
+                using var dropout = new MemoryStream();
+                using (var writer = new BinaryWriter(dropout, System.Text.Encoding.UTF8, leaveOpen: true))
+                    foreach (var state in _dropoutStates) { writer.Write(state.Length); writer.Write(state); }
+                Write(zip, DropoutEntry, dropout.ToArray());
+            }
+            File.Move(temp, full, overwrite: true);
+        }
+        catch
+        {
+            File.Delete(temp);
+            throw;
+        }
+    }
+
+    /// <summary>Reads a checkpoint written by <see cref="Save"/>.</summary>
+    /// <exception cref="FileNotFoundException">No such file.</exception>
+    /// <exception cref="InvalidDataException">The file is not a PetsML checkpoint (or a damaged one).</exception>
+    public static TrainingCheckpoint Load(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        if (!File.Exists(path)) throw new FileNotFoundException($"Checkpoint '{path}' does not exist.", path);
+        try
+        {
+            using var zip = ZipFile.OpenRead(path);
+            var metadata = JsonSerializer.Deserialize<Metadata>(Read(zip, MetadataEntry, path), JsonOptions)
+                ?? throw new InvalidDataException($"'{path}': empty {MetadataEntry}.");
+            if (metadata.Format != Format)
+                throw new InvalidDataException($"'{path}' is a checkpoint of format '{metadata.Format}'; this PetsML reads '{Format}'.");
+            var plan = new FineTunePlan(metadata.Epochs, metadata.FreezeEpochs, metadata.BaseLearningRate, metadata.LrMult, metadata.PctStart, metadata.Div);
+            if (metadata.EpochsDone < 1 || metadata.EpochsDone > plan.TotalEpochs)
+                throw new InvalidDataException($"'{path}': {metadata.EpochsDone} epochs done is outside [1, {plan.TotalEpochs}].");
+            var dropout = new List<byte[]>();
+            using (var reader = new BinaryReader(new MemoryStream(Read(zip, DropoutEntry, path))))
+                for (int i = 0; i < metadata.DropoutModules; i++) dropout.Add(reader.ReadBytes(reader.ReadInt32()));
+            return new TrainingCheckpoint(plan, metadata.EpochsDone, metadata.ClassNames ?? [],
+                metadata.Settings ?? new Dictionary<string, string>(), Read(zip, ModelEntry, path), Read(zip, OptimizerEntry, path), dropout);
+        }
+        catch (Exception e) when (e is JsonException or EndOfStreamException)
+        {
+            throw new InvalidDataException($"'{path}' is not a readable PetsML checkpoint: {e.Message}", e);
+        }
+        catch (InvalidDataException e) when (!e.Message.Contains(path, StringComparison.Ordinal))
+        {
+            throw new InvalidDataException($"'{path}' is not a PetsML checkpoint: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Puts the weights, buffers and dropout generator states back into <paramref name="model"/> (same architecture and class count).</summary>
+    /// <exception cref="InvalidDataException">The model does not match the checkpoint.</exception>
+    public void RestoreModel(nn.Module model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        try
+        {
+            using var stream = new MemoryStream(_model, writable: false);
+            model.load(stream, strict: true);
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException($"The checkpoint's weights do not fit this model: {e.Message}", e);
+        }
+        var dropouts = model.modules().OfType<SeededDropout>().ToList();
+        if (dropouts.Count != _dropoutStates.Count)
+            throw new InvalidDataException($"The checkpoint has {_dropoutStates.Count} dropout generator states; the model has {dropouts.Count} seeded dropouts.");
+        for (int i = 0; i < dropouts.Count; i++)
+        {
+            using var state = tensor(_dropoutStates[i]);
+            dropouts[i].SetGeneratorState(state);
+        }
+    }
+
+    /// <summary>Puts the optimizer state (moments, step counts, hyper-parameters) back into <paramref name="optimizer"/>.</summary>
+    public void RestoreOptimizer(FastaiAdam optimizer)
+    {
+        ArgumentNullException.ThrowIfNull(optimizer);
+        using var stream = new MemoryStream(_optimizer, writable: false);
+        optimizer.LoadState(stream);
+    }
+
+    static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+
+    static void Write(ZipArchive zip, string name, byte[] bytes)
+    {
+        // Weights hardly compress; storing keeps a checkpoint per epoch cheap.
+        using var entry = zip.CreateEntry(name, CompressionLevel.NoCompression).Open();
+        entry.Write(bytes);
+    }
+
+    static byte[] Read(ZipArchive zip, string name, string path)
+    {
+        var entry = zip.GetEntry(name) ?? throw new InvalidDataException($"'{path}' is not a PetsML checkpoint: it has no {name}.");
+        using var stream = entry.Open();
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        return copy.ToArray();
+    }
+
+    sealed record Metadata(string Format, int EpochsDone, int Epochs, int FreezeEpochs, double BaseLearningRate, double LrMult,
+        double PctStart, double Div, List<string>? ClassNames, Dictionary<string, string>? Settings, int DropoutModules);
+}

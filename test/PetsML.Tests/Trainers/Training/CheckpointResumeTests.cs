@@ -1,0 +1,172 @@
+using Microsoft.ML;
+using PetsML.Tests.Support;
+using PetsML.Trainers;
+using PetsML.Trainers.FineTuning;
+using PetsML.Trainers.Training;
+using PetsML.Transforms;
+using PetsML.Transforms.Augmentation;
+using PetsML.Transforms.Presizing;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace PetsML.Tests.Trainers.Training;
+
+/// <summary>
+/// A fine_tune(2, freeze_epochs=1) resumed from a checkpoint ends with exactly the weights of the uninterrupted run
+/// (CPU, same seeds): from the phase boundary (after the frozen epoch) and from inside the unfrozen phase (optimizer
+/// moments, step counts, dropout generators and the one-cycle position restored).
+/// </summary>
+[TestClass]
+public sealed class CheckpointResumeTests
+{
+    const int Epochs = 2, FreezeEpochs = 1;
+    static readonly FineTunePlan Plan = FineTunePlan.WithDefaults(Epochs, FreezeEpochs, baseLearningRate: 2e-3);
+
+    static TempFolder s_temp = null!;
+    static MLContext s_ml = null!;
+    static IDataView s_data = null!;
+    static Dictionary<string, Tensor> s_uninterrupted = null!;
+    static List<EpochRecord> s_uninterruptedHistory = null!;
+
+    /// <summary>Copies the checkpoint after each epoch to checkpoint-N, so each resume point can be tested.</summary>
+    sealed class KeepEveryCheckpoint(string path) : ILearnerCallback
+    {
+        int _epochs;
+        public int Order => 95; // after CheckpointCallback (90)
+        public void AfterEpoch(TrainingContext context)
+        {
+            if (context.IsLrFind) return;
+            File.Copy(path, $"{path}-{++_epochs}", overwrite: true);
+        }
+    }
+
+    static FineTuningSession NewSession() =>
+        s_ml.MulticlassClassification.Trainers.FineTuneImageClassifier(new ImageFineTuningOptions
+        {
+            Epochs = Epochs, FreezeEpochs = FreezeEpochs, BatchSize = 8, Seed = 5, Device = "cpu",
+        }).CreateSession(s_data);
+
+    static Dictionary<string, Tensor> Weights(FineTuningSession session) =>
+        session.Model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone().DetachFromDisposeScope());
+
+    [ClassInitialize]
+    public static void RunUninterrupted(TestContext _)
+    {
+        s_temp = new TempFolder("petsml-resume");
+        TestImages.WriteShapeDataset(s_temp.Combine("images"), perClass: 10, width: 48, height: 40);
+        s_ml = new MLContext(seed: 0);
+        var raw = s_ml.Data.LoadImageFiles(s_temp.Combine("images"));
+        s_data = s_ml.Transforms.LabelFromFileName()
+            .Append(s_ml.Transforms.RandomSplit(validPct: 0.2, seed: 42))
+            .Append(s_ml.Transforms.Presize(new PresizeOptions { Size = 36 }))
+            .Append(s_ml.Transforms.AugmentImages(new AugmentOptions { Size = 32 }))
+            .Fit(raw).Transform(raw);
+
+        using var session = NewSession();
+        var path = s_temp.Combine("model.zip.checkpoint");
+        session.Learner.AddCallback(new CheckpointCallback(path, Plan, session.ClassNames, new Dictionary<string, string> { ["arch"] = "resnet18" }));
+        session.Learner.AddCallback(new KeepEveryCheckpoint(path));
+        session.Learner.FineTune(Plan.Epochs, Plan.BaseLearningRate, Plan.FreezeEpochs, Plan.LrMult, Plan.PctStart, Plan.Div);
+        s_uninterrupted = Weights(session);
+        s_uninterruptedHistory = session.Learner.History.ToList();
+        session.Model.Dispose();
+    }
+
+    [ClassCleanup]
+    public static void Cleanup()
+    {
+        foreach (var t in s_uninterrupted?.Values ?? Enumerable.Empty<Tensor>()) t.Dispose();
+        s_temp?.Dispose();
+    }
+
+    [TestMethod]
+    public void A_checkpoint_is_written_after_every_epoch_with_what_a_resume_needs()
+    {
+        var checkpoint = TrainingCheckpoint.Load(s_temp.Combine("model.zip.checkpoint"));
+        Assert.AreEqual(Plan, checkpoint.Plan);
+        Assert.AreEqual(Plan.TotalEpochs, checkpoint.EpochsDone, "the last write was after the last epoch");
+        CollectionAssert.AreEqual(TestImages.ShapeClasses.OrderBy(c => c, StringComparer.Ordinal).ToList(), checkpoint.ClassNames.OrderBy(c => c, StringComparer.Ordinal).ToList());
+        Assert.AreEqual("resnet18", checkpoint.Settings["arch"]);
+        for (int n = 1; n <= Plan.TotalEpochs; n++)
+            Assert.AreEqual(n, TrainingCheckpoint.Load(s_temp.Combine($"model.zip.checkpoint-{n}")).EpochsDone);
+        Assert.AreEqual(0, Directory.GetFiles(s_temp.Path, "*.tmp").Length, "no temporary file is left behind");
+    }
+
+    [TestMethod]
+    [DataRow(1, DisplayName = "after the frozen epoch (phase boundary)")]
+    [DataRow(2, DisplayName = "after the first unfrozen epoch (inside the one-cycle)")]
+    public void Resuming_ends_with_exactly_the_weights_of_the_uninterrupted_run(int epochsDone)
+    {
+        var checkpoint = TrainingCheckpoint.Load(s_temp.Combine($"model.zip.checkpoint-{epochsDone}"));
+        using var session = NewSession();
+        try
+        {
+            var path = s_temp.Combine($"resumed-{epochsDone}.checkpoint");
+            var writer = new CheckpointCallback(path, Plan, session.ClassNames, epochsDone: checkpoint.EpochsDone);
+            session.Learner.AddCallback(writer);
+            session.Learner.FineTune(Plan.Epochs, Plan.BaseLearningRate, Plan.FreezeEpochs, Plan.LrMult, Plan.PctStart, Plan.Div, resumeFrom: checkpoint);
+            Assert.AreEqual(Plan.TotalEpochs, writer.EpochsDone);
+
+            // Only the remaining epochs ran, with the same rows as the uninterrupted run's last epochs.
+            var history = session.Learner.History;
+            Assert.AreEqual(Plan.TotalEpochs - epochsDone, history.Count);
+            for (int i = 0; i < history.Count; i++)
+            {
+                var expected = s_uninterruptedHistory[epochsDone + i];
+                Assert.AreEqual(expected.ValidLoss, history[i].ValidLoss, $"valid_loss of epoch {epochsDone + i}");
+                Assert.AreEqual(expected.ErrorRate, history[i].ErrorRate, $"error_rate of epoch {epochsDone + i}");
+            }
+
+            var resumed = Weights(session);
+            try
+            {
+                CollectionAssert.AreEquivalent(s_uninterrupted.Keys.ToList(), resumed.Keys.ToList());
+                foreach (var (name, expected) in s_uninterrupted)
+                {
+                    using var equal = expected.eq(resumed[name]).all();
+                    Assert.IsTrue(equal.item<bool>(), $"'{name}' differs from the uninterrupted run");
+                }
+            }
+            finally { foreach (var t in resumed.Values) t.Dispose(); }
+        }
+        finally { session.Model.Dispose(); }
+    }
+
+    [TestMethod]
+    public void A_checkpoint_of_another_fine_tune_or_another_file_is_refused()
+    {
+        var checkpoint = TrainingCheckpoint.Load(s_temp.Combine("model.zip.checkpoint-1"));
+        using var session = NewSession();
+        try
+        {
+            var e = Assert.ThrowsExactly<ArgumentException>(() => session.Learner.FineTune(3, 2e-3, 1, resumeFrom: checkpoint));
+            StringAssert.Contains(e.Message, "epochs 2 vs 3");
+        }
+        finally { session.Model.Dispose(); }
+
+        var foreign = s_temp.Combine("foreign.checkpoint");
+        File.WriteAllText(foreign, "not a zip");
+        Assert.ThrowsExactly<InvalidDataException>(() => TrainingCheckpoint.Load(foreign));
+    }
+
+    [TestMethod]
+    public void The_optimizer_state_round_trips_through_a_stream()
+    {
+        var checkpoint = TrainingCheckpoint.Load(s_temp.Combine("model.zip.checkpoint-2"));
+        using var session = NewSession();
+        try
+        {
+            session.Learner.Unfreeze();
+            checkpoint.RestoreOptimizer(session.Learner.Optimizer);
+            // One unfrozen epoch of 3 batches (24 training images, batch 8) has been stepped on every trainable parameter.
+            Assert.AreEqual(3, session.Learner.Optimizer.StepCount(0, 0));
+            using var copy = new MemoryStream();
+            session.Learner.Optimizer.SaveState(copy);
+            using var again = new MemoryStream();
+            session.Learner.Optimizer.LoadState(new MemoryStream(copy.ToArray()));
+            session.Learner.Optimizer.SaveState(again);
+            CollectionAssert.AreEqual(copy.ToArray(), again.ToArray());
+        }
+        finally { session.Model.Dispose(); }
+    }
+}
