@@ -15,7 +15,7 @@ public sealed class EvaluateCommand(HostConsole console) : Command<ModelDataSett
     {
         var human = console.Human(settings.Json);
         var mlContext = new MLContext(seed: 0);
-        using var saved = SavedModel.Load(mlContext, settings.Model);
+        using var saved = SavedModel.Load(mlContext, settings);
         var scored = ScoredFolder.Score(mlContext, saved.Model, settings.Data, settings.All);
         var interpretation = scored.Interpretation;
         var mostConfused = interpretation.MostConfused(settings.MinVal);

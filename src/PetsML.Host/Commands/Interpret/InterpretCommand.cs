@@ -38,7 +38,7 @@ public sealed class InterpretCommand(HostConsole console) : Command<InterpretCom
     {
         var human = console.Human(settings.Json);
         var mlContext = new MLContext(seed: 0);
-        using var saved = SavedModel.Load(mlContext, settings.Model);
+        using var saved = SavedModel.Load(mlContext, settings);
         var scored = ScoredFolder.Score(mlContext, saved.Model, settings.Data, settings.All);
         var interpretation = scored.Interpretation;
         var top = InterpretationPictures.Write(mlContext, saved.Model, scored, settings.Out, settings.TopLosses);

@@ -38,6 +38,8 @@ public sealed class LrFindCommand(HostConsole console) : Command<LrFindCommand.S
             Progress = display,
             Log = line => human.WriteLine(line),
             CancellationToken = cancellationToken,
+            Precision = ComputeOptions.Precision(settings.Precision),
+            ChannelsLast = ComputeOptions.ChannelsLast(settings.ChannelsLast),
         });
         using var session = trainer.CreateSession(data.Transformed);
         session.Learner.AddCallback(display);

@@ -36,7 +36,7 @@ public sealed class PredictCommand(HostConsole console) : Command<PredictCommand
     {
         var human = console.Human(settings.Json);
         var mlContext = new MLContext(seed: 0);
-        using var saved = SavedModel.Load(mlContext, settings.Model);
+        using var saved = SavedModel.Load(mlContext, settings);
         var results = new List<object>();
         int failed = 0;
         var table = new Table().AddColumns("image", "prediction", "probability", $"top {Math.Min(settings.Top, saved.ClassNames.Count)}");

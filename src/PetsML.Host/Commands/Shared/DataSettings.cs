@@ -78,6 +78,16 @@ public class DataSettings : HostSettings
     [Description("Images per batch. Default 64; 16 on the demo set.")]
     public int? BatchSize { get; set; }
 
+    [CommandOption("--precision <MODE>")]
+    [Description(ComputeOptions.PrecisionHelp)]
+    [DefaultValue("auto")]
+    public string Precision { get; set; } = "auto";
+
+    [CommandOption("--channels-last <BOOL>")]
+    [Description(ComputeOptions.ChannelsLastHelp)]
+    [DefaultValue("true")]
+    public string ChannelsLast { get; set; } = "true";
+
     /// <summary>The defaults that apply to this run (demo or lesson).</summary>
     public Defaults DefaultsForRun => Data is null ? DemoDefaults : LessonDefaults;
 
@@ -104,6 +114,8 @@ public class DataSettings : HostSettings
         catch (ArgumentException e) { return ValidationResult.Error($"--label-regex is not a valid regular expression: {e.Message}"); }
         if (Data is not null && string.IsNullOrWhiteSpace(Data))
             return ValidationResult.Error("--data must name a folder.");
+        if (ComputeOptions.Validate(Precision, ChannelsLast) is { Successful: false } compute)
+            return compute;
         return base.Validate();
     }
 }

@@ -12,8 +12,22 @@ public class ModelSettings : HostSettings
     [DefaultValue("model.zip")]
     public string Model { get; set; } = "model.zip";
 
+    [CommandOption("--precision <MODE>")]
+    [Description(ComputeOptions.PrecisionHelp + " The model file is fp32 either way.")]
+    [DefaultValue("auto")]
+    public string Precision { get; set; } = "auto";
+
+    [CommandOption("--channels-last <BOOL>")]
+    [Description(ComputeOptions.ChannelsLastHelp)]
+    [DefaultValue("true")]
+    public string ChannelsLast { get; set; } = "true";
+
     public override ValidationResult Validate()
-        => string.IsNullOrWhiteSpace(Model) ? ValidationResult.Error("--model must name a file.") : base.Validate();
+    {
+        if (string.IsNullOrWhiteSpace(Model)) return ValidationResult.Error("--model must name a file.");
+        if (ComputeOptions.Validate(Precision, ChannelsLast) is { Successful: false } compute) return compute;
+        return base.Validate();
+    }
 }
 
 /// <summary>Options of the commands that score a labelled folder with a trained model.</summary>

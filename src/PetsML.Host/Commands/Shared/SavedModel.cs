@@ -21,6 +21,16 @@ public sealed class SavedModel : IDisposable
 
     public IReadOnlyList<string> ClassNames => Classifier.ClassNames;
 
+    /// <summary>Loads --model with the command's --precision and --channels-last for inference.</summary>
+    public static SavedModel Load(MLContext mlContext, ModelSettings settings)
+    {
+        var saved = Load(mlContext, settings.Model);
+        // The .zip holds fp32 weights; the inference precision is chosen here, when the model is loaded.
+        saved.Classifier.InferencePrecision = ComputeOptions.Precision(settings.Precision);
+        saved.Classifier.InferenceChannelsLast = ComputeOptions.ChannelsLast(settings.ChannelsLast);
+        return saved;
+    }
+
     /// <summary>Loads <paramref name="path"/>; a missing file or a .zip that is not a PetsML model is a <see cref="BadInputException"/>.</summary>
     public static SavedModel Load(MLContext mlContext, string path)
     {

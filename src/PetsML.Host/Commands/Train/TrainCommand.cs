@@ -101,6 +101,8 @@ public sealed class TrainCommand(HostConsole console) : Command<TrainCommand.Set
             Progress = display,
             Log = line => human.WriteLine(line),
             CancellationToken = cancellationToken,
+            Precision = ComputeOptions.Precision(settings.Precision),
+            ChannelsLast = ComputeOptions.ChannelsLast(settings.ChannelsLast),
         };
         var trainer = mlContext.MulticlassClassification.Trainers.FineTuneImageClassifier(options);
         using var session = trainer.CreateSession(data.Transformed);
