@@ -14,6 +14,8 @@ public sealed class HostCommandLineTests
     [DataRow("--size", "8", "--size")]
     [DataRow("--epochs", "0", "--epochs")]
     [DataRow("--label-regex", "(unclosed", "--label-regex")]
+    [DataRow("--precision", "fp16", "--precision")]
+    [DataRow("--channels-last", "maybe", "--channels-last")]
     public void Train_rejects_a_bad_option_value_with_usage_exit_code(string option, string value, string named)
     {
         var result = HostRunner.Run("train", option, value);
