@@ -44,7 +44,7 @@ public sealed class AugmentEstimator : IEstimator<AugmentTransformer>
 /// <summary>Applies the validation path of the batch augmentation to each row; see <see cref="AugmentEstimator"/>.</summary>
 public sealed class AugmentTransformer : RowMappingTransformer
 {
-    internal const string ExpectedInput = "presized image bytes, a known-size vector of Byte 3×S×S (mlContext.Transforms.Presize)";
+    internal const string ExpectedInput = "presized image bytes, a known-size vector of Byte 3×H×W (mlContext.Transforms.Presize)";
     internal static readonly ModelVersion Version = new("PETSAUGM", 0x00010001, 0x00010001, 0x00010001,
         "PetsMLAugment", typeof(AugmentTransformer).Assembly);
 
@@ -65,13 +65,13 @@ public sealed class AugmentTransformer : RowMappingTransformer
 
     public AugmentOptions Options => Augmenter.Options;
 
-    internal static int CheckInput(DataViewSchema.Column? column, string name)
+    internal static (int Height, int Width) CheckInput(DataViewSchema.Column? column, string name)
     {
         if (column is null)
             throw new ArgumentOutOfRangeException(name, $"Input column '{name}' not found; expected {ExpectedInput}.");
         if (column.Value.Type is VectorDataViewType { ItemType: var item } v && item == NumberDataViewType.Byte
-            && v.Dimensions.Length == 3 && v.Dimensions[0] == 3 && v.Dimensions[1] == v.Dimensions[2] && v.Dimensions[1] > 0)
-            return v.Dimensions[1];
+            && v.Dimensions.Length == 3 && v.Dimensions[0] == 3 && v.Dimensions[1] > 0 && v.Dimensions[2] > 0)
+            return (v.Dimensions[1], v.Dimensions[2]);
         throw new ArgumentOutOfRangeException(name, $"Schema mismatch for input column '{name}': expected {ExpectedInput}, got {column.Value.Type}.");
     }
 
@@ -86,7 +86,7 @@ public sealed class AugmentTransformer : RowMappingTransformer
 
     protected override Delegate[] MakeGetters(DataViewRow input, Func<int, bool> isActive)
     {
-        int side = CheckInput(input.Schema.GetColumnOrNull(InputColumnName), InputColumnName);
+        var (height, width) = CheckInput(input.Schema.GetColumnOrNull(InputColumnName), InputColumnName);
         var imageGetter = input.GetGetter<VBuffer<byte>>(input.Schema[InputColumnName]);
         VBuffer<byte> image = default;
         long cachedPosition = -1;
@@ -96,7 +96,7 @@ public sealed class AugmentTransformer : RowMappingTransformer
             if (cachedPosition != input.Position || cached is null)
             {
                 imageGetter(ref image);
-                cached = ValidationOf(image.DenseValues().ToArray(), side);
+                cached = ValidationOf(image.DenseValues().ToArray(), height, width);
                 cachedPosition = input.Position;
             }
             var editor = VBufferEditor.Create(ref value, cached.Length);
@@ -106,10 +106,10 @@ public sealed class AugmentTransformer : RowMappingTransformer
         return new Delegate[] { getter };
     }
 
-    float[] ValidationOf(byte[] chw, int side)
+    float[] ValidationOf(byte[] chw, int height, int width)
     {
         using var scope = torch.NewDisposeScope();
-        var batch = torch.tensor(chw, new long[] { 1, 3, side, side }, dtype: torch.uint8);
+        var batch = torch.tensor(chw, new long[] { 1, 3, height, width }, dtype: torch.uint8);
         return Augmenter.Validation(batch).data<float>().ToArray();
     }
 

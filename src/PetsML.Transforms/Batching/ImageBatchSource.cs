@@ -159,8 +159,8 @@ public sealed class ImageBatchSource : IBatchSequence
     {
         int start = batchIndex * _options.BatchSize;
         int count = Math.Min(_options.BatchSize, order.Length - start);
-        int side = _presize.Size;
-        int itemBytes = 3 * side * side;
+        int height = _presize.Height, width = _presize.Width;
+        int itemBytes = 3 * height * width;
         var pixels = new byte[count * itemBytes];
         var labels = new long[count];
 
@@ -177,7 +177,7 @@ public sealed class ImageBatchSource : IBatchSequence
                 int index = order[start + i];
                 var item = _items[index];
                 var image = Decoded(index, item);
-                Presizer.Presize(image, _presize.Options, pcts[i].X, pcts[i].Y).CopyTo(pixels.AsSpan(i * itemBytes, itemBytes));
+                Presizer.Presize(image, _presize.Options, pcts[i].X, pcts[i].Y, pixels.AsSpan(i * itemBytes, itemBytes));
                 labels[i] = item.Label;
             });
         }
@@ -190,7 +190,7 @@ public sealed class ImageBatchSource : IBatchSequence
 
         using var scope = torch.NewDisposeScope();
         var device = _options.Device ?? torch.CPU;
-        var raw = torch.tensor(pixels, new long[] { count, 3, side, side }, dtype: torch.uint8).to(device);
+        var raw = torch.tensor(pixels, new long[] { count, 3, height, width }, dtype: torch.uint8).to(device);
         torch.Tensor images;
         if (IsTraining)
         {

@@ -10,8 +10,9 @@ namespace PetsML.Transforms.Presizing;
 
 /// <summary>
 /// fastai's item transform <c>Resize(460)</c> as an ML.NET estimator: decode each image by content,
-/// convert it to RGB and crop/squish/pad it to a square of <see cref="PresizeOptions.Size"/>.
-/// The output is bytes 3×Size×Size (planar RGB), what the batch augmentation takes.
+/// convert it to RGB and crop/squish/pad it to <see cref="PresizeOptions.Size"/> (a square unless
+/// <see cref="PresizeOptions.Width"/>/<see cref="PresizeOptions.Height"/> say otherwise).
+/// The output is bytes 3×Height×Width (planar RGB), what the batch augmentation takes.
 /// </summary>
 /// <remarks>
 /// The input column may be a path (text), raw bytes (<c>mlContext.Transforms.LoadRawImageBytes</c>, a
@@ -67,8 +68,11 @@ public sealed class PresizeTransformer : RowMappingTransformer
     public PresizeOptions Options { get; }
     public ImageDecodeOptions DecodeOptions { get; }
 
-    /// <summary>Side of the square output.</summary>
-    public int Size => Options.Size;
+    /// <summary>Output height in pixels.</summary>
+    public int Height => Options.TargetHeight;
+
+    /// <summary>Output width in pixels.</summary>
+    public int Width => Options.TargetWidth;
 
     internal static void CheckInput(DataViewType type, string column)
     {
@@ -89,7 +93,7 @@ public sealed class PresizeTransformer : RowMappingTransformer
         var column = inputSchema.GetColumnOrNull(InputColumnName)
             ?? throw new ArgumentOutOfRangeException(InputColumnName, $"Input column '{InputColumnName}' not found; expected {ExpectedInput}.");
         CheckInput(column.Type, InputColumnName);
-        return new[] { new DataViewSchema.DetachedColumn(OutputColumnName, new VectorDataViewType(NumberDataViewType.Byte, 3, Size, Size)) };
+        return new[] { new DataViewSchema.DetachedColumn(OutputColumnName, new VectorDataViewType(NumberDataViewType.Byte, 3, Height, Width)) };
     }
 
     protected override IEnumerable<string> GetInputColumnNames() => new[] { InputColumnName };
@@ -119,6 +123,8 @@ public sealed class PresizeTransformer : RowMappingTransformer
         w.Write(OutputColumnName);
         w.Write(InputColumnName);
         w.Write(Options.Size);
+        w.Write(Options.Width ?? 0);
+        w.Write(Options.Height ?? 0);
         w.Write((int)Options.Method);
         w.Write((int)Options.PadMode);
         w.Write(DecodeOptions.MaxPixels);
@@ -130,7 +136,12 @@ public sealed class PresizeTransformer : RowMappingTransformer
         var r = ctx.Reader;
         var output = r.ReadString();
         var input = r.ReadString();
-        var options = new PresizeOptions { Size = r.ReadInt32(), Method = (PresizeMethod)r.ReadInt32(), PadMode = (PadMode)r.ReadInt32() };
+        int size = r.ReadInt32(), width = r.ReadInt32(), height = r.ReadInt32();
+        var options = new PresizeOptions
+        {
+            Size = size, Width = width > 0 ? width : null, Height = height > 0 ? height : null,
+            Method = (PresizeMethod)r.ReadInt32(), PadMode = (PadMode)r.ReadInt32(),
+        };
         var decode = new ImageDecodeOptions { MaxPixels = r.ReadInt64(), ApplyExifOrientation = r.ReadBoolean() };
         return new PresizeTransformer(output, input, options, decode);
     }
