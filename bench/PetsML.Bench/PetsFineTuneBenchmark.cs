@@ -18,7 +18,7 @@ namespace PetsML.Bench;
 /// </summary>
 internal static class PetsFineTuneBenchmark
 {
-    public const string Help = "fine_tune on a photo folder: --data DIR [--epochs 2] [--freeze-epochs 1] [--bs 32] [--size 224] [--presize 460] [--seed 0] [--split-seed 42] [--lr 2e-3] [--lr-find] [--threads 2] [--channels-last true] [--out-json F]";
+    public const string Help = "fine_tune on a photo folder: --data DIR [--epochs 2] [--freeze-epochs 1] [--bs 32] [--size 224] [--presize 460] [--seed 0] [--split-seed 42] [--lr 2e-3] [--lr-find] [--threads 2] [--channels-last true] [--precision fp32|bf16-mixed|auto] [--out-json F]";
 
     public static int Run(string[] args)
     {
@@ -45,6 +45,7 @@ internal static class PetsFineTuneBenchmark
             Epochs = Math.Max(1, epochs), FreezeEpochs = freeze, BatchSize = bs, Seed = a.Int("seed", 0), Device = "cpu", // the learner is driven below
             BaseLearningRate = a.Flag("lr-find") ? null : a.Double("lr", 2e-3),
             ChannelsLast = a.String("channels-last", "true") == "true",
+            Precision = PrecisionResolver.Parse(a.String("precision", "fp32")!),
             Log = line => Console.Error.WriteLine(line),
         };
         var trainer = ml.MulticlassClassification.Trainers.FineTuneImageClassifier(options);
@@ -77,6 +78,7 @@ internal static class PetsFineTuneBenchmark
         {
             data, size, presize, bs, epochs, freeze_epochs = freeze, seed = options.Seed, base_lr = baseLr,
             channels_last = options.ChannelsLast,
+            precision = PrecisionResolver.ToDisplayName(learner.Precision),
             train_images = learner.Train.ItemCount, valid_images = learner.Valid?.ItemCount ?? 0,
             final_error_rate = learner.History.LastOrDefault()?.ErrorRate,
             final_valid_loss = learner.History.LastOrDefault()?.ValidLoss,

@@ -120,6 +120,29 @@ public sealed class FineTuningTrainerTests
     }
 
     [TestMethod]
+    public void A_lesson_recipe_runs_through_the_Recipe_option_and_learns()
+    {
+        // The lesson's third recipe, shortened: fit_one_cycle(1, 3e-3); unfreeze(); fit_one_cycle(1, slice(1e-6, 1e-4))...
+        // at the lesson's shape but with one epoch per phase to stay fast; here with a livelier slice so it learns in 2 epochs.
+        var phases = new List<string>();
+        var trainer = _ml.MulticlassClassification.Trainers.FineTuneImageClassifier(new ImageFineTuningOptions
+        {
+            BatchSize = 8, Seed = 3, Device = "cpu",
+            Recipe = learner =>
+            {
+                phases.Add(learner.ParameterGroups[0].Parameters.All(p => !p.Parameter.requires_grad || learner.ParameterGroups[0].IsNorm(p.Name)) ? "frozen" : "unfrozen");
+                learner.FitOneCycle(1, 3e-3);
+                learner.Unfreeze();
+                phases.Add("unfrozen");
+                learner.FitOneCycle(1, PetsML.Trainers.Scheduling.LearningRate.Slice(1e-5, 1e-3));
+            },
+        });
+        using var model = (ImageClassifierTransformer)DataPipeline(_ml).Append(trainer).Fit(_data).LastTransformer;
+        CollectionAssert.AreEqual(new[] { "frozen", "unfrozen" }, phases, "the learner starts frozen, as vision_learner's does");
+        Assert.IsTrue(model.History!.Epochs[^1].ErrorRate < 0.34, $"error {model.History.Epochs[^1].ErrorRate} should be well below chance");
+    }
+
+    [TestMethod]
     public void A_pipeline_without_presize_and_augmentation_is_refused_with_a_clear_message()
     {
         var ml = new MLContext();
