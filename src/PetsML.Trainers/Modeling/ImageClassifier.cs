@@ -176,7 +176,7 @@ public sealed class ImageClassifier : nn.Module<Tensor, Tensor>, IReplicableModu
 
     /// <summary>
     /// An independent copy: same architecture and state-dict names, every parameter and buffer copied onto the same
-    /// device (as fp32, the dtype a built model has), same dropout seeds, same train/eval mode, same requires_grad flags.
+    /// device (as fp32, the dtype a built model has), the same dropout mask generators (shared, so the masks it draws advance the original's state), same train/eval mode, same requires_grad flags.
     /// </summary>
     public ImageClassifier CreateReplica()
     {
@@ -196,6 +196,8 @@ public sealed class ImageClassifier : nn.Module<Tensor, Tensor>, IReplicableModu
         foreach (var (name, parameter) in replica.named_parameters())
             parameter.requires_grad = originalParameters[name].requires_grad;
         replica.train(training);
+        foreach (var (original, copy) in modules().OfType<SeededDropout>().Zip(replica.modules().OfType<SeededDropout>()))
+            copy.ShareGeneratorOf(original);
         return replica;
     }
 

@@ -12,7 +12,8 @@ namespace PetsML.Trainers.Modeling;
 public sealed class SeededDropout : nn.Module<Tensor, Tensor>
 {
     private readonly double _p;
-    private readonly Generator _generator;
+    private Generator _generator;
+    private bool _ownsGenerator = true;
 
     /// <param name="p">Probability of zeroing an element, in [0, 1).</param>
     /// <param name="seed">Seed of the masks.</param>
@@ -43,6 +44,18 @@ public sealed class SeededDropout : nn.Module<Tensor, Tensor>
         _generator.set_state(state);
     }
 
+    /// <summary>
+    /// Draws from <paramref name="source"/>'s generator from now on. A working copy of a model (the bf16 replica)
+    /// shares its original's mask generators, so the masks it draws advance the state a checkpoint saves.
+    /// </summary>
+    internal void ShareGeneratorOf(SeededDropout source)
+    {
+        if (ReferenceEquals(source._generator, _generator)) return;
+        if (_ownsGenerator) _generator.Dispose();
+        _generator = source._generator;
+        _ownsGenerator = false;
+    }
+
     public override Tensor forward(Tensor x)
     {
         if (!training || _p == 0) return x.alias();
@@ -53,7 +66,7 @@ public sealed class SeededDropout : nn.Module<Tensor, Tensor>
 
     protected override void Dispose(bool disposing)
     {
-        if (disposing) _generator.Dispose();
+        if (disposing && _ownsGenerator) _generator.Dispose();
         base.Dispose(disposing);
     }
 }
