@@ -1,3 +1,4 @@
+using PetsML.Transforms.Visualization;
 using SkiaSharp;
 
 namespace PetsML.Trainers.Visualization;
@@ -25,8 +26,8 @@ internal sealed class PlotCanvas : IDisposable
         Height = height;
         _surface = SKSurface.Create(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Premul));
         Canvas.Clear(SKColors.White);
-        _typeface = FindTypeface(bold: false);
-        _bold = FindTypeface(bold: true);
+        _typeface = Typefaces.Find(bold: false);
+        _bold = Typefaces.Find(bold: true);
     }
 
     public int Width { get; }
@@ -97,42 +98,4 @@ internal sealed class PlotCanvas : IDisposable
         _bold.Dispose();
     }
 
-    static SKTypeface FindTypeface(bool bold)
-    {
-        var style = bold ? SKFontStyle.Bold : SKFontStyle.Normal;
-        foreach (var family in new[] { "DejaVu Sans", "Liberation Sans", "Arial", "Helvetica", "Noto Sans" })
-        {
-            var match = SKFontManager.Default.MatchFamily(family, style);
-            if (match is { GlyphCount: > 0 }) return match;
-            match?.Dispose();
-        }
-        foreach (var file in bold ? BoldFontFiles.Concat(FontFiles) : FontFiles)
-        {
-            if (!File.Exists(file)) continue;
-            var typeface = SKTypeface.FromFile(file);
-            if (typeface is { GlyphCount: > 0 }) return typeface;
-            typeface?.Dispose();
-        }
-        return SKTypeface.CreateDefault();
-    }
-
-    static readonly string[] BoldFontFiles =
-    [
-        "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
-        "/usr/share/fonts/dejavu/DejaVuSans-Bold.ttf",
-        "/usr/share/fonts/truetype/liberation/LiberationSans-Bold.ttf",
-        "/usr/share/fonts/TTF/DejaVuSans-Bold.ttf",
-        @"C:\Windows\Fonts\arialbd.ttf",
-    ];
-
-    static readonly string[] FontFiles =
-    [
-        "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-        "/usr/share/fonts/dejavu/DejaVuSans.ttf",
-        "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
-        "/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf",
-        "/usr/share/fonts/TTF/DejaVuSans.ttf",
-        "/System/Library/Fonts/Helvetica.ttc",
-        @"C:\Windows\Fonts\arial.ttf",
-    ];
 }

@@ -72,7 +72,7 @@ public static class BatchGrid
             SKColorType.Rgba8888, SKAlphaType.Premul));
         var canvas = surface.Canvas;
         canvas.Clear(SKColors.White);
-        using var typeface = CaptionTypeface();
+        using var typeface = Typefaces.Find();
         using var font = new SKFont(typeface, FontSize);
         using var ink = new SKPaint { Color = SKColors.Black, IsAntialias = true };
 
@@ -127,42 +127,6 @@ public static class BatchGrid
         }
         return string.Empty;
     }
-
-    /// <summary>
-    /// A typeface that really has glyphs. The Linux "NoDependencies" Skia build has no fontconfig, so the
-    /// default typeface can be empty and text would silently vanish; then common font files are tried.
-    /// </summary>
-    private static SKTypeface CaptionTypeface()
-    {
-        foreach (var family in new[] { "DejaVu Sans", "Liberation Sans", "Arial", "Helvetica", "Noto Sans" })
-        {
-            var match = SKFontManager.Default.MatchFamily(family);
-            if (match is { GlyphCount: > 0 })
-                return match;
-            match?.Dispose();
-        }
-        foreach (var file in FontFiles)
-        {
-            if (!File.Exists(file))
-                continue;
-            var typeface = SKTypeface.FromFile(file);
-            if (typeface is { GlyphCount: > 0 })
-                return typeface;
-            typeface?.Dispose();
-        }
-        return SKTypeface.CreateDefault();
-    }
-
-    private static readonly string[] FontFiles =
-    [
-        "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-        "/usr/share/fonts/dejavu/DejaVuSans.ttf",
-        "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
-        "/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf",
-        "/usr/share/fonts/TTF/DejaVuSans.ttf",
-        "/System/Library/Fonts/Helvetica.ttc",
-        @"C:\Windows\Fonts\arial.ttf",
-    ];
 
     private static void WriteAtomically(string path, ReadOnlySpan<byte> bytes)
     {
