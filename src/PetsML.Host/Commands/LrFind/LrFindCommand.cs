@@ -28,19 +28,8 @@ public sealed class LrFindCommand(HostConsole console) : Command<LrFindCommand.S
         var mlContext = new MLContext(seed: settings.Seed);
         var data = PetsData.Load(mlContext, settings, human);
         var display = new TrainingProgressDisplay(console.Error) { FitNames = ["lr_find"] };
-        var trainer = mlContext.MulticlassClassification.Trainers.FineTuneImageClassifier(new ImageFineTuningOptions
-        {
-            Architecture = settings.Architecture,
-            Pretrained = settings.Arch == "resnet18" || settings.Weights is not null,
-            WeightsFile = settings.Weights,
-            BatchSize = settings.BatchSizeOrDefault,
-            Seed = settings.Seed,
-            Progress = display,
-            Log = line => human.WriteLine(line),
-            CancellationToken = cancellationToken,
-            Precision = ComputeOptions.Precision(settings.Precision),
-            ChannelsLast = ComputeOptions.ChannelsLast(settings.ChannelsLast),
-        });
+        var trainer = mlContext.MulticlassClassification.Trainers.FineTuneImageClassifier(
+            settings.TrainerOptions(display, line => human.WriteLine(line), cancellationToken));
         using var session = trainer.CreateSession(data.Transformed);
         session.Learner.AddCallback(display);
         var result = display.Run(() => session.Learner.LrFind(cancellationToken: cancellationToken));

@@ -1,3 +1,5 @@
+using PetsML.Trainers.FineTuning;
+using PetsML.Trainers.Training;
 using System.ComponentModel;
 using System.Globalization;
 using System.Text.RegularExpressions;
@@ -87,6 +89,24 @@ public class DataSettings : HostSettings
     [Description(ComputeOptions.ChannelsLastHelp)]
     [DefaultValue("true")]
     public string ChannelsLast { get; set; } = "true";
+
+    /// <summary>
+    /// The trainer options these settings give (network, batch size, seed, precision) with the command's progress
+    /// display, log and Ctrl+C token; a command sets what is its own (epochs, learning rate) on the result.
+    /// </summary>
+    public ImageFineTuningOptions TrainerOptions(IProgress<BatchProgress> progress, Action<string> log, CancellationToken cancellationToken) => new()
+    {
+        Architecture = Architecture,
+        Pretrained = Arch == "resnet18" || Weights is not null,
+        WeightsFile = Weights,
+        BatchSize = BatchSizeOrDefault,
+        Seed = Seed,
+        Progress = progress,
+        Log = log,
+        CancellationToken = cancellationToken,
+        Precision = ComputeOptions.Precision(Precision),
+        ChannelsLast = ComputeOptions.ChannelsLast(ChannelsLast),
+    };
 
     /// <summary>The defaults that apply to this run (demo or lesson).</summary>
     public Defaults DefaultsForRun => Data is null ? DemoDefaults : LessonDefaults;

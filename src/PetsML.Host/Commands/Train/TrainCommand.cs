@@ -88,22 +88,10 @@ public sealed class TrainCommand(HostConsole console) : Command<TrainCommand.Set
         var data = PetsData.Load(mlContext, settings, human);
         int frozenLeft = Math.Max(0, settings.FreezeEpochsOrDefault - (resume?.EpochsDone ?? 0));
         var display = new TrainingProgressDisplay(console.Error) { FitNames = frozenLeft > 0 ? ["frozen", "unfrozen"] : ["unfrozen"] };
-        var options = new ImageFineTuningOptions
-        {
-            Architecture = settings.Architecture,
-            Pretrained = settings.Arch == "resnet18" || settings.Weights is not null,
-            WeightsFile = settings.Weights,
-            Epochs = settings.EpochsOrDefault,
-            FreezeEpochs = settings.FreezeEpochsOrDefault,
-            BaseLearningRate = settings.BaseLearningRate,
-            BatchSize = settings.BatchSizeOrDefault,
-            Seed = settings.Seed,
-            Progress = display,
-            Log = line => human.WriteLine(line),
-            CancellationToken = cancellationToken,
-            Precision = ComputeOptions.Precision(settings.Precision),
-            ChannelsLast = ComputeOptions.ChannelsLast(settings.ChannelsLast),
-        };
+        var options = settings.TrainerOptions(display, line => human.WriteLine(line), cancellationToken);
+        options.Epochs = settings.EpochsOrDefault;
+        options.FreezeEpochs = settings.FreezeEpochsOrDefault;
+        options.BaseLearningRate = settings.BaseLearningRate;
         var trainer = mlContext.MulticlassClassification.Trainers.FineTuneImageClassifier(options);
         using var session = trainer.CreateSession(data.Transformed);
         var learner = session.Learner;
