@@ -143,6 +143,20 @@ public sealed class FineTuningTrainerTests
     }
 
     [TestMethod]
+    public void A_single_class_is_refused_with_a_clear_message()
+    {
+        using var folder = new TempFolder();
+        var images = TestImages.WriteShapeDataset(folder.Path, perClass: 3, width: 40, height: 30);
+        foreach (var path in images.Where(p => !Path.GetFileName(p).StartsWith("Red_disc", StringComparison.Ordinal)))
+            File.Delete(path);
+        var data = _ml.Data.LoadImageFiles(folder.Path);
+        var trainer = _ml.MulticlassClassification.Trainers.FineTuneImageClassifier(new ImageFineTuningOptions { BatchSize = 2, Device = "cpu" });
+        var e = Assert.ThrowsExactly<InvalidDataException>(() => DataPipeline(_ml).Append(trainer).Fit(data));
+        StringAssert.Contains(e.Message, "Label");
+        StringAssert.Contains(e.Message, "at least 2");
+    }
+
+    [TestMethod]
     public void A_pipeline_without_presize_and_augmentation_is_refused_with_a_clear_message()
     {
         var ml = new MLContext();
