@@ -18,7 +18,7 @@ namespace PetsML.Bench;
 /// </summary>
 internal static class PetsFineTuneBenchmark
 {
-    public const string Help = "fine_tune on a photo folder: --data DIR [--epochs 2] [--freeze-epochs 1] [--bs 32] [--size 224] [--presize 460] [--seed 0] [--split-seed 42] [--lr 2e-3] [--lr-find] [--threads 2] [--channels-last true] [--precision fp32|bf16-mixed|auto] [--out-json F]";
+    public const string Help = "fine_tune on a photo folder: --data DIR [--epochs 2] [--freeze-epochs 1] [--bs 32] [--size 224] [--presize 460] [--seed 0] [--split-seed 42] [--lr 2e-3] [--lr-find] [--threads 2] [--channels-last true] [--precision fp32|bf16-mixed|auto] [--bn fp32|native] [--out-json F]";
 
     public static int Run(string[] args)
     {
@@ -46,6 +46,7 @@ internal static class PetsFineTuneBenchmark
             BaseLearningRate = a.Flag("lr-find") ? null : a.Double("lr", 2e-3),
             ChannelsLast = a.String("channels-last", "true") == "true",
             Precision = PrecisionResolver.Parse(a.String("precision", "fp32")!),
+            Bf16BatchNorm = a.String("bn", "fp32") == "native" ? Bf16BatchNorm.Native : Bf16BatchNorm.Fp32Compute,
             Log = line => Console.Error.WriteLine(line),
         };
         var trainer = ml.MulticlassClassification.Trainers.FineTuneImageClassifier(options);
@@ -79,6 +80,7 @@ internal static class PetsFineTuneBenchmark
             data, size, presize, bs, epochs, freeze_epochs = freeze, seed = options.Seed, base_lr = baseLr,
             channels_last = options.ChannelsLast,
             precision = PrecisionResolver.ToDisplayName(learner.Precision),
+            bf16_batch_norm = options.Bf16BatchNorm.ToString(),
             train_images = learner.Train.ItemCount, valid_images = learner.Valid?.ItemCount ?? 0,
             final_error_rate = learner.History.LastOrDefault()?.ErrorRate,
             final_valid_loss = learner.History.LastOrDefault()?.ValidLoss,

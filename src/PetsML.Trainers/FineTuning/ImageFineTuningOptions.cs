@@ -80,7 +80,7 @@ public sealed class ImageFineTuningOptions
     /// </summary>
     public TrainingPrecision Precision { get; set; } = TrainingPrecision.Auto;
 
-    /// <summary>How BatchNorm runs in the bf16 working copy (bf16-mixed only). Default <see cref="Training.Bf16BatchNorm.Fp32Compute"/>.</summary>
+    /// <summary>How BatchNorm runs in the bf16 working copy (bf16-mixed only). Default <see cref="Training.Bf16BatchNorm.Native"/>.</summary>
     public Bf16BatchNorm Bf16BatchNorm { get; set; } = LearnerOptions.Defaults.BatchNorm;
 
     /// <summary>Threads that decode and presize images. Default: the number of processors.</summary>
