@@ -146,32 +146,37 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
         int skipped = 0;
         if (_options.ValidationData is null)
         {
-            skipped += Read(input, steps, splitColumn: _options.ValidationColumnName, train, valid);
+            skipped += Read(input, steps, train, split: (_options.ValidationColumnName, valid));
         }
         else
         {
-            skipped += Read(input, steps, splitColumn: null, train, valid);
-            skipped += Read(_options.ValidationData, steps, splitColumn: null, valid, valid);
+            skipped += Read(input, steps, train, split: null);
+            skipped += Read(_options.ValidationData, steps, valid, split: null);
         }
         if (train.Count == 0) throw new InvalidDataException("No training images: every labelled row is a validation row.");
         return (train, valid, skipped);
     }
 
-    int Read(IDataView data, UpstreamImageSteps steps, string? splitColumn, List<LabeledImage> train, List<LabeledImage> valid)
+    /// <summary>
+    /// Adds the labelled rows of <paramref name="data"/> to <paramref name="rows"/>, or to the split's list for rows whose
+    /// split column is 1; returns how many rows had no label.
+    /// </summary>
+    int Read(IDataView data, UpstreamImageSteps steps, List<LabeledImage> rows, (string Column, List<LabeledImage> ValidationRows)? split)
     {
         var imageColumn = data.Schema.GetColumnOrNull(steps.Presize.InputColumnName)
             ?? throw new ArgumentOutOfRangeException(steps.Presize.InputColumnName, $"Column '{steps.Presize.InputColumnName}' (the Presize input) not found.");
         var labelColumn = SchemaShapes.Require(data.Schema, _options.LabelColumnName, "a key column", t => t is KeyDataViewType);
-        DataViewSchema.Column? split = splitColumn is null ? null
-            : SchemaShapes.Require(data.Schema, splitColumn, "a Single split column (1 = validation), mlContext.Transforms.RandomSplit", t => t == NumberDataViewType.Single);
+        DataViewSchema.Column? splitColumn = split is { } sp
+            ? SchemaShapes.Require(data.Schema, sp.Column, "a Single split column (1 = validation), mlContext.Transforms.RandomSplit", t => t == NumberDataViewType.Single)
+            : null;
         var active = new List<DataViewSchema.Column> { imageColumn, labelColumn };
-        if (split is { } s) active.Add(s);
+        if (splitColumn is { } s) active.Add(s);
 
         int skipped = 0;
         using var cursor = data.GetRowCursor(active);
         var readImage = ImageSource.MakeReader(cursor, imageColumn.Name);
         var labelGetter = cursor.GetGetter<uint>(labelColumn);
-        ValueGetter<float>? splitGetter = split is { } sc ? cursor.GetGetter<float>(sc) : null;
+        ValueGetter<float>? splitGetter = splitColumn is { } sc ? cursor.GetGetter<float>(sc) : null;
         uint key = 0;
         float isValidation = 0;
         while (cursor.MoveNext())
@@ -180,7 +185,7 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
             if (key == 0) { skipped++; continue; }
             splitGetter?.Invoke(ref isValidation);
             var item = new LabeledImage(readImage(), (int)key - 1);
-            (isValidation > 0.5f ? valid : train).Add(item);
+            (isValidation > 0.5f ? split!.Value.ValidationRows : rows).Add(item);
         }
         return skipped;
     }

@@ -19,30 +19,40 @@ namespace PetsML.Transforms.Augmentation;
 /// </remarks>
 public sealed class AugmentEstimator : IEstimator<AugmentTransformer>
 {
-    readonly AugmentTransformer _transformer;
+    readonly string _outputColumnName;
+    readonly string _inputColumnName;
+    readonly AugmentOptions _options;
 
     public AugmentEstimator(string outputColumnName, string inputColumnName, AugmentOptions? options = null)
     {
-        _transformer = new AugmentTransformer(outputColumnName, inputColumnName, options ?? new AugmentOptions());
+        ArgumentException.ThrowIfNullOrWhiteSpace(outputColumnName);
+        ArgumentException.ThrowIfNullOrWhiteSpace(inputColumnName);
+        _options = options ?? new AugmentOptions();
+        _options.Validate();
+        _outputColumnName = outputColumnName;
+        _inputColumnName = inputColumnName;
     }
 
-    /// <summary>Nothing to learn: checks the input column and returns the transformer.</summary>
+    /// <summary>
+    /// Nothing to learn: checks the input column and returns a new transformer (each owns its augmenter's buffer,
+    /// so disposing one fitted pipeline does not break another).
+    /// </summary>
     public AugmentTransformer Fit(IDataView input)
     {
-        AugmentTransformer.CheckInput(input.Schema.GetColumnOrNull(_transformer.InputColumnName), _transformer.InputColumnName);
-        return _transformer;
+        AugmentTransformer.CheckInput(input.Schema.GetColumnOrNull(_inputColumnName), _inputColumnName);
+        return new AugmentTransformer(_outputColumnName, _inputColumnName, _options);
     }
 
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
-        SchemaShapes.Require(inputSchema, _transformer.InputColumnName, AugmentTransformer.ExpectedInput,
+        SchemaShapes.Require(inputSchema, _inputColumnName, AugmentTransformer.ExpectedInput,
             c => c.Kind == SchemaShape.Column.VectorKind.Vector && c.ItemType == NumberDataViewType.Byte);
-        return SchemaShapes.With(inputSchema, SchemaShapes.Vector(_transformer.OutputColumnName, NumberDataViewType.Single));
+        return SchemaShapes.With(inputSchema, SchemaShapes.Vector(_outputColumnName, NumberDataViewType.Single));
     }
 }
 
 /// <summary>Applies the validation path of the batch augmentation to each row; see <see cref="AugmentEstimator"/>.</summary>
-public sealed class AugmentTransformer : RowMappingTransformer
+public sealed class AugmentTransformer : RowMappingTransformer, IDisposable
 {
     internal const string ExpectedInput = "presized image bytes, a known-size vector of Byte 3×H×W (mlContext.Transforms.Presize)";
     internal static readonly ModelVersion Version = new("PETSAUGM", 0x00010001, 0x00010001, 0x00010001,
@@ -120,6 +130,9 @@ public sealed class AugmentTransformer : RowMappingTransformer
         w.Write(InputColumnName);
         AugmentOptionsFormat.Write(w, Options);
     }
+
+    /// <summary>Frees the augmenter's reusable batch buffer (a TransformerChain disposes its transformers).</summary>
+    public void Dispose() => Augmenter.Dispose();
 
     internal static AugmentTransformer Load(IHostEnvironment env, MlNetInternals.ModelLoadReader ctx)
     {
