@@ -73,15 +73,15 @@ public class DataSettings : HostSettings
     public string? Weights { get; set; }
 
     [CommandOption("--presize <PX>")]
-    [Description("Item resize before augmentation (fastai's Resize(460)). Default 460; 256 on the demo set.")]
+    [Description("Item resize before augmentation (fastai's Resize(460)). Default 460; 256 on the drawn demo set.")]
     public int? Presize { get; set; }
 
     [CommandOption("--size <PX>")]
-    [Description("Final image size after augmentation. Default 224; 160 on the demo set.")]
+    [Description("Final image size after augmentation. Default 224; 160 on the drawn demo set.")]
     public int? Size { get; set; }
 
     [CommandOption("--batch-size <N>")]
-    [Description("Images per batch. Default 64; 16 on the demo set.")]
+    [Description("Images per batch. Default 64; 16 on the demo photos and the drawn demo set.")]
     public int? BatchSize { get; set; }
 
     [CommandOption("--precision <MODE>")]
