@@ -3,9 +3,10 @@ using SkiaSharp;
 namespace PetsML.Host.Demo;
 
 /// <summary>
-/// The built-in demo data set: generated, photo-like images of three "breeds" in the Oxford-IIIT Pet
-/// naming scheme (<c>Bombay_12.jpg</c>, <c>Siamese_3.jpg</c>, <c>samoyed_40.jpg</c>), made deterministically on
-/// first use and cached. Sized so the README's main command trains in a few minutes on 2 CPU cores.
+/// The drawn demo set (<c>--data demo:drawn</c>): generated cartoon animals of three "breeds" in the Oxford-IIIT
+/// Pet naming scheme (<c>Bombay_12.jpg</c>, <c>Siamese_3.jpg</c>, <c>samoyed_40.jpg</c>), made deterministically on
+/// first use and cached. Too easy to teach anything (it reaches error 0 in one epoch), but it needs no photos:
+/// a quick check that the program runs. The default demo is <see cref="DemoPhotos"/>.
 /// </summary>
 public static class DemoDataSet
 {

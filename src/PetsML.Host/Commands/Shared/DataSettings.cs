@@ -12,8 +12,9 @@ namespace PetsML.Host.Commands.Shared;
 
 /// <summary>
 /// The options that describe the data and the network, shared by train, lr-find and show-batch. Sizes left
-/// unset take the lesson's values with --data (<see cref="LessonDefaults"/>) and smaller ones on the built-in
-/// demo set (<see cref="DemoDefaults"/>), so the demo trains in a few minutes on 2 CPU cores.
+/// unset take the lesson's values with --data (<see cref="LessonDefaults"/>), a smaller batch on the built-in demo
+/// photos (<see cref="DemoDefaults"/>) and small images on the drawn demo set (<see cref="DrawnDemoDefaults"/>),
+/// so the demo trains in about a minute on 2 CPU cores.
 /// </summary>
 public class DataSettings : HostSettings
 {
@@ -23,8 +24,11 @@ public class DataSettings : HostSettings
     /// <summary>The fastai lesson: Resize(460), aug_transforms(size=224), bs 64, fine_tune(2).</summary>
     public static readonly Defaults LessonDefaults = new(Presize: 460, Size: 224, BatchSize: 64, Epochs: 2, FreezeEpochs: 1);
 
-    /// <summary>The demo set: 120 small generated images.</summary>
-    public static readonly Defaults DemoDefaults = new(Presize: 256, Size: 160, BatchSize: 16, Epochs: 1, FreezeEpochs: 1);
+    /// <summary>The demo photos (90 images, 72 for training): the lesson's recipe with batches of 16, so an epoch has 4 steps, not 1.</summary>
+    public static readonly Defaults DemoDefaults = new(Presize: 460, Size: 224, BatchSize: 16, Epochs: 2, FreezeEpochs: 1);
+
+    /// <summary>The drawn demo set (--data demo:drawn): 120 small generated images.</summary>
+    public static readonly Defaults DrawnDemoDefaults = new(Presize: 256, Size: 160, BatchSize: 16, Epochs: 1, FreezeEpochs: 1);
 
     /// <summary>--arch values.</summary>
     public static readonly IReadOnlyDictionary<string, ResNetArchitecture> Architectures = new Dictionary<string, ResNetArchitecture>(StringComparer.OrdinalIgnoreCase)
@@ -36,7 +40,7 @@ public class DataSettings : HostSettings
     };
 
     [CommandOption("--data <DIR>")]
-    [Description("Folder of images named like Breed_Name_123.jpg (searched recursively). Default: the built-in demo set.")]
+    [Description("Folder of images named like Breed_Name_123.jpg (searched recursively). Default: the built-in demo photos (90 Oxford-IIIT Pet images, 3 breeds); 'demo:drawn' for the drawn demo set.")]
     public string? Data { get; set; }
 
     [CommandOption("--label-regex <RE>")]
@@ -69,15 +73,15 @@ public class DataSettings : HostSettings
     public string? Weights { get; set; }
 
     [CommandOption("--presize <PX>")]
-    [Description("Item resize before augmentation (fastai's Resize(460)). Default 460; 256 on the demo set.")]
+    [Description("Item resize before augmentation (fastai's Resize(460)). Default 460; 256 on the drawn demo set.")]
     public int? Presize { get; set; }
 
     [CommandOption("--size <PX>")]
-    [Description("Final image size after augmentation. Default 224; 160 on the demo set.")]
+    [Description("Final image size after augmentation. Default 224; 160 on the drawn demo set.")]
     public int? Size { get; set; }
 
     [CommandOption("--batch-size <N>")]
-    [Description("Images per batch. Default 64; 16 on the demo set.")]
+    [Description("Images per batch. Default 64; 16 on the demo photos and the drawn demo set.")]
     public int? BatchSize { get; set; }
 
     [CommandOption("--precision <MODE>")]
@@ -108,8 +112,13 @@ public class DataSettings : HostSettings
         ChannelsLast = ComputeOptions.ChannelsLast(ChannelsLast),
     };
 
-    /// <summary>The defaults that apply to this run (demo or lesson).</summary>
-    public Defaults DefaultsForRun => Data is null ? DemoDefaults : LessonDefaults;
+    /// <summary>The defaults that apply to this run (demo photos, drawn demo or lesson).</summary>
+    public Defaults DefaultsForRun => Data switch
+    {
+        null => DemoDefaults,
+        DataFolder.Drawn => DrawnDemoDefaults,
+        _ => LessonDefaults,
+    };
 
     public int PresizeOrDefault => Presize ?? DefaultsForRun.Presize;
     public int SizeOrDefault => Size ?? DefaultsForRun.Size;

@@ -34,7 +34,7 @@ public class ModelSettings : HostSettings
 public class ModelDataSettings : ModelSettings
 {
     [CommandOption("--data <DIR>")]
-    [Description("Folder of labelled images; the model's own label regex and split are applied. Default: the built-in demo set.")]
+    [Description("Folder of labelled images; the model's own label regex and split are applied. Default: the built-in demo photos; 'demo:drawn' for the drawn demo set.")]
     public string? Data { get; set; }
 
     [CommandOption("--all")]

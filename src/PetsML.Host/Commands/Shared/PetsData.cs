@@ -13,7 +13,7 @@ namespace PetsML.Host.Commands.Shared;
 
 /// <summary>
 /// The lesson's DataBlock as an ML.NET pipeline, built from the command-line options: LoadImageFiles →
-/// LabelFromFileName → RandomSplit → Presize → AugmentImages, fitted on the folder (or the demo set).
+/// LabelFromFileName → RandomSplit → Presize → AugmentImages, fitted on the folder (or the demo photos).
 /// </summary>
 public sealed class PetsData
 {
@@ -30,7 +30,7 @@ public sealed class PetsData
     /// <summary>The image folder read.</summary>
     public string Folder { get; }
 
-    /// <summary>True when no --data was given and the built-in demo set is used.</summary>
+    /// <summary>True when no --data was given and the built-in demo photos are used.</summary>
     public bool IsDemo { get; }
 
     public ImageFileList Listing { get; }
@@ -50,18 +50,9 @@ public sealed class PetsData
     public static PetsData Load(MLContext mlContext, DataSettings settings, IAnsiConsole human)
     {
         bool isDemo = settings.Data is null;
-        string folder;
+        string folder = DataFolder.Resolve(settings.Data);
         if (isDemo)
-        {
-            folder = DemoDataSet.Ensure();
-            human.MarkupLineInterpolated($"[grey]No --data: using the built-in demo set.[/]");
-        }
-        else
-        {
-            folder = settings.Data!;
-            if (!Directory.Exists(folder))
-                throw new BadInputException($"--data: folder '{folder}' does not exist.");
-        }
+            human.MarkupLineInterpolated($"[grey]No --data: using the built-in demo photos (Oxford-IIIT Pet, CC BY-SA 4.0, see {DemoPhotos.LicenseFileName} there).[/]");
 
         ImageFileList listing;
         IDataView raw;

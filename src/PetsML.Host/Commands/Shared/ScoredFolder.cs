@@ -1,7 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using PetsML.Host.Cli;
-using PetsML.Host.Demo;
 using PetsML.Trainers.Interpretation;
 using PetsML.Transforms;
 using PetsML.Transforms.Augmentation;
@@ -26,11 +25,10 @@ public sealed class ScoredFolder
     public ClassificationInterpretation Interpretation { get; }
     public string Folder { get; }
 
-    /// <summary>Scores <paramref name="folder"/> (the demo set when null) with <paramref name="model"/>; the validation rows only unless <paramref name="all"/>.</summary>
+    /// <summary>Scores <paramref name="folder"/> (the demo photos when null, the drawn set for <see cref="DataFolder.Drawn"/>) with <paramref name="model"/>; the validation rows only unless <paramref name="all"/>.</summary>
     public static ScoredFolder Score(MLContext mlContext, ITransformer model, string? folder, bool all)
     {
-        folder ??= DemoDataSet.Ensure();
-        if (!Directory.Exists(folder)) throw new BadInputException($"--data: folder '{folder}' does not exist.");
+        folder = DataFolder.Resolve(folder);
         IDataView files;
         try { files = mlContext.Data.LoadImageFiles(folder); }
         catch (InvalidDataException e) { throw new BadInputException($"--data: {e.Message}", e); }

@@ -23,7 +23,7 @@ public sealed class TrainCommand(HostConsole console) : Command<TrainCommand.Set
     public sealed class Settings : DataSettings
     {
         [CommandOption("--epochs <N>")]
-        [Description("Epochs with the whole network unfrozen (fine_tune's epochs). Default 2; 1 on the demo set.")]
+        [Description("Epochs with the whole network unfrozen (fine_tune's epochs). Default 2; 1 on the drawn demo set.")]
         public int? Epochs { get; set; }
 
         [CommandOption("--freeze-epochs <N>")]
