@@ -7,7 +7,7 @@ public sealed record BadImage(string Name, string Reason);
 /// fastai's <c>verify_images</c>, by signature: before any training, the first bytes of every image are read (a few
 /// milliseconds for thousands of files), so a text or HTML file named .jpg is found before an epoch is spent, not after.
 /// </summary>
-public static class ImageCheck
+internal static class ImageCheck
 {
     /// <summary>The sources that are certainly not decodable images (missing, unreadable, empty, no known signature), in input order.</summary>
     public static IReadOnlyList<BadImage> FindBad(IReadOnlyList<ImageSource> sources, int threads = 4)
