@@ -227,8 +227,17 @@ public sealed class ImageBatchSource : IBatchSequence
         if (!_options.CacheDecodedImages) return image;
         // Reserve the bytes first, so threads racing for the last of the budget cannot overshoot it together.
         long bytes = image.Pixels.LongLength;
-        if (Interlocked.Add(ref _cachedBytes, bytes) > _options.DecodedCacheBytes || !_decoded.TryAdd(index, image))
+        if (Interlocked.Add(ref _cachedBytes, bytes) > _options.DecodedCacheBytes)
+        {
             Interlocked.Add(ref _cachedBytes, -bytes);
-        return image;
+            return image;
+        }
+        // The kept copy goes to the pinned-object heap: interleaved with the short-lived decodes and batch arrays on the
+        // ordinary heap, long-lived pixels left it fragmented (peak RSS about 1.5x the cache's bytes, bench/README.md).
+        var pixels = GC.AllocateUninitializedArray<byte>(image.Pixels.Length, pinned: true);
+        image.Pixels.CopyTo(pixels, 0);
+        var kept = new RgbImage(image.Width, image.Height, pixels);
+        if (!_decoded.TryAdd(index, kept)) Interlocked.Add(ref _cachedBytes, -bytes);
+        return kept;
     }
 }
