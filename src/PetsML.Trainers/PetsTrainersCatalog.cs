@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using PetsML.Trainers.FineTuning;
+using PetsML.Trainers.Training;
 
 namespace PetsML.Trainers;
 
@@ -16,22 +17,12 @@ public static class PetsTrainersCatalog
 
     /// <summary>
     /// Saves a model like <c>mlContext.Model.Save</c>, but to a temporary file next to <paramref name="path"/> that is
-    /// moved into place only when complete, so a failure never leaves a half-written .zip behind.
+    /// flushed to the disk and moved into place only when complete, so a failure never leaves a half-written .zip behind
+    /// (see <see cref="AtomicFile"/>).
     /// </summary>
     public static void SaveAtomically(this ModelOperationsCatalog catalog, ITransformer model, DataViewSchema inputSchema, string path)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        var full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        var temporary = full + $".{Environment.ProcessId}.tmp";
-        try
-        {
-            catalog.Save(model, inputSchema, temporary);
-            File.Move(temporary, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temporary)) File.Delete(temporary);
-        }
+        AtomicFile.Write(path, temporary => catalog.Save(model, inputSchema, temporary));
     }
 }

@@ -25,6 +25,9 @@ public sealed class FineTuningSession : IDisposable
     public int ImageSize { get; }
     public int SkippedUnlabeled { get; }
 
+    /// <summary>The files left out because they are not images (<see cref="ImageFineTuningOptions.SkipBadImages"/>); empty otherwise.</summary>
+    public IReadOnlyList<PetsML.Transforms.Imaging.BadImage> SkippedImages { get; init; } = [];
+
     /// <summary>The trained model as an ML.NET transformer (it takes over the model; the session only disposes the learner).</summary>
     public ImageClassifierTransformer ToTransformer(ImageFineTuningOptions options)
     {

@@ -105,6 +105,19 @@ public sealed class ImageFineTuningOptions
     /// <summary>Stops training cleanly between batches. Default none.</summary>
     public CancellationToken CancellationToken { get; set; }
 
+    /// <summary>
+    /// fastai's <c>verify_images</c> + removal: before training, every training and validation image's first bytes are
+    /// checked (missing, empty, not a JPEG/PNG/GIF/BMP/WebP). False (default): such files stop the run before the first
+    /// batch, with an exception naming them. True: they are left out, and <see cref="Log"/> gets their count and names.
+    /// </summary>
+    public bool SkipBadImages { get; set; }
+
+    /// <summary>
+    /// Bytes of decoded images kept in memory between epochs (<see cref="BatchSourceOptions.DecodedCacheBytes"/>).
+    /// Default 512 MiB: about 950 photos of 500×375; images beyond it are decoded again each epoch.
+    /// </summary>
+    public long DecodedCacheBytes { get; set; } = BatchSourceOptions.DefaultDecodedCacheBytes;
+
     internal void Validate()
     {
         if (Epochs < 0) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "Epochs must be ≥ 0.");
@@ -119,6 +132,7 @@ public sealed class ImageFineTuningOptions
         if (!Enum.IsDefined(Bf16BatchNorm)) throw new ArgumentOutOfRangeException(nameof(Bf16BatchNorm), Bf16BatchNorm, "Bf16BatchNorm is not a known BatchNorm mode.");
         if (Threads is < 1) throw new ArgumentOutOfRangeException(nameof(Threads), Threads, "Threads must be at least 1.");
         if (DecodeThreads < 1) throw new ArgumentOutOfRangeException(nameof(DecodeThreads), DecodeThreads, "DecodeThreads must be at least 1.");
+        if (DecodedCacheBytes < 0) throw new ArgumentOutOfRangeException(nameof(DecodedCacheBytes), DecodedCacheBytes, "DecodedCacheBytes must be ≥ 0 (0 turns the cache off).");
         if (WeightsFile is not null && !File.Exists(WeightsFile)) throw new FileNotFoundException($"WeightsFile '{WeightsFile}' does not exist.", WeightsFile);
         Devices.TorchDevice.Resolve(Device);
     }

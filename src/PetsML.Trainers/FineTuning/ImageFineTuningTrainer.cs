@@ -90,12 +90,13 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
 
         var (train, valid, skipped) = ReadItems(input, steps);
         if (skipped > 0) Log($"{skipped} row(s) without a label were left out.");
+        var badImages = LeaveOutBadImages(train, valid);
         Log($"{train.Count} training and {valid.Count} validation images, {classNames.Count} classes; device {device.type}.");
 
         var batches = new BatchSourceOptions
         {
             BatchSize = _options.BatchSize, Seed = _options.Seed, DecodeThreads = _options.DecodeThreads,
-            Preparation = _options.BatchPreparation, Device = device,
+            Preparation = _options.BatchPreparation, Device = device, DecodedCacheBytes = _options.DecodedCacheBytes,
         };
         var trainSource = new ImageBatchSource(train, steps.Presize, steps.Augment.Augmenter, training: true, batches);
         var validSource = valid.Count > 0 ? new ImageBatchSource(valid, steps.Presize, steps.Augment.Augmenter, training: false, batches) : null;
@@ -120,7 +121,26 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
         Log($"precision {PrecisionResolver.ToDisplayName(learner.Precision)} (asked: {PrecisionResolver.ToDisplayName(_options.Precision)}), " +
             $"channels_last {(_options.ChannelsLast ? "on" : "off")}.");
         learner.Freeze(); // vision_learner freezes a pretrained model right away
-        return new FineTuningSession(learner, model, classNames, steps.Augment.Options.Size, skipped);
+        return new FineTuningSession(learner, model, classNames, steps.Augment.Options.Size, skipped) { SkippedImages = badImages };
+    }
+
+    /// <summary>
+    /// Checks every training and validation image's signature before the first batch (<see cref="ImageCheck"/>): bad ones stop the
+    /// run here, naming them, or with <see cref="ImageFineTuningOptions.SkipBadImages"/> are removed and logged. Returns those removed.
+    /// </summary>
+    IReadOnlyList<BadImage> LeaveOutBadImages(List<LabeledImage> train, List<LabeledImage> valid)
+    {
+        var bad = ImageCheck.FindBad(train.Concat(valid).Select(i => i.Source).ToList(), _options.DecodeThreads);
+        if (bad.Count == 0) return bad;
+        if (!_options.SkipBadImages)
+            throw new InvalidDataException(
+                $"Not every image can be decoded, {ImageCheck.Describe(bad)}. Remove them, or set SkipBadImages (petsml train --skip-bad-images) to leave them out.");
+        var names = bad.Select(b => b.Name).ToHashSet(StringComparer.Ordinal);
+        train.RemoveAll(i => names.Contains(i.Source.Name));
+        valid.RemoveAll(i => names.Contains(i.Source.Name));
+        Log($"Left out {ImageCheck.Describe(bad)}.");
+        if (train.Count == 0) throw new InvalidDataException("No training images are left once the files that are not images are left out.");
+        return bad;
     }
 
     IReadOnlyList<string> ClassNamesOf(DataViewSchema schema)

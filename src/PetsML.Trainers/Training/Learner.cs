@@ -27,6 +27,7 @@ public sealed class Learner : IDisposable
     private readonly List<ILearnerCallback> _callbacks = [];
     private readonly List<EpochRecord> _history = [];
     private readonly TrainingStep _step;
+    private SmoothedLossState? _resumedSmoothing;
     private bool _disposed;
 
     /// <param name="model">The network; logits [N, C] from images [N, 3, H, W]. Moved to the options' device if needed.</param>
@@ -181,7 +182,7 @@ public sealed class Learner : IDisposable
     /// </summary>
     /// <remarks>resumeFrom: a checkpoint of this same fine_tune (same arguments, else ArgumentException) taken after some epochs:
     /// its weights are put back, the finished epochs are skipped, and inside a phase the optimizer state is restored, so the
-    /// remaining epochs run exactly as in an uninterrupted fine_tune. Null to start from the beginning.</remarks>
+    /// remaining epochs run exactly as in an uninterrupted fine_tune (the smoothed train_loss included). Null to start from the beginning.</remarks>
     public void FineTune(int epochs, double baseLr = 2e-3, int freezeEpochs = 1, double lrMult = 100, double pctStart = 0.3, double div = 5,
         CancellationToken cancellationToken = default, TrainingCheckpoint? resumeFrom = null)
     {
@@ -195,6 +196,15 @@ public sealed class Learner : IDisposable
             done = resumeFrom.EpochsDone;
             resumeFrom.RestoreModel(Model);
         }
+        // A fit resumed inside its epochs continues the smoothed loss it had; a fit started afresh resets it, as uninterrupted.
+        _resumedSmoothing = resumeFrom?.SmoothedLoss;
+        try { FineTunePhases(epochs, baseLr, freezeEpochs, lrMult, pctStart, div, cancellationToken, resumeFrom, done); }
+        finally { _resumedSmoothing = null; }
+    }
+
+    private void FineTunePhases(int epochs, double baseLr, int freezeEpochs, double lrMult, double pctStart, double div,
+        CancellationToken cancellationToken, TrainingCheckpoint? resumeFrom, int done)
+    {
         Freeze();
         if (freezeEpochs > 0 && done < freezeEpochs)
         {
@@ -242,6 +252,7 @@ public sealed class Learner : IDisposable
         try
         {
             Fire(callbacks, static (c, x) => c.BeforeFit(x), context);
+            if (startEpoch > 0 && _resumedSmoothing is { } smoothing) Recorder.RestoreSmoothing(smoothing);
             // After BeforeFit: a callback may have loaded weights into the model.
             _step.Refresh();
             for (int epoch = startEpoch; epoch < epochs; epoch++)

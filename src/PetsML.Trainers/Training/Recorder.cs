@@ -37,6 +37,12 @@ public sealed class Recorder : ILearnerCallback
     /// <summary>The current smoothed training loss (NaN before the first batch of a fit).</summary>
     public double SmoothedLoss => _smooth.Value;
 
+    /// <summary>The smoothed loss's state, for a checkpoint.</summary>
+    internal SmoothedLossState SmoothingState => _smooth.State;
+
+    /// <summary>Continues the smoothed loss of an interrupted fit (after <see cref="BeforeFit"/> reset it).</summary>
+    internal void RestoreSmoothing(SmoothedLossState state) => _smooth.Restore(state);
+
     public void BeforeFit(TrainingContext context)
     {
         _smooth.Reset();

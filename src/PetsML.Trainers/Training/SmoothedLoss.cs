@@ -34,6 +34,18 @@ public sealed class SmoothedLoss
         _value = Beta * _value + (1 - Beta) * loss;
     }
 
+    /// <summary>What a checkpoint stores to continue this average after a restart.</summary>
+    public SmoothedLossState State => new(_value, Count);
+
+    /// <summary>Continues from a saved <see cref="State"/>.</summary>
+    public void Restore(SmoothedLossState state)
+    {
+        if (state.Count < 0 || !double.IsFinite(state.Sum))
+            throw new ArgumentOutOfRangeException(nameof(state), state, "A smoothed-loss state has a finite sum and a count ≥ 0.");
+        _value = state.Sum;
+        Count = state.Count;
+    }
+
     /// <summary>Starts again (fastai resets at the start of every fit).</summary>
     public void Reset()
     {
@@ -41,3 +53,6 @@ public sealed class SmoothedLoss
         Count = 0;
     }
 }
+
+/// <summary>The state of a <see cref="SmoothedLoss"/>: the biased moving average (before debiasing) and the number of losses added.</summary>
+public readonly record struct SmoothedLossState(double Sum, int Count);

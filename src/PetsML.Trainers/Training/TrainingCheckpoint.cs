@@ -34,8 +34,9 @@ public sealed class TrainingCheckpoint
     readonly IReadOnlyList<byte[]> _dropoutStates;
 
     TrainingCheckpoint(FineTunePlan plan, int epochsDone, IReadOnlyList<string> classNames, IReadOnlyDictionary<string, string> settings,
-        byte[] model, byte[] optimizer, IReadOnlyList<byte[]> dropoutStates)
+        byte[] model, byte[] optimizer, IReadOnlyList<byte[]> dropoutStates, SmoothedLossState? smoothedLoss)
     {
+        SmoothedLoss = smoothedLoss;
         Plan = plan;
         EpochsDone = epochsDone;
         ClassNames = classNames;
@@ -56,6 +57,12 @@ public sealed class TrainingCheckpoint
 
     /// <summary>The caller's settings (e.g. the command-line options that rebuild data and model).</summary>
     public IReadOnlyDictionary<string, string> Settings { get; }
+
+    /// <summary>
+    /// The recorder's smoothed training loss after the last finished epoch; a run resumed inside a fit continues it, so its
+    /// train_loss column equals the uninterrupted run's. Null in checkpoints written before it was stored.
+    /// </summary>
+    public SmoothedLossState? SmoothedLoss { get; }
 
     /// <summary>Copies the learner's current weights and optimizer state; epochsDone counts the plan's finished epochs (frozen ones included).</summary>
     public static TrainingCheckpoint Capture(Learner learner, FineTunePlan plan, int epochsDone, IReadOnlyList<string> classNames,
@@ -78,39 +85,28 @@ public sealed class TrainingCheckpoint
         }
         return new TrainingCheckpoint(plan, epochsDone, classNames.ToList(),
             new Dictionary<string, string>(settings ?? new Dictionary<string, string>(), StringComparer.Ordinal),
-            model.ToArray(), optimizer.ToArray(), dropout);
+            model.ToArray(), optimizer.ToArray(), dropout, learner.Recorder.SmoothingState);
     }
 
-    /// <summary>Writes the checkpoint to <paramref name="path"/> atomically: a temporary file next to it, then a rename.</summary>
+    /// <summary>Writes the checkpoint to <paramref name="path"/> atomically (<see cref="AtomicFile"/>): a temporary file next to it, flushed, then a rename.</summary>
     public void Save(string path)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        var full = Path.GetFullPath(path);
-        var folder = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(folder);
-        var temp = Path.Combine(folder, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
+        AtomicFile.Write(path, temporary =>
         {
-            using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
-            using (var zip = new ZipArchive(file, ZipArchiveMode.Create))
-            {
-                var metadata = new Metadata(Format, EpochsDone, Plan.Epochs, Plan.FreezeEpochs, Plan.BaseLearningRate, Plan.LrMult,
-                    Plan.PctStart, Plan.Div, ClassNames.ToList(), new Dictionary<string, string>(Settings), _dropoutStates.Count);
-                Write(zip, MetadataEntry, JsonSerializer.SerializeToUtf8Bytes(metadata, JsonOptions));
-                Write(zip, ModelEntry, _model);
-                Write(zip, OptimizerEntry, _optimizer);
-                using var dropout = new MemoryStream();
-                using (var writer = new BinaryWriter(dropout, System.Text.Encoding.UTF8, leaveOpen: true))
-                    foreach (var state in _dropoutStates) { writer.Write(state.Length); writer.Write(state); }
-                Write(zip, DropoutEntry, dropout.ToArray());
-            }
-            File.Move(temp, full, overwrite: true);
-        }
-        catch
-        {
-            File.Delete(temp);
-            throw;
-        }
+            using var file = new FileStream(temporary, FileMode.Create, FileAccess.Write);
+            using var zip = new ZipArchive(file, ZipArchiveMode.Create);
+            var metadata = new Metadata(Format, EpochsDone, Plan.Epochs, Plan.FreezeEpochs, Plan.BaseLearningRate, Plan.LrMult,
+                Plan.PctStart, Plan.Div, ClassNames.ToList(), new Dictionary<string, string>(Settings), _dropoutStates.Count,
+                SmoothedLoss?.Sum, SmoothedLoss?.Count);
+            Write(zip, MetadataEntry, JsonSerializer.SerializeToUtf8Bytes(metadata, JsonOptions));
+            Write(zip, ModelEntry, _model);
+            Write(zip, OptimizerEntry, _optimizer);
+            using var dropout = new MemoryStream();
+            using (var writer = new BinaryWriter(dropout, System.Text.Encoding.UTF8, leaveOpen: true))
+                foreach (var state in _dropoutStates) { writer.Write(state.Length); writer.Write(state); }
+            Write(zip, DropoutEntry, dropout.ToArray());
+        });
     }
 
     /// <summary>Reads a checkpoint written by <see cref="Save"/>.</summary>
@@ -133,8 +129,11 @@ public sealed class TrainingCheckpoint
             var dropout = new List<byte[]>();
             using (var reader = new BinaryReader(new MemoryStream(Read(zip, DropoutEntry, path))))
                 for (int i = 0; i < metadata.DropoutModules; i++) dropout.Add(reader.ReadBytes(reader.ReadInt32()));
+            if (metadata.SmoothedLossCount < 0 || metadata.SmoothedLossSum is { } s && !double.IsFinite(s))
+                throw new InvalidDataException($"'{path}': the smoothed-loss state ({metadata.SmoothedLossSum}, {metadata.SmoothedLossCount}) is not a finite sum with a count ≥ 0.");
             return new TrainingCheckpoint(plan, metadata.EpochsDone, metadata.ClassNames ?? [],
-                metadata.Settings ?? new Dictionary<string, string>(), Read(zip, ModelEntry, path), Read(zip, OptimizerEntry, path), dropout);
+                metadata.Settings ?? new Dictionary<string, string>(), Read(zip, ModelEntry, path), Read(zip, OptimizerEntry, path), dropout,
+                metadata is { SmoothedLossSum: { } sum, SmoothedLossCount: { } count } ? new SmoothedLossState(sum, count) : null);
         }
         catch (Exception e) when (e is JsonException or EndOfStreamException)
         {
@@ -197,5 +196,6 @@ public sealed class TrainingCheckpoint
     }
 
     sealed record Metadata(string Format, int EpochsDone, int Epochs, int FreezeEpochs, double BaseLearningRate, double LrMult,
-        double PctStart, double Div, List<string>? ClassNames, Dictionary<string, string>? Settings, int DropoutModules);
+        double PctStart, double Div, List<string>? ClassNames, Dictionary<string, string>? Settings, int DropoutModules,
+        double? SmoothedLossSum = null, int? SmoothedLossCount = null);
 }

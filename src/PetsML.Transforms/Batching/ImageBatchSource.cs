@@ -33,9 +33,19 @@ public sealed class BatchSourceOptions
 
     /// <summary>
     /// Keep decoded images in memory after the first epoch (about 0.56 MB per 500×375 photo), so later
-    /// epochs only crop, resize and augment. Default true.
+    /// epochs only crop, resize and augment, up to <see cref="DecodedCacheBytes"/>. Default true.
     /// </summary>
     public bool CacheDecodedImages { get; set; } = true;
+
+    /// <summary>The default <see cref="DecodedCacheBytes"/>: 512 MiB.</summary>
+    public const long DefaultDecodedCacheBytes = 512L << 20;
+
+    /// <summary>
+    /// The memory budget of the decoded-image cache, in bytes of pixels: the first images decoded are kept until it is
+    /// reached, the rest are decoded again every epoch, so memory stops growing with the data set. Default 512 MiB
+    /// (about 950 photos of 500×375, the whole of a small set); 0 keeps nothing.
+    /// </summary>
+    public long DecodedCacheBytes { get; set; } = DefaultDecodedCacheBytes;
 
     /// <summary>Seed of the shuffle, the crop positions and the augmentation. Default 42.</summary>
     public int Seed { get; set; } = 42;
@@ -47,6 +57,7 @@ public sealed class BatchSourceOptions
     {
         if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "BatchSize must be at least 1.");
         if (DecodeThreads < 1) throw new ArgumentOutOfRangeException(nameof(DecodeThreads), DecodeThreads, "DecodeThreads must be at least 1.");
+        if (DecodedCacheBytes < 0) throw new ArgumentOutOfRangeException(nameof(DecodedCacheBytes), DecodedCacheBytes, "DecodedCacheBytes must be ≥ 0.");
     }
 }
 
@@ -68,6 +79,7 @@ public sealed class ImageBatchSource : IBatchSequence
     readonly BatchAugmenter _augmenter;
     readonly BatchSourceOptions _options;
     readonly ConcurrentDictionary<int, RgbImage> _decoded = new();
+    long _cachedBytes;
 
     public ImageBatchSource(IReadOnlyList<LabeledImage> items, PresizeTransformer presize, BatchAugmenter augmenter, bool training, BatchSourceOptions? options = null)
     {
@@ -94,6 +106,9 @@ public sealed class ImageBatchSource : IBatchSequence
     public BatchSourceOptions Options => _options;
 
     public int BatchCount => IsTraining ? _items.Count / _options.BatchSize : (_items.Count + _options.BatchSize - 1) / _options.BatchSize;
+
+    /// <summary>Bytes of pixels the decoded-image cache holds now (at most <see cref="BatchSourceOptions.DecodedCacheBytes"/>).</summary>
+    public long CachedBytes => Interlocked.Read(ref _cachedBytes);
 
     public int ItemCount => IsTraining ? BatchCount * _options.BatchSize : _items.Count;
 
@@ -207,7 +222,22 @@ public sealed class ImageBatchSource : IBatchSequence
 
     RgbImage Decoded(int index, LabeledImage item)
     {
-        if (!_options.CacheDecodedImages) return item.Source.Decode(_presize.DecodeOptions);
-        return _decoded.GetOrAdd(index, _ => item.Source.Decode(_presize.DecodeOptions));
+        if (_decoded.TryGetValue(index, out var cached)) return cached;
+        var image = item.Source.Decode(_presize.DecodeOptions);
+        if (!_options.CacheDecodedImages) return image;
+        // Reserve the bytes first, so threads racing for the last of the budget cannot overshoot it together.
+        long bytes = image.Pixels.LongLength;
+        if (Interlocked.Add(ref _cachedBytes, bytes) > _options.DecodedCacheBytes)
+        {
+            Interlocked.Add(ref _cachedBytes, -bytes);
+            return image;
+        }
+        // The kept copy goes to the pinned-object heap: interleaved with the short-lived decodes and batch arrays on the
+        // ordinary heap, long-lived pixels left it fragmented (peak RSS about 1.5x the cache's bytes, bench/README.md).
+        var pixels = GC.AllocateUninitializedArray<byte>(image.Pixels.Length, pinned: true);
+        image.Pixels.CopyTo(pixels, 0);
+        var kept = new RgbImage(image.Width, image.Height, pixels);
+        if (!_decoded.TryAdd(index, kept)) Interlocked.Add(ref _cachedBytes, -bytes);
+        return kept;
     }
 }

@@ -16,6 +16,17 @@ public abstract class ImageSource
     /// <summary>Decodes to RGB; errors are <see cref="ImageDecodeException"/>s naming <see cref="Name"/>.</summary>
     public abstract RgbImage Decode(ImageDecodeOptions options);
 
+    /// <summary>
+    /// Why this source is certainly not a decodable image (missing or unreadable file, zero bytes, no JPEG/PNG/GIF/BMP/WebP
+    /// signature), from its first bytes only; null when it may be one. A file that passes can still be corrupt further in.
+    /// </summary>
+    internal virtual string? SignatureProblem() => null;
+
+    static string? SignatureProblem(ReadOnlySpan<byte> head) =>
+        head.IsEmpty ? "zero-byte file"
+        : ImageSignature.Detect(head) == ImageFormat.Unknown ? $"not an image (no {ImageSignature.KnownFormats} signature)"
+        : null;
+
     public static ImageSource FromFile(string path) => new FileSource(path);
     public static ImageSource FromBytes(byte[] bytes, string name) => new BytesSource(bytes, name);
     public static ImageSource FromImage(RgbImage image, string name) => new DecodedSource(image, name);
@@ -24,12 +35,28 @@ public abstract class ImageSource
     {
         public override string Name => path;
         public override RgbImage Decode(ImageDecodeOptions options) => ImageDecoder.DecodeFile(path, options);
+
+        internal override string? SignatureProblem()
+        {
+            Span<byte> head = stackalloc byte[32];
+            try
+            {
+                using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1);
+                return SignatureProblem(head[..file.ReadAtLeast(head, head.Length, throwOnEndOfStream: false)]);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return $"cannot be read ({e.Message})";
+            }
+        }
     }
 
     sealed class BytesSource(byte[] bytes, string name) : ImageSource
     {
         public override string Name => name;
         public override RgbImage Decode(ImageDecodeOptions options) => ImageDecoder.Decode(bytes, name, options);
+
+        internal override string? SignatureProblem() => SignatureProblem(bytes.AsSpan(0, Math.Min(bytes.Length, 32)));
     }
 
     sealed class DecodedSource(RgbImage image, string name) : ImageSource

@@ -61,6 +61,7 @@ public sealed class HostResumeTests
             // Same seeds, same data, restored weights/optimizer/dropout: the same numbers as the uninterrupted run.
             var expected = wholeEpochs[row.GetProperty("epoch").GetInt32()];
             Assert.AreEqual(expected.GetProperty("phase").GetString(), row.GetProperty("phase").GetString());
+            Assert.AreEqual(expected.GetProperty("trainLoss").GetDouble(), row.GetProperty("trainLoss").GetDouble(), "train_loss (the smoothed loss is in the checkpoint)");
             Assert.AreEqual(expected.GetProperty("validLoss").GetDouble(), row.GetProperty("validLoss").GetDouble(), "valid_loss");
             Assert.AreEqual(expected.GetProperty("errorRate").GetDouble(), row.GetProperty("errorRate").GetDouble(), "error_rate");
         }

@@ -75,7 +75,8 @@ public static class TrainCheckpoint
         static string Quote(string arg) => arg.Any(c => char.IsWhiteSpace(c) || c is '"' or '\'') ? $"\"{arg.Replace("\"", "\\\"")}\"" : arg;
         var args = new List<string> { "petsml", "train", "--resume", Quote(checkpointPath), "--out", Quote(settings.Out) };
         if (settings.Report is { } report) args.AddRange(["--report", Quote(report)]);
-        if (!settings.BatchPng.Equals("batch.png", StringComparison.Ordinal)) args.AddRange(["--batch-png", Quote(settings.BatchPng)]);
+        if (settings.BatchPng is { } batchPng) args.AddRange(["--batch-png", Quote(batchPng)]);
+        if (settings.SkipBadImages) args.Add("--skip-bad-images");
         if (settings.Json) args.Add("--json");
         return string.Join(' ', args);
     }

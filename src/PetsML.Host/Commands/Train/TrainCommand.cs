@@ -41,9 +41,8 @@ public sealed class TrainCommand(HostConsole console) : Command<TrainCommand.Set
         public string Out { get; set; } = "model.zip";
 
         [CommandOption("--batch-png <FILE>")]
-        [Description("Where to draw an augmented training batch (show_batch); 'none' to skip.")]
-        [DefaultValue("batch.png")]
-        public string BatchPng { get; set; } = "batch.png";
+        [Description("Where to draw an augmented training batch (show_batch); 'none' to skip. Default: batch.png in the folder of --out.")]
+        public string? BatchPng { get; set; }
 
         [CommandOption("--report <DIR>")]
         [Description("Write index.html and metrics.json (epoch table, metrics, pictures, most confused pairs) to this folder.")]
@@ -52,6 +51,14 @@ public sealed class TrainCommand(HostConsole console) : Command<TrainCommand.Set
         [CommandOption("--resume <CHECKPOINT>")]
         [Description("Continue an interrupted run from its checkpoint (--out + '.checkpoint'): data, model, seeds, sizes and schedule come from the checkpoint; the finished epochs are skipped.")]
         public string? Resume { get; set; }
+
+        [CommandOption("--skip-bad-images")]
+        [Description("Leave out files that are not images (fastai's verify_images), printing their count and names. Without it such files stop the run before training, named.")]
+        public bool SkipBadImages { get; set; }
+
+        /// <summary>The batch picture to write, or null for 'none'.</summary>
+        public string? BatchPngPath => BatchPng is null ? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(Out))!, "batch.png")
+            : BatchPng.Equals("none", StringComparison.OrdinalIgnoreCase) ? null : BatchPng;
 
         public int EpochsOrDefault => Epochs ?? DefaultsForRun.Epochs;
         public int FreezeEpochsOrDefault => FreezeEpochs ?? DefaultsForRun.FreezeEpochs;
@@ -76,6 +83,11 @@ public sealed class TrainCommand(HostConsole console) : Command<TrainCommand.Set
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         var human = console.Human(settings.Json);
+        // Before any work: an unwritable --out found after an epoch would throw the epoch away.
+        OutputFile.EnsureWritable(settings.Out, "--out");
+        var checkpointPath = TrainCheckpoint.PathFor(settings.Out);
+        foreach (var stale in AtomicFile.RemoveStale(settings.Out).Concat(AtomicFile.RemoveStale(checkpointPath)))
+            human.MarkupLineInterpolated($"Removed a temporary file an interrupted earlier run left behind: {stale}");
         TrainingCheckpoint? resume = null;
         if (settings.Resume is { } resumePath)
         {
@@ -92,6 +104,7 @@ public sealed class TrainCommand(HostConsole console) : Command<TrainCommand.Set
         options.Epochs = settings.EpochsOrDefault;
         options.FreezeEpochs = settings.FreezeEpochsOrDefault;
         options.BaseLearningRate = settings.BaseLearningRate;
+        options.SkipBadImages = settings.SkipBadImages;
         var trainer = mlContext.MulticlassClassification.Trainers.FineTuneImageClassifier(options);
         using var session = trainer.CreateSession(data.Transformed);
         var learner = session.Learner;
@@ -99,7 +112,7 @@ public sealed class TrainCommand(HostConsole console) : Command<TrainCommand.Set
         if (resume is not null && !resume.ClassNames.SequenceEqual(session.ClassNames))
             throw new BadInputException($"--resume: the checkpoint's classes ({string.Join(", ", resume.ClassNames)}) differ from those found in {data.Folder} ({string.Join(", ", session.ClassNames)}).");
 
-        string? batchPng = settings.BatchPng.Equals("none", StringComparison.OrdinalIgnoreCase) ? null : settings.BatchPng;
+        string? batchPng = settings.BatchPngPath;
         if (batchPng is not null)
         {
             Shared.ShowBatch.Save(learner.Train, data.Transformed, session.ClassNames, batchPng);
@@ -119,9 +132,11 @@ public sealed class TrainCommand(HostConsole console) : Command<TrainCommand.Set
         }
 
         var plan = resume?.Plan ?? FineTunePlan.WithDefaults(options.Epochs, options.FreezeEpochs, baseLr, options.LrMult);
-        var checkpoint = new CheckpointCallback(TrainCheckpoint.PathFor(settings.Out), plan, session.ClassNames,
-            TrainCheckpoint.SettingsOf(settings, data.Folder, data.IsDemo), resume?.EpochsDone ?? 0);
+        var checkpoint = new CheckpointCallback(checkpointPath, plan, session.ClassNames,
+            TrainCheckpoint.SettingsOf(settings, data.Folder, data.IsDemo), resume?.EpochsDone ?? 0, console.Warn);
         learner.AddCallback(checkpoint);
+        ImageClassifierTransformer classifier;
+        ITransformer model;
         try
         {
             display.Run(() =>
@@ -129,29 +144,20 @@ public sealed class TrainCommand(HostConsole console) : Command<TrainCommand.Set
                 learner.FineTune(plan.Epochs, plan.BaseLearningRate, plan.FreezeEpochs, plan.LrMult, plan.PctStart, plan.Div, cancellationToken, resume);
                 return 0;
             });
+            learner.RemoveCallback(checkpoint);
+            classifier = session.ToTransformer(options);
+            model = data.Model.Append<ITransformer>(classifier);
+            mlContext.Model.SaveAtomically(model, data.Raw.Schema, settings.Out);
         }
-        catch (OperationCanceledException)
+        catch (Exception e)
         {
-            // Ctrl+C: the last finished epoch is in the checkpoint (written at each epoch's end); say how to go on.
-            string? kept = checkpoint.Written ? checkpoint.Path : settings.Resume;
-            if (kept is not null && File.Exists(kept))
-            {
-                console.Warn($"Checkpoint after epoch {checkpoint.EpochsDone} of {plan.TotalEpochs}: {kept}");
-                // Unwrapped, so the command can be copied whole however long the paths are.
-                console.Error.Profile.Out.Writer.WriteLine($"Resume with: {TrainCheckpoint.ResumeCommand(kept, settings)}");
-            }
-            else
-                console.Warn("No epoch finished, so there is no checkpoint to resume from.");
+            // Ctrl+C, a full disk at the model file, a diverged loss...: once a checkpoint exists, say how to go on from it.
+            TellHowToResume(checkpoint, plan.TotalEpochs, resume, settings, e is OperationCanceledException);
             throw;
         }
-        learner.RemoveCallback(checkpoint);
-
-        var classifier = session.ToTransformer(options);
-        var model = data.Model.Append<ITransformer>(classifier);
-        mlContext.Model.SaveAtomically(model, data.Raw.Schema, settings.Out);
         human.MarkupLineInterpolated($"Model: {settings.Out}");
         // The model file now holds everything the checkpoint did (and more); a stale checkpoint would only mislead a later --resume.
-        File.Delete(checkpoint.Path);
+        if (File.Exists(checkpoint.Path)) File.Delete(checkpoint.Path);
 
         var history = classifier.History!;
         var last = history.Epochs.Count > 0 ? history.Epochs[^1] : null; // none when resuming a checkpoint taken after the last epoch
@@ -203,10 +209,27 @@ public sealed class TrainCommand(HostConsole console) : Command<TrainCommand.Set
                     trainLoss = e.TrainLoss, validLoss = e.ValidLoss, errorRate = e.ErrorRate, accuracy = e.Accuracy, seconds = e.Elapsed.TotalSeconds,
                 }),
                 errorRate = last?.ErrorRate,
+                skippedImages = session.SkippedImages.Select(b => new { file = b.Name, reason = b.Reason }),
                 resumedFrom = settings.Resume is null ? null : Path.GetFullPath(settings.Resume),
                 report = settings.Report is null ? null : Path.GetFullPath(Path.Combine(settings.Report, HtmlReport.IndexFile)),
             });
         }
         return ExitCodes.Success;
+    }
+
+    /// <summary>Prints the checkpoint a failed or stopped run can continue from, and the command that does it.</summary>
+    void TellHowToResume(CheckpointCallback checkpoint, int totalEpochs, TrainingCheckpoint? resume, Settings settings, bool cancelled)
+    {
+        // This run's newest checkpoint, else the one it resumed from (still on disk: a successful run deletes it only at the end).
+        var (kept, epochs) = checkpoint.Written ? (checkpoint.Path, checkpoint.SavedEpochs)
+            : settings.Resume is { } resumed && resume is not null ? (resumed, resume.EpochsDone) : (null, 0);
+        if (kept is not null && File.Exists(kept))
+        {
+            console.Warn($"Checkpoint after epoch {epochs} of {totalEpochs}: {kept}");
+            // Unwrapped, so the command can be copied whole however long the paths are.
+            console.Error.Profile.Out.Writer.WriteLine($"Resume with: {TrainCheckpoint.ResumeCommand(kept, settings)}");
+        }
+        else if (cancelled)
+            console.Warn("No epoch finished, so there is no checkpoint to resume from.");
     }
 }

@@ -80,14 +80,16 @@ public sealed class CheckpointResumeTests
     }
 
     [TestMethod]
-    public void A_checkpoint_is_written_after_every_epoch_with_what_a_resume_needs()
+    public void A_checkpoint_is_written_after_every_epoch_but_the_last_with_what_a_resume_needs()
     {
         var checkpoint = TrainingCheckpoint.Load(s_temp.Combine("model.zip.checkpoint"));
         Assert.AreEqual(Plan, checkpoint.Plan);
-        Assert.AreEqual(Plan.TotalEpochs, checkpoint.EpochsDone, "the last write was after the last epoch");
+        // After the last epoch the model is saved instead: a checkpoint then would take the disk space the model needs.
+        Assert.AreEqual(Plan.TotalEpochs - 1, checkpoint.EpochsDone, "the last write was after the next-to-last epoch");
+        Assert.IsNotNull(checkpoint.SmoothedLoss, "the smoothed training loss is stored");
         CollectionAssert.AreEqual(TestImages.ShapeClasses.OrderBy(c => c, StringComparer.Ordinal).ToList(), checkpoint.ClassNames.OrderBy(c => c, StringComparer.Ordinal).ToList());
         Assert.AreEqual("resnet18", checkpoint.Settings["arch"]);
-        for (int n = 1; n <= Plan.TotalEpochs; n++)
+        for (int n = 1; n < Plan.TotalEpochs; n++)
             Assert.AreEqual(n, TrainingCheckpoint.Load(s_temp.Combine($"model.zip.checkpoint-{n}")).EpochsDone);
         Assert.AreEqual(0, Directory.GetFiles(s_temp.Path, "*.tmp").Length, "no temporary file is left behind");
     }
@@ -113,6 +115,7 @@ public sealed class CheckpointResumeTests
             for (int i = 0; i < history.Count; i++)
             {
                 var expected = s_uninterruptedHistory[epochsDone + i];
+                Assert.AreEqual(expected.TrainLoss, history[i].TrainLoss, $"train_loss (smoothed) of epoch {epochsDone + i}");
                 Assert.AreEqual(expected.ValidLoss, history[i].ValidLoss, $"valid_loss of epoch {epochsDone + i}");
                 Assert.AreEqual(expected.ErrorRate, history[i].ErrorRate, $"error_rate of epoch {epochsDone + i}");
             }
@@ -128,6 +131,40 @@ public sealed class CheckpointResumeTests
                 }
             }
             finally { foreach (var t in resumed.Values) t.Dispose(); }
+        }
+        finally { session.Model.Dispose(); }
+    }
+
+    [TestMethod]
+    public void A_checkpoint_that_cannot_be_written_is_a_warning_and_the_run_goes_on_unchanged()
+    {
+        using var session = NewSession();
+        try
+        {
+            var path = s_temp.Combine("full-disk", "model.zip.checkpoint");
+            int attempts = 0;
+            var warnings = new List<string>();
+            var checkpoint = new CheckpointCallback(path, Plan, session.ClassNames, warn: warnings.Add)
+            {
+                // The first write meets a full disk (ENOSPC), the second succeeds: the seam a real disk offers no test.
+                Save = (c, p) => { if (++attempts == 1) throw new IOException("No space left on device", 28); c.Save(p); },
+            };
+            session.Learner.AddCallback(checkpoint);
+            session.Learner.FineTune(Plan.Epochs, Plan.BaseLearningRate, Plan.FreezeEpochs, Plan.LrMult, Plan.PctStart, Plan.Div);
+
+            Assert.AreEqual(2, attempts, "one attempt per epoch but the last");
+            var warning = warnings.Single();
+            StringAssert.Contains(warning, "epoch 1 of 3");
+            StringAssert.Contains(warning, "No space left on device");
+            StringAssert.Contains(warning, "Training goes on");
+            CollectionAssert.AreEqual(warnings, checkpoint.Warnings.ToList());
+            Assert.AreEqual(2, TrainingCheckpoint.Load(path).EpochsDone, "the next epoch's checkpoint was written");
+            Assert.AreEqual(2, checkpoint.SavedEpochs);
+
+            // The failed write changed nothing: the run ends exactly like the uninterrupted one (which learned, see below).
+            CollectionAssert.AreEqual(s_uninterruptedHistory.Select(e => e.ValidLoss).ToList(), session.Learner.History.Select(e => e.ValidLoss).ToList());
+            Assert.IsTrue(s_uninterruptedHistory[^1].ValidLoss < s_uninterruptedHistory[0].ValidLoss || s_uninterruptedHistory[^1].ErrorRate < 0.34,
+                "the run learned: valid_loss fell or the error is below chance (3 classes)");
         }
         finally { session.Model.Dispose(); }
     }

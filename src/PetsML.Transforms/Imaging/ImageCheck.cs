@@ -1,0 +1,29 @@
+namespace PetsML.Transforms.Imaging;
+
+/// <summary>An image that failed <see cref="ImageCheck"/>, with the reason.</summary>
+public sealed record BadImage(string Name, string Reason);
+
+/// <summary>
+/// fastai's <c>verify_images</c>, by signature: before any training, the first bytes of every image are read (a few
+/// milliseconds for thousands of files), so a text or HTML file named .jpg is found before an epoch is spent, not after.
+/// </summary>
+internal static class ImageCheck
+{
+    /// <summary>The sources that are certainly not decodable images (missing, unreadable, empty, no known signature), in input order.</summary>
+    public static IReadOnlyList<BadImage> FindBad(IReadOnlyList<ImageSource> sources, int threads = 4)
+    {
+        ArgumentNullException.ThrowIfNull(sources);
+        var problems = new string?[sources.Count];
+        Parallel.For(0, sources.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, threads) },
+            i => problems[i] = sources[i].SignatureProblem());
+        return problems.Select((p, i) => p is null ? null : new BadImage(sources[i].Name, p)).OfType<BadImage>().ToList();
+    }
+
+    /// <summary>"3 files: a.jpg (reason), b.jpg (reason), c.jpg (reason)", listing at most <paramref name="first"/> of them.</summary>
+    public static string Describe(IReadOnlyList<BadImage> bad, int first = 5)
+    {
+        ArgumentNullException.ThrowIfNull(bad);
+        var named = string.Join("; ", bad.Take(first).Select(b => $"{b.Name} ({b.Reason})"));
+        return bad.Count > first ? $"{bad.Count} files: {named}; and {bad.Count - first} more" : $"{bad.Count} file{(bad.Count == 1 ? "" : "s")}: {named}";
+    }
+}
