@@ -1,10 +1,12 @@
+using PetsML.Transforms.Interop.Torch;
 using TorchSharp;
 
 namespace PetsML.Trainers.Devices;
 
 /// <summary>
 /// Chooses the TorchSharp device at run time, so one build serves CPU and GPU machines:
-/// the native runtime is picked at build time (build/TorchRuntime.targets), the device here.
+/// the native runtime is picked at build time (a PetsML.Runtime.* package, or build/TorchRuntime.targets inside
+/// this repository), the device here.
 /// </summary>
 public static class TorchDevice
 {
@@ -16,6 +18,7 @@ public static class TorchDevice
     public static torch.Device Resolve(string? name = "auto")
     {
         var requested = string.IsNullOrWhiteSpace(name) ? "auto" : name.Trim().ToLowerInvariant();
+        NativeTorchRuntime.EnsureLoaded();
         if (requested == "auto")
             return torch.cuda.is_available() ? torch.CUDA : torch.CPU;
         if (requested == "cpu")
