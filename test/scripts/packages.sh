@@ -8,7 +8,7 @@
 #   4. dotnet publish of the same app runs from the publish folder (on Debian 12 this proves the runtime
 #      package's native fix applies to publish output);
 #   5. the app without libtorch stops with the message naming the runtime package to add.
-# Ends with "packages: N passed, N failed"; exits non-zero when a check failed.
+# Ends with "package checks: N passed, N failed"; exits non-zero when a check failed.
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d)
@@ -16,7 +16,7 @@ trap 'rm -rf "$work"' EXIT
 passed=0; failed=0
 pass() { echo "PASS packages: $1"; passed=$((passed + 1)); }
 fail() { echo "FAIL packages: $1"; failed=$((failed + 1)); }
-finish() { echo "packages: ${passed} passed, ${failed} failed"; [ "$failed" -eq 0 ]; exit $?; }
+finish() { echo "package checks: ${passed} passed, ${failed} failed"; [ "$failed" -eq 0 ]; exit $?; }
 start=$SECONDS
 
 # 1. Pack.
