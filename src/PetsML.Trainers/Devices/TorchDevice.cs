@@ -27,7 +27,7 @@ public static class TorchDevice
         {
             if (!torch.cuda.is_available())
                 throw new ArgumentException(
-                    $"Device '{name}' was requested but CUDA is not available: build with -p:PetsMLTorchRuntime=cuda on a machine with an NVIDIA GPU, or use 'cpu'.",
+                    $"Device '{name}' was requested but CUDA is not available: on a machine with an NVIDIA GPU, reference a PetsML.Runtime.Cuda.* package instead of PetsML.Runtime.Cpu.* (in this repository, build with -p:PetsMLTorchRuntime=cuda), or use 'cpu'.",
                     nameof(name));
             return new torch.Device(requested);
         }
