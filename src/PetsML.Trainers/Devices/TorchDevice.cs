@@ -1,10 +1,12 @@
+using PetsML.Transforms.Interop.Torch;
 using TorchSharp;
 
 namespace PetsML.Trainers.Devices;
 
 /// <summary>
 /// Chooses the TorchSharp device at run time, so one build serves CPU and GPU machines:
-/// the native runtime is picked at build time (build/TorchRuntime.targets), the device here.
+/// the native runtime is picked at build time (a PetsML.Runtime.* package, or build/TorchRuntime.targets inside
+/// this repository), the device here.
 /// </summary>
 public static class TorchDevice
 {
@@ -16,6 +18,7 @@ public static class TorchDevice
     public static torch.Device Resolve(string? name = "auto")
     {
         var requested = string.IsNullOrWhiteSpace(name) ? "auto" : name.Trim().ToLowerInvariant();
+        NativeTorchRuntime.EnsureLoaded();
         if (requested == "auto")
             return torch.cuda.is_available() ? torch.CUDA : torch.CPU;
         if (requested == "cpu")
@@ -24,7 +27,7 @@ public static class TorchDevice
         {
             if (!torch.cuda.is_available())
                 throw new ArgumentException(
-                    $"Device '{name}' was requested but CUDA is not available: build with -p:PetsMLTorchRuntime=cuda on a machine with an NVIDIA GPU, or use 'cpu'.",
+                    $"Device '{name}' was requested but CUDA is not available: on a machine with an NVIDIA GPU, reference a PetsML.Runtime.Cuda.* package instead of PetsML.Runtime.Cpu.* (in this repository, build with -p:PetsMLTorchRuntime=cuda), or use 'cpu'.",
                     nameof(name));
             return new torch.Device(requested);
         }

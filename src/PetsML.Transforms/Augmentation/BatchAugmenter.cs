@@ -2,6 +2,7 @@ using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
+using PetsML.Transforms.Interop.Torch;
 using PetsML.Transforms.Presizing;
 
 namespace PetsML.Transforms.Augmentation;
@@ -50,6 +51,7 @@ public sealed class BatchAugmenter : IDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        NativeTorchRuntime.EnsureLoaded();
         _options = options;
     }
 

@@ -2,6 +2,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using PetsML.Transforms.Interop.MlNet;
+using PetsML.Transforms.Interop.Torch;
 using PetsML.Transforms.Pipeline;
 using TorchSharp;
 
@@ -79,6 +80,7 @@ public sealed class RandomSplitEstimator : IEstimator<RandomSplitTransformer>
     public static int[] ValidationIndices(int n, double validPct, int seed)
     {
         if (n == 0) return Array.Empty<int>();
+        NativeTorchRuntime.EnsureLoaded();
         using var generator = new torch.Generator((ulong)seed);
         using var permutation = torch.randperm(n, generator: generator, dtype: torch.int64);
         int cut = (int)(validPct * n);

@@ -11,8 +11,8 @@ namespace PetsML.Trainers.Interop.Onnx;
 /// (CNTK 2.6 export, ONNX opset 8, BasicBlock [2, 2, 2, 3], no classifier), read into torchvision names.
 /// </summary>
 /// <remarks>
-/// The build copies the file to <c>models/ResNet18.onnx</c> next to the assembly (PackageDownload in
-/// PetsML.Trainers.csproj). CNTK's filters were trained on BGR input; conv1's input-channel axis is flipped once
+/// The package's own build props copy its models to <c>DnnImageModels/</c> in the output of every app that
+/// references PetsML.Trainers, as a project or as a package (see PetsML.Trainers.csproj). CNTK's filters were trained on BGR input; conv1's input-channel axis is flipped once
 /// here so the body takes RGB, normalised with <see cref="ChannelStatistics.PackagedResNet18"/>.
 /// </remarks>
 public static class PackagedResNet18
@@ -24,13 +24,13 @@ public static class PackagedResNet18
     public const string PackageVersion = "0.23.1";
 
     /// <summary>Where the file is expected, relative to the application's base directory.</summary>
-    public static readonly string RelativePath = Path.Combine("models", "ResNet18.onnx");
+    public static readonly string RelativePath = Path.Combine("DnnImageModels", "ResNet18Onnx", "ResNet18.onnx");
 
     /// <summary>ONNX's TensorProto.DataType for 32-bit floats.</summary>
     private const int OnnxFloat = 1;
 
     /// <summary>
-    /// Full path of <c>models/ResNet18.onnx</c> next to the running application.
+    /// Full path of <c>DnnImageModels/ResNet18Onnx/ResNet18.onnx</c> next to the running application.
     /// </summary>
     /// <exception cref="FileNotFoundException">The file is not there (names the path and the package).</exception>
     public static string OnnxPath
@@ -41,8 +41,8 @@ public static class PackagedResNet18
             if (!File.Exists(path))
                 throw new FileNotFoundException(
                     $"The pretrained ResNet-18 weights are missing: expected '{path}'. They come from the NuGet package " +
-                    $"{PackageId} {PackageVersion} (tools/DnnImageModels/ResNet18Onnx/ResNet18.onnx), which PetsML.Trainers " +
-                    "copies to models/ when it is built; restore and build again, or copy the file there.", path);
+                    $"{PackageId} {PackageVersion}, a dependency of PetsML.Trainers whose build copies tools/DnnImageModels/ into " +
+                    "the application's output; restore and build again, or copy the file there.", path);
             return path;
         }
     }
