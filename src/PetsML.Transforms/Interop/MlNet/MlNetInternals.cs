@@ -52,6 +52,9 @@ internal static class MlNetInternals
     static readonly MethodInfo LoadCheckAtModel = Method(LoadContextType, "CheckAtModel", new[] { VersionInfoType });
     static readonly MethodInfo LoadTryLoadBinaryStream = Method(LoadContextType, "TryLoadBinaryStream", new[] { typeof(string), typeof(Action<BinaryReader>) });
     static readonly FieldInfo LoadHeader = Field(LoadContextType, "Header");
+    static readonly FieldInfo LoadRepository = Field(LoadContextType, "Repository");
+    static readonly FieldInfo LoadDirectory = Field(LoadContextType, "Directory");
+    static readonly FieldInfo RepositoryEntries = Field(Required(Core.GetType("Microsoft.ML.RepositoryReader"), "Microsoft.ML.RepositoryReader"), "_entries");
 
     /// <summary>Starts saving a component: writes the version header and returns the main stream's writer.</summary>
     public static BinaryWriter BeginSave(ModelSaveContext ctx, ModelVersion version)
@@ -134,6 +137,36 @@ internal static class MlNetInternals
         }
 
         internal void CheckAtModel(ModelVersion version) => Invoke(LoadCheckAtModel, _ctx, ToVersionInfo(version));
+
+        /// <summary>
+        /// Reads a sibling entry written with <see cref="SaveBinaryStream"/> straight from the .zip into memory, or
+        /// returns null if it is absent. Unlike <see cref="TryLoadBinaryStream"/> (which lets ML.NET extract the whole
+        /// entry to a temporary file first), an entry that declares or inflates to more than
+        /// <paramref name="limit"/> bytes is refused with an <see cref="InvalidDataException"/> before more than
+        /// <paramref name="limit"/> bytes are read, and nothing is written to disk.
+        /// </summary>
+        public byte[]? ReadEntryAtMost(string entryName, long limit)
+        {
+            var directory = (string?)LoadDirectory.GetValue(_ctx) ?? "";
+            var key = Path.Combine(directory, entryName).Replace('/', '\\');
+            var entries = (Dictionary<string, System.IO.Compression.ZipArchiveEntry>)RepositoryEntries.GetValue(LoadRepository.GetValue(_ctx)!)!;
+            if (!entries.TryGetValue(key, out var entry)) return null;
+            if (entry.Length > limit)
+                throw new InvalidDataException($"'{entry.FullName}' declares {entry.Length:N0} bytes, more than the {limit:N0} it can hold.");
+            using var stream = entry.Open();
+            var buffer = new MemoryStream((int)entry.Length);
+            var chunk = new byte[81920];
+            int read;
+            while ((read = stream.Read(chunk)) > 0)
+            {
+                if (buffer.Length + read > limit)
+                    throw new InvalidDataException($"'{entry.FullName}' inflates to more than the {limit:N0} bytes it can hold.");
+                buffer.Write(chunk, 0, read);
+            }
+            if (buffer.Length != entry.Length)
+                throw new InvalidDataException($"'{entry.FullName}' holds {buffer.Length:N0} bytes, the zip says {entry.Length:N0}: the .zip is damaged.");
+            return buffer.ToArray();
+        }
 
         /// <summary>Reads a sibling entry written with <see cref="SaveBinaryStream"/>; false if it is absent.</summary>
         public bool TryLoadBinaryStream(string entryName, Action<BinaryReader> read)
