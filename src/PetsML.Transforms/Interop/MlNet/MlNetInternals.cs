@@ -148,9 +148,10 @@ internal static class MlNetInternals
         public byte[]? ReadEntryAtMost(string entryName, long limit)
         {
             var directory = (string?)LoadDirectory.GetValue(_ctx) ?? "";
-            var key = Path.Combine(directory, entryName).Replace('/', '\\');
+            var key = Path.Combine(directory, entryName).Replace('\\', '/');
             var entries = (Dictionary<string, System.IO.Compression.ZipArchiveEntry>)RepositoryEntries.GetValue(LoadRepository.GetValue(_ctx)!)!;
-            if (!entries.TryGetValue(key, out var entry)) return null;
+            // ML.NET 5 keys its entries with forward slashes; older versions normalised them to backslashes.
+            if (!entries.TryGetValue(key, out var entry) && !entries.TryGetValue(key.Replace('/', '\\'), out entry)) return null;
             if (entry.Length > limit)
                 throw new InvalidDataException($"'{entry.FullName}' declares {entry.Length:N0} bytes, more than the {limit:N0} it can hold.");
             using var stream = entry.Open();
