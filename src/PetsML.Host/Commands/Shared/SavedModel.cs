@@ -41,11 +41,23 @@ public sealed class SavedModel : IDisposable
         try { model = mlContext.Model.Load(path, out _); }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            throw new BadInputException($"--model: '{path}' is not a model .zip PetsML can read ({e.GetBaseException().Message.Split('\n')[0]}).", e);
+            throw new BadInputException($"--model: '{path}' is not a model .zip PetsML can read ({Printable(e.GetBaseException().Message)}).", e);
         }
         var classifier = (model as IEnumerable<ITransformer>)?.OfType<ImageClassifierTransformer>().LastOrDefault()
             ?? throw new BadInputException($"--model: '{path}' is an ML.NET model but has no PetsML image classifier in it.");
         return new SavedModel(model, classifier);
+    }
+
+    /// <summary>
+    /// The first line of a loader's message, at most 300 characters, with anything unprintable shown as '?': ML.NET
+    /// quotes bytes it read from a damaged .zip (a signature, a name) into its messages, and they must not reach the
+    /// terminal as control characters.
+    /// </summary>
+    internal static string Printable(string message)
+    {
+        var line = message.Split('\n')[0];
+        if (line.Length > 300) line = line[..300] + "...";
+        return string.Concat(line.Select(c => char.IsControl(c) || char.IsSurrogate(c) || c == '\uFFFD' ? '?' : c));
     }
 
     public void Dispose() => Classifier.Dispose();

@@ -173,4 +173,37 @@ public sealed class HostileModelZipTests
             Assert.IsTrue(tensor.allclose(classifier.Model.state_dict()[name], rtol: 0, atol: 0), name);
         classifier.Dispose();
     }
+
+    [TestMethod]
+    public void Through_the_host_every_bad_zip_is_one_printable_line_naming_the_file_and_the_reason()
+    {
+        using var temp = new TempFolder("petsml-hostile-zip");
+        var random = new Random(5);
+        byte[] Garbage(int n) { var b = new byte[n]; random.NextBytes(b); return b; }
+        var cases = new List<(string Name, string Reason)>();
+
+        File.WriteAllBytes(temp.Combine("random.zip"), Garbage(4096));
+        cases.Add(("random.zip", ""));
+        File.WriteAllBytes(temp.Combine("header.zip"), [.. "PK\u0003\u0004"u8.ToArray(), .. Garbage(4096)]);
+        cases.Add(("header.zip", ""));
+        using (var zip = ZipFile.Open(temp.Combine("key.zip"), ZipArchiveMode.Create))
+        {
+            using (var s = zip.CreateEntry("TransformerChain/Model.key").Open()) s.Write(Garbage(4096));
+            using (var s = zip.CreateEntry("TrainingInfo/Version.txt").Open()) s.Write("1.0.0.0\n"u8);
+        }
+        cases.Add(("key.zip", ""));
+        var classes = temp.Combine("classes.zip");
+        SaveModel(classes);
+        SetClassCount(classes, 500_000);
+        cases.Add(("classes.zip", "declares 500,000 classes"));
+
+        foreach (var (name, reason) in cases)
+        {
+            var path = temp.Combine(name);
+            var e = Assert.ThrowsExactly<PetsML.Host.Cli.BadInputException>(() => PetsML.Host.Commands.Shared.SavedModel.Load(new MLContext(seed: 0), path), name);
+            StringAssert.StartsWith(e.Message, $"--model: '{path}' is not a model .zip PetsML can read (", name);
+            StringAssert.Contains(e.Message, reason, name);
+            Assert.IsFalse(e.Message.Any(c => char.IsControl(c) || c == '\uFFFD'), $"{name}: printable, one line: {e.Message}");
+        }
+    }
 }
