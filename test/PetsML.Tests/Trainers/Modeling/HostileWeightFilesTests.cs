@@ -239,4 +239,18 @@ public sealed class HostileWeightFilesTests
         WeightFiles.Load(module, good);
         Assert.AreEqual(0f, module.state_dict()["weight"].abs().sum().item<float>());
     }
+
+    [TestMethod]
+    public void A_damaged_onnx_file_is_one_named_InvalidDataException()
+    {
+        var truncated = Path.Combine(_folder, "truncated.onnx");
+        File.WriteAllBytes(truncated, [0x3A, 0xFF, 0xFF, 0xFF, 0xFF, 0x07, 1, 2, 3]); // graph (field 7) declaring 2 GB, then 3 bytes
+        var e = Assert.ThrowsExactly<InvalidDataException>(() => PetsML.Trainers.Interop.Onnx.PackagedResNet18.LoadStateDict(truncated));
+        StringAssert.StartsWith(e.Message, "truncated.onnx is not a readable ONNX file (");
+
+        var empty = Path.Combine(_folder, "empty.onnx");
+        File.WriteAllBytes(empty, []);
+        e = Assert.ThrowsExactly<InvalidDataException>(() => PetsML.Trainers.Interop.Onnx.PackagedResNet18.LoadStateDict(empty));
+        Assert.AreEqual("empty.onnx holds no ONNX graph.", e.Message);
+    }
 }
