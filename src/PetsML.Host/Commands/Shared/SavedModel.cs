@@ -36,6 +36,7 @@ public sealed class SavedModel : IDisposable
     {
         if (!File.Exists(path))
             throw new BadInputException($"--model: file '{path}' does not exist (train one with 'petsml train --out {path}').");
+        CheckEntrySizes(path);
         mlContext.RegisterPetsML();
         ITransformer model;
         try { model = mlContext.Model.Load(path, out _); }
@@ -46,6 +47,26 @@ public sealed class SavedModel : IDisposable
         var classifier = (model as IEnumerable<ITransformer>)?.OfType<ImageClassifierTransformer>().LastOrDefault()
             ?? throw new BadInputException($"--model: '{path}' is an ML.NET model but has no PetsML image classifier in it.");
         return new SavedModel(model, classifier);
+    }
+
+    /// <summary>Most bytes an entry other than the classifier's weights may declare: PetsML writes a few KB in each.</summary>
+    internal const long MaxOtherEntryBytes = 64L << 20;
+
+    /// <summary>
+    /// ML.NET extracts every entry it reads to a temporary file before its loader sees it. The classifier reads its
+    /// weights itself, with a cap from the model's size; every other entry of a PetsML model is small, so one that
+    /// declares more is refused before ML.NET writes it out (.NET stops inflating an entry at the size it declares).
+    /// </summary>
+    static void CheckEntrySizes(string path)
+    {
+        try
+        {
+            using var zip = System.IO.Compression.ZipFile.OpenRead(path);
+            foreach (var entry in zip.Entries)
+                if (entry.Name != "Weights.dat" && entry.Length > MaxOtherEntryBytes)
+                    throw new BadInputException($"--model: '{path}' is not a model .zip PetsML can read (entry '{Printable(entry.FullName)}' declares {entry.Length:N0} bytes; a PetsML model's entries other than Weights.dat hold at most {MaxOtherEntryBytes:N0}).");
+        }
+        catch (InvalidDataException) { } // not a readable zip: ML.NET reports it below
     }
 
     /// <summary>

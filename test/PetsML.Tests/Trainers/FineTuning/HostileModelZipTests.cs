@@ -192,6 +192,10 @@ public sealed class HostileModelZipTests
             using (var s = zip.CreateEntry("TrainingInfo/Version.txt").Open()) s.Write("1.0.0.0\n"u8);
         }
         cases.Add(("key.zip", ""));
+        using (var zip = ZipFile.Open(temp.Combine("big-key.zip"), ZipArchiveMode.Create))
+        using (var s = zip.CreateEntry("TransformerChain/Model.key", CompressionLevel.SmallestSize).Open())
+            for (int i = 0; i < 128; i++) s.Write(new byte[1 << 20]);
+        cases.Add(("big-key.zip", "entry 'TransformerChain/Model.key' declares 134,217,728 bytes"));
         var classes = temp.Combine("classes.zip");
         SaveModel(classes);
         SetClassCount(classes, 500_000);
