@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
+using PetsML.Transforms.Interop;
 using static TorchSharp.torch;
 
 namespace PetsML.Trainers.Modeling;
@@ -39,7 +40,9 @@ internal static class PickledStateDictIndex
     {
         var pkl = archive.Entries.Where(e => e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal) || e.FullName == "data.pkl").ToList();
         if (pkl.Count != 1) throw Bad(fileName, pkl.Count == 0 ? "no data.pkl inside" : "more than one data.pkl inside");
-        var bytes = ReadEntry(pkl[0], MaxPickleBytes, fileName);
+        byte[] bytes;
+        try { bytes = BoundedZipEntry.Read(pkl[0], MaxPickleBytes); }
+        catch (InvalidDataException e) { throw Bad(fileName, e.Message.TrimEnd('.')); }
         var root = new Machine(bytes, fileName).Run();
         if (root is not Dict dict) throw Bad(fileName, "data.pkl does not hold a dict of tensors; save model.state_dict(), not the model");
         var result = new List<PickledTensor>();
@@ -50,32 +53,6 @@ internal static class PickledStateDictIndex
             result.Add(new PickledTensor(name, t.Storage.DType, t.Storage.Key, t.Storage.Elements, t.Offset, t.Shape, t.Stride));
         }
         return result;
-    }
-
-    /// <summary>Reads a whole zip entry, refusing one that declares or inflates to more than <paramref name="limit"/> bytes.</summary>
-    internal static byte[] ReadEntry(ZipArchiveEntry entry, long limit, string fileName)
-    {
-        if (entry.Length > limit) throw Bad(fileName, $"'{entry.FullName}' declares {entry.Length:N0} bytes, more than the {limit:N0} allowed");
-        using var stream = entry.Open();
-        var buffer = new MemoryStream((int)entry.Length);
-        CopyAtMost(stream, buffer, limit, entry.FullName, fileName);
-        if (buffer.Length != entry.Length) throw Bad(fileName, $"'{entry.FullName}' holds {buffer.Length:N0} bytes, its header says {entry.Length:N0}");
-        return buffer.ToArray();
-    }
-
-    /// <summary>Copies <paramref name="from"/> into <paramref name="to"/>, refusing it once it passes <paramref name="limit"/> bytes.</summary>
-    internal static long CopyAtMost(Stream from, Stream to, long limit, string what, string fileName)
-    {
-        var chunk = new byte[81920];
-        long total = 0;
-        int read;
-        while ((read = from.Read(chunk)) > 0)
-        {
-            total += read;
-            if (total > limit) throw Bad(fileName, $"'{what}' inflates to more than {limit:N0} bytes");
-            to.Write(chunk, 0, read);
-        }
-        return total;
     }
 
     static InvalidDataException Bad(string fileName, string reason) => new($"{fileName}: {reason}.");

@@ -152,21 +152,7 @@ internal static class MlNetInternals
             var entries = (Dictionary<string, System.IO.Compression.ZipArchiveEntry>)RepositoryEntries.GetValue(LoadRepository.GetValue(_ctx)!)!;
             // ML.NET 5 keys its entries with forward slashes; older versions normalised them to backslashes.
             if (!entries.TryGetValue(key, out var entry) && !entries.TryGetValue(key.Replace('/', '\\'), out entry)) return null;
-            if (entry.Length > limit)
-                throw new InvalidDataException($"'{entry.FullName}' declares {entry.Length:N0} bytes, more than the {limit:N0} it can hold.");
-            using var stream = entry.Open();
-            var buffer = new MemoryStream((int)entry.Length);
-            var chunk = new byte[81920];
-            int read;
-            while ((read = stream.Read(chunk)) > 0)
-            {
-                if (buffer.Length + read > limit)
-                    throw new InvalidDataException($"'{entry.FullName}' inflates to more than the {limit:N0} bytes it can hold.");
-                buffer.Write(chunk, 0, read);
-            }
-            if (buffer.Length != entry.Length)
-                throw new InvalidDataException($"'{entry.FullName}' holds {buffer.Length:N0} bytes, the zip says {entry.Length:N0}: the .zip is damaged.");
-            return buffer.ToArray();
+            return BoundedZipEntry.Read(entry, limit);
         }
 
         /// <summary>Reads a sibling entry written with <see cref="SaveBinaryStream"/>; false if it is absent.</summary>
