@@ -242,17 +242,68 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
         }
     }
 
+    /// <summary>Largest input side a saved classifier may declare: one 4096×4096 image is 200 MB of fp32 features.</summary>
+    internal const int MaxImageSize = 4096;
+
+    /// <summary>
+    /// Reads what <see cref="Save"/> wrote, checking every count and size before it allocates by it: the class count
+    /// against <see cref="ImageClassifier.MaxClasses"/>, the image size against <see cref="MaxImageSize"/>, and the
+    /// weights entry against the size of the model it must fill (read straight from the .zip into memory, never
+    /// extracted to disk, and its tensor headers compared with the model before TorchSharp reads it).
+    /// </summary>
+    /// <exception cref="InvalidDataException">Anything that is not what PetsML writes; the message names the entry and the reason.</exception>
     internal static ImageClassifierTransformer Load(IHostEnvironment env, MlNetInternals.ModelLoadReader ctx)
     {
         var r = ctx.Reader;
-        var architecture = (ResNetArchitecture)r.ReadInt32();
-        var featureColumn = r.ReadString();
-        int imageSize = r.ReadInt32();
-        var classNames = new string[r.ReadInt32()];
-        for (int i = 0; i < classNames.Length; i++) classNames[i] = r.ReadString();
+        InvalidDataException Bad(string reason) => new($"The image classifier in this model .zip {reason}: it was not written by PetsML, or it is damaged.");
+        ResNetArchitecture architecture;
+        string featureColumn;
+        int imageSize;
+        string[] classNames;
+        try
+        {
+            architecture = (ResNetArchitecture)r.ReadInt32();
+            if (!Enum.IsDefined(architecture)) throw Bad($"names an unknown architecture ({(int)architecture})");
+            featureColumn = r.ReadString();
+            imageSize = r.ReadInt32();
+            if (imageSize is < 1 or > MaxImageSize) throw Bad($"declares an image size of {imageSize} (at most {MaxImageSize})");
+            int classCount = r.ReadInt32();
+            if (classCount is < 1 or > ImageClassifier.MaxClasses)
+                throw Bad($"declares {classCount:N0} classes (at least 1, at most {ImageClassifier.MaxClasses:N0})");
+            // Every name takes at least its one-byte length: a count the entry cannot hold is refused before the array.
+            if (r.BaseStream.CanSeek && classCount > r.BaseStream.Length - r.BaseStream.Position)
+                throw Bad($"declares {classCount:N0} classes but has room for fewer names");
+            classNames = new string[classCount];
+            for (int i = 0; i < classNames.Length; i++) classNames[i] = r.ReadString();
+        }
+        catch (EndOfStreamException) { throw Bad("ends early"); }
+
         var model = ImageClassifier.Create(architecture, classNames.Length, seed: 0, pretrained: false);
-        if (!ctx.TryLoadBinaryStream(WeightsEntry, br => model.load(br)))
-            throw new InvalidDataException($"The model .zip has no '{WeightsEntry}' entry for the image classifier: it was not written by PetsML, or it is damaged.");
+        try
+        {
+            var expected = model.state_dict();
+            long limit = expected.Values.Sum(t => t.NumberOfElements * t.ElementSize) + 512L * expected.Count + 64;
+            byte[] weights;
+            try { weights = ctx.ReadEntryAtMost(WeightsEntry, limit) ?? throw Bad($"has no '{WeightsEntry}' entry"); }
+            catch (InvalidDataException e) when (!e.Message.StartsWith("The image classifier", StringComparison.Ordinal))
+            {
+                throw Bad($"has a '{WeightsEntry}' entry the model cannot hold ({e.Message})");
+            }
+            using (var index = new MemoryStream(weights, writable: false))
+            {
+                var entries = WeightFiles.ReadTorchSharpIndex(index, WeightsEntry);
+                StateDictCheck.EnsureMatches(WeightsEntry, entries, expected, _ => false);
+            }
+            using var stream = new MemoryStream(weights, writable: false);
+            using var reader = new BinaryReader(stream);
+            model.load(reader);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            model.Dispose();
+            if (e is InvalidDataException { Message: var m } && m.StartsWith("The image classifier", StringComparison.Ordinal)) throw;
+            throw Bad($"has weights that do not fit the model ({e.Message.Split('\n')[0]})");
+        }
         return new ImageClassifierTransformer(model, architecture, classNames, featureColumn, imageSize, "auto", history: null);
     }
 

@@ -52,6 +52,12 @@ public sealed class ImageClassifier : nn.Module<Tensor, Tensor>, IReplicableModu
     }
 
     /// <summary>
+    /// Most classes a classifier may have: above ImageNet-21k's 21,841. The head's last layer then holds at most
+    /// 512 × 30,000 weights (61 MB in fp32), so a model file or a label column cannot make it allocate more.
+    /// </summary>
+    public const int MaxClasses = 30_000;
+
+    /// <summary>
     /// Builds a classifier for <paramref name="nClasses"/> classes.
     /// </summary>
     /// <param name="architecture">The body.</param>
@@ -71,6 +77,8 @@ public sealed class ImageClassifier : nn.Module<Tensor, Tensor>, IReplicableModu
     public static ImageClassifier Create(
         ResNetArchitecture architecture, int nClasses, int seed, bool pretrained, string? bodyWeightsPath = null)
     {
+        if (nClasses is < 1 or > MaxClasses)
+            throw new ArgumentOutOfRangeException(nameof(nClasses), nClasses, $"A classifier has between 1 and {MaxClasses:N0} classes.");
         if (bodyWeightsPath is not null && !pretrained)
             throw new ArgumentException(
                 "A body weight file was given with pretrained: false; pass pretrained: true to load it.", nameof(bodyWeightsPath));

@@ -12,7 +12,7 @@ public enum ImageDecodeFailure
     /// <summary>The signature is known but the data is truncated or corrupt.</summary>
     Corrupt,
 
-    /// <summary>width·height exceeds <see cref="ImageDecodeOptions.MaxPixels"/>.</summary>
+    /// <summary>width·height exceeds <see cref="ImageDecodeOptions.MaxPixels"/>, or the file is larger than any image within it can be.</summary>
     TooLarge,
 
     /// <summary>The file could not be read, or the decoder cannot handle this variant of the format.</summary>

@@ -81,9 +81,19 @@ public static class ImageDecoder
     public static RgbImage DecodeFile(string path, ImageDecodeOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(path);
+        options ??= new ImageDecodeOptions();
         byte[] bytes;
         try
         {
+            // The file is read whole, so its size is bounded first: no encoding of an image within the pixel limit
+            // needs more than 8 bytes a pixel (16-bit RGBA, stored uncompressed) plus room for metadata.
+            long length = new FileInfo(path).Length, limit = MaxFileBytes(options);
+            if (length > limit)
+            {
+                throw new ImageDecodeException(path, ImageDecodeFailure.TooLarge,
+                    $"{length} bytes exceeds the limit of {limit} for images of at most {options.MaxPixels} pixels (ImageDecodeOptions.MaxPixels)");
+            }
+
             bytes = File.ReadAllBytes(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
@@ -93,6 +103,9 @@ public static class ImageDecoder
 
         return Decode(bytes, path, options);
     }
+
+    /// <summary>Largest file <see cref="DecodeFile"/> reads: 8 bytes per allowed pixel plus 16 MiB.</summary>
+    internal static long MaxFileBytes(ImageDecodeOptions options) => options.MaxPixels * 8 + (16L << 20);
 
     /// <summary>
     /// Copies an ML.NET <see cref="MLImage"/> (Bgra32 or Rgba32) into an <see cref="RgbImage"/>, dropping alpha.

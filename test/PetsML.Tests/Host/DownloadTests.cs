@@ -143,35 +143,156 @@ public sealed class DownloadTests
             "only the downloaded archive: no extracted folder, no temporary folder");
     }
 
+    static TarEntry Link(TarEntryType type, string name, string target) => new PaxTarEntry(type, name) { LinkName = target };
+
+    /// <summary>Every path under <paramref name="root"/> (relative, '/'-separated), links listed with their target and never followed.</summary>
+    static List<string> Tree(string root)
+    {
+        var found = new List<string>();
+        void Walk(string folder)
+        {
+            foreach (var path in Directory.EnumerateFileSystemEntries(folder).Order(StringComparer.Ordinal))
+            {
+                var relative = Path.GetRelativePath(root, path).Replace('\\', '/');
+                var link = new FileInfo(path).LinkTarget;
+                if (link is not null) found.Add($"{relative} -> {link}");
+                else if (Directory.Exists(path)) { found.Add(relative + "/"); Walk(path); }
+                else found.Add(relative);
+            }
+        }
+        Walk(root);
+        return found;
+    }
+
+    /// <summary>
+    /// The chain: on disk l is P, m is the extraction folder, n its parent (the cache) and o four levels above
+    /// the cache (here the test's own folder, which holds a "secret"). Writing through n/ and o/ and hard-linking a file
+    /// reached through o/ escaped with checks on path text only.
+    /// </summary>
+    static IEnumerable<TarEntry> LinkChain() =>
+    [
+        new PaxTarEntry(TarEntryType.Directory, "P/"),
+        new PaxTarEntry(TarEntryType.Directory, "P/d/"),
+        Link(TarEntryType.SymbolicLink, "P/d/l", ".."),
+        Link(TarEntryType.SymbolicLink, "P/d/l/m", ".."),
+        Link(TarEntryType.SymbolicLink, "P/d/l/n", "m/.."),
+        Link(TarEntryType.SymbolicLink, "P/d/l/o", "n/../../../.."),
+        File("P/d/l/n/escaped-into-cache.txt", [1]),
+        File("P/d/l/o/escaped-outside.txt", [2]),
+        Link(TarEntryType.HardLink, "P/d/stolen", "P/d/l/o/secret.txt"),
+    ];
+
     [TestMethod]
-    public void Absolute_paths_and_links_pointing_outside_are_refused()
+    [Timeout(60_000, CooperativeCancellation = true)]
+    public void A_symlink_chain_with_a_refused_entry_after_it_writes_nothing_outside_and_leaves_no_folder()
+    {
+        using var temp = new TempFolder("petsml-download");
+        var cache = temp.Combine("a", "b", "c", "cache");
+        Directory.CreateDirectory(cache);
+        System.IO.File.WriteAllText(temp.Combine("secret.txt"), "secret");
+        System.IO.File.WriteAllBytes(Path.Combine(cache, ArchiveName), TarGz(LinkChain().Append(File("../refused-after", [3]))));
+        var before = Tree(temp.Path);
+
+        var result = HostRunner.Run(["download", "pets", "--dest", cache]); // the archive is there: no network
+
+        Assert.AreEqual(ExitCodes.BadInput, result.ExitCode, result.Error);
+        StringAssert.Contains(result.Error, "refused entry 'P/d/l': a symbolic link (-> '..')", result.Error);
+        CollectionAssert.AreEqual(before, Tree(temp.Path), "nothing added anywhere: not in the cache, not above it, no extracted or temporary folder");
+    }
+
+    [TestMethod]
+    public void Link_chains_hard_links_and_special_entries_are_refused_before_anything_escapes()
     {
         using var temp = new TempFolder("petsml-extract");
-        var cases = new (string What, TarEntry Entry)[]
+        var parent = temp.Combine("a", "b", "c", "cache");
+        Directory.CreateDirectory(parent);
+        System.IO.File.WriteAllText(temp.Combine("secret.txt"), "secret");
+        var cases = new (string What, TarEntry[] Entries, string Reason)[]
         {
-            ("absolute", File("/tmp/petsml-evil", [1])),
-            ("nested escape", File("a/../../evil", [1])),
-            ("symlink out", new PaxTarEntry(TarEntryType.SymbolicLink, "a/link") { LinkName = "../../outside" }),
-            ("absolute symlink", new PaxTarEntry(TarEntryType.SymbolicLink, "link") { LinkName = "/etc" }),
-            ("hard link out", new PaxTarEntry(TarEntryType.HardLink, "hard") { LinkName = "../outside" }),
+            ("the link chain", LinkChain().ToArray(), "refused entry 'P/d/l': a symbolic link"),
+            ("a symlink inside", [File("d/ok.txt", [7]), Link(TarEntryType.SymbolicLink, "d/link", "ok.txt")], "refused entry 'd/link': a symbolic link"),
+            ("a hard link inside", [File("d/ok.txt", [7]), Link(TarEntryType.HardLink, "d/hard", "d/ok.txt")], "refused entry 'd/hard': a hard link"),
+            ("a hard link out", [Link(TarEntryType.HardLink, "hard", "../secret.txt")], "refused entry 'hard': a hard link"),
+            ("a character device", [new PaxTarEntry(TarEntryType.CharacterDevice, "d/null") { DeviceMajor = 1, DeviceMinor = 3 }], "refused entry 'd/null': type CharacterDevice"),
+            ("a fifo", [new PaxTarEntry(TarEntryType.Fifo, "fifo")], "refused entry 'fifo': type Fifo"),
+            ("an absolute path", [File("/tmp/petsml-evil", [1])], "refused entry '/tmp/petsml-evil': an absolute path"),
+            ("a nested escape", [File("a/../../evil", [1])], "'..' in its path"),
+            ("a drive letter", [File("C:evil", [1])], "a drive letter"),
+            ("a backslash", [File("a\\..\\..\\evil", [1])], "a backslash"),
+            ("the same path twice", [File("d/x", [1]), File("d/x", [2])], "a second entry with the same path"),
         };
-        foreach (var (what, entry) in cases)
+        var before = Tree(temp.Path);
+        foreach (var (what, entries, reason) in cases)
         {
-            var archive = temp.Combine($"{what}.tgz");
-            System.IO.File.WriteAllBytes(archive, TarGz([File("ok.txt", [7]), entry]));
-            var dest = temp.Combine($"out-{what}");
+            var archive = temp.Combine("archive.tgz");
+            System.IO.File.WriteAllBytes(archive, TarGz(entries));
+            var dest = Path.Combine(parent, "out");
             var e = Assert.ThrowsExactly<InvalidDataException>(() => SafeTarExtractor.ExtractTarGz(archive, dest), what);
-            StringAssert.Contains(e.Message, "refused", what);
-            Assert.IsFalse(Directory.Exists(dest), $"{what}: no destination folder");
+            StringAssert.StartsWith(e.Message, "archive.tgz: ", what);
+            StringAssert.Contains(e.Message, reason, what);
+            StringAssert.EndsWith(e.Message, "; nothing was extracted.", what);
+            System.IO.File.Delete(archive);
+            CollectionAssert.AreEqual(before, Tree(temp.Path), $"{what}: nothing added anywhere, no destination, no temporary folder");
         }
         Assert.IsFalse(System.IO.File.Exists("/tmp/petsml-evil"));
-        Assert.AreEqual(0, Directory.GetDirectories(temp.Path).Length, "no temporary extraction folder is left");
+    }
 
-        // A link that stays inside is fine.
-        var fine = temp.Combine("fine.tgz");
-        System.IO.File.WriteAllBytes(fine, TarGz([File("d/ok.txt", [7]), new PaxTarEntry(TarEntryType.SymbolicLink, "d/link") { LinkName = "ok.txt" }]));
-        Assert.AreEqual(1, SafeTarExtractor.ExtractTarGz(fine, temp.Combine("fine")));
-        CollectionAssert.AreEqual(new byte[] { 7 }, System.IO.File.ReadAllBytes(temp.Combine("fine", "d", "link")));
+    [TestMethod]
+    public void An_archive_that_expands_past_its_size_limit_is_refused_after_writing_at_most_the_limit()
+    {
+        using var temp = new TempFolder("petsml-extract");
+        // 4 MiB of zeros compress to a few KB: the 204 KB archive expanding to 200 MB, scaled down.
+        var archive = temp.Combine("bomb.tgz");
+        System.IO.File.WriteAllBytes(archive, TarGz([File("pets/small.jpg", new byte[1000]), File("pets/zeros.jpg", new byte[4 << 20])]));
+        Assert.IsLessThan(64 * 1024L, new FileInfo(archive).Length);
+        var limits = new ArchiveLimits { MaxBytes = 1 << 20 };
+
+        var e = Assert.ThrowsExactly<InvalidDataException>(() => SafeTarExtractor.ExtractTarGz(archive, temp.Combine("pets"), limits));
+        StringAssert.Contains(e.Message, "refused entry 'pets/zeros.jpg': the archive expands to more than 1,048,576 bytes (the size limit)");
+        CollectionAssert.AreEqual(new[] { "bomb.tgz" }, Tree(temp.Path));
+
+        // Just enough passes.
+        Assert.AreEqual(2, SafeTarExtractor.ExtractTarGz(archive, temp.Combine("pets"), limits with { MaxBytes = 1000 + (4 << 20) }));
+        Assert.AreEqual(4 << 20, new FileInfo(temp.Combine("pets", "zeros.jpg")).Length);
+    }
+
+    [TestMethod]
+    public void An_archive_with_more_entries_than_its_limit_is_refused()
+    {
+        using var temp = new TempFolder("petsml-extract");
+        var archive = temp.Combine("many.tgz");
+        System.IO.File.WriteAllBytes(archive, TarGz(Enumerable.Range(0, 101).Select(i => File($"pets/{i}.jpg", [(byte)i]))));
+        var limits = new ArchiveLimits { MaxEntries = 100 };
+
+        var e = Assert.ThrowsExactly<InvalidDataException>(() => SafeTarExtractor.ExtractTarGz(archive, temp.Combine("pets"), limits));
+        StringAssert.Contains(e.Message, "refused: more than 100 entries (the entry limit)");
+        CollectionAssert.AreEqual(new[] { "many.tgz" }, Tree(temp.Path));
+
+        Assert.AreEqual(101, SafeTarExtractor.ExtractTarGz(archive, temp.Combine("pets"), limits with { MaxEntries = 101 }));
+    }
+
+    [TestMethod]
+    [Timeout(60_000, CooperativeCancellation = true)]
+    public void The_download_command_passes_its_limits_to_the_extraction()
+    {
+        using var temp = new TempFolder("petsml-download");
+        var cache = temp.Combine("cache");
+        Directory.CreateDirectory(cache);
+        System.IO.File.WriteAllBytes(Path.Combine(cache, ArchiveName), PetsArchive());
+
+        var result = HostRunner.Run(["download", "pets", "--dest", cache, "--max-extract-bytes", "10000"]);
+        Assert.AreEqual(ExitCodes.BadInput, result.ExitCode, result.Error);
+        StringAssert.Contains(result.Error, "more than 10,000 bytes (the size limit); nothing was extracted.");
+        CollectionAssert.AreEqual(new[] { ArchiveName }, Tree(cache));
+
+        result = HostRunner.Run(["download", "pets", "--dest", cache, "--max-entries", "3"]);
+        Assert.AreEqual(ExitCodes.BadInput, result.ExitCode, result.Error);
+        StringAssert.Contains(result.Error, "more than 3 entries (the entry limit)");
+        CollectionAssert.AreEqual(new[] { ArchiveName }, Tree(cache));
+
+        result = HostRunner.Run(["download", "pets", "--dest", cache, "--max-entries", "4"]);
+        Assert.AreEqual(ExitCodes.Success, result.ExitCode, result.Error);
+        AssertExtracted(cache);
     }
 
     [TestMethod]

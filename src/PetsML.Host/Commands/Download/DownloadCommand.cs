@@ -36,6 +36,16 @@ public sealed class DownloadCommand(HostConsole console) : Command<DownloadComma
         [Description("Expected SHA-256 of the archive (64 hex digits). Without it a sidecar file ARCHIVE.sha256 in the cache folder is used if present; else the hash is only printed.")]
         public string? Sha256 { get; set; }
 
+        [CommandOption("--max-extract-bytes <BYTES>")]
+        [Description("Refuse an archive whose files add up to more than this many bytes. Default: 2147483648 (2 GiB; the pets archive holds about 800 MB).")]
+        [DefaultValue(ArchiveLimits.DefaultMaxBytes)]
+        public long MaxExtractBytes { get; set; } = ArchiveLimits.DefaultMaxBytes;
+
+        [CommandOption("--max-entries <N>")]
+        [Description("Refuse an archive with more than this many entries (files and folders). Default: 40000 (the pets archive has about 18,500).")]
+        [DefaultValue(ArchiveLimits.DefaultMaxEntries)]
+        public int MaxEntries { get; set; } = ArchiveLimits.DefaultMaxEntries;
+
         [CommandOption("--url <URL>", IsHidden = true)]
         [Description("Download from this address instead (tests, mirrors); also $PETSML_PETS_URL.")]
         public string? Url { get; set; }
@@ -48,6 +58,8 @@ public sealed class DownloadCommand(HostConsole console) : Command<DownloadComma
                 return ValidationResult.Error($"--sha256 must be 64 hex digits; got '{Sha256}'.");
             if (Url is not null && !(Uri.TryCreate(Url, UriKind.Absolute, out var u) && (u.Scheme == Uri.UriSchemeHttp || u.Scheme == Uri.UriSchemeHttps)))
                 return ValidationResult.Error($"--url must be an absolute http(s) address; got '{Url}'.");
+            if (MaxExtractBytes < 0) return ValidationResult.Error($"--max-extract-bytes must be at least 0; got {MaxExtractBytes}.");
+            if (MaxEntries < 0) return ValidationResult.Error($"--max-entries must be at least 0; got {MaxEntries}.");
             if (Dest is not null && string.IsNullOrWhiteSpace(Dest)) return ValidationResult.Error("--dest must name a folder.");
             return base.Validate();
         }
@@ -109,7 +121,7 @@ public sealed class DownloadCommand(HostConsole console) : Command<DownloadComma
 
         human.MarkupLineInterpolated($"Extracting to {folder}");
         int files;
-        try { files = SafeTarExtractor.ExtractTarGz(archive, folder, cancellationToken); }
+        try { files = SafeTarExtractor.ExtractTarGz(archive, folder, new ArchiveLimits { MaxBytes = settings.MaxExtractBytes, MaxEntries = settings.MaxEntries }, cancellationToken); }
         catch (InvalidDataException e) { throw new BadInputException(e.Message, e); }
         human.MarkupLineInterpolated($"{files} files in {folder}");
         Report(settings, folder, archive, result);

@@ -36,16 +36,49 @@ public sealed class SavedModel : IDisposable
     {
         if (!File.Exists(path))
             throw new BadInputException($"--model: file '{path}' does not exist (train one with 'petsml train --out {path}').");
+        CheckEntrySizes(path);
         mlContext.RegisterPetsML();
         ITransformer model;
         try { model = mlContext.Model.Load(path, out _); }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            throw new BadInputException($"--model: '{path}' is not a model .zip PetsML can read ({e.GetBaseException().Message.Split('\n')[0]}).", e);
+            throw new BadInputException($"--model: '{path}' is not a model .zip PetsML can read ({Printable(e.GetBaseException().Message)}).", e);
         }
         var classifier = (model as IEnumerable<ITransformer>)?.OfType<ImageClassifierTransformer>().LastOrDefault()
             ?? throw new BadInputException($"--model: '{path}' is an ML.NET model but has no PetsML image classifier in it.");
         return new SavedModel(model, classifier);
+    }
+
+    /// <summary>Most bytes an entry other than the classifier's weights may declare: PetsML writes a few KB in each.</summary>
+    internal const long MaxOtherEntryBytes = 64L << 20;
+
+    /// <summary>
+    /// ML.NET extracts every entry it reads to a temporary file before its loader sees it. The classifier reads its
+    /// weights itself, with a cap from the model's size; every other entry of a PetsML model is small, so one that
+    /// declares more is refused before ML.NET writes it out (.NET stops inflating an entry at the size it declares).
+    /// </summary>
+    static void CheckEntrySizes(string path)
+    {
+        try
+        {
+            using var zip = System.IO.Compression.ZipFile.OpenRead(path);
+            foreach (var entry in zip.Entries)
+                if (entry.Name != "Weights.dat" && entry.Length > MaxOtherEntryBytes)
+                    throw new BadInputException($"--model: '{path}' is not a model .zip PetsML can read (entry '{Printable(entry.FullName)}' declares {entry.Length:N0} bytes; a PetsML model's entries other than Weights.dat hold at most {MaxOtherEntryBytes:N0}).");
+        }
+        catch (InvalidDataException) { } // not a readable zip: ML.NET reports it below
+    }
+
+    /// <summary>
+    /// The first line of a loader's message, at most 300 characters, with anything unprintable shown as '?': ML.NET
+    /// quotes bytes it read from a damaged .zip (a signature, a name) into its messages, and they must not reach the
+    /// terminal as control characters.
+    /// </summary>
+    internal static string Printable(string message)
+    {
+        var line = message.Split('\n')[0];
+        if (line.Length > 300) line = line[..300] + "...";
+        return string.Concat(line.Select(c => char.IsControl(c) || char.IsSurrogate(c) || c == '\uFFFD' ? '?' : c));
     }
 
     public void Dispose() => Classifier.Dispose();

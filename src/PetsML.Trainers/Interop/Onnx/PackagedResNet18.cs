@@ -59,8 +59,17 @@ public static class PackagedResNet18
         var path = onnxPath ?? OnnxPath;
         var sourceName = Path.GetFileName(path);
         ModelProto model;
-        using (var stream = File.OpenRead(path))
+        // Every array the parser and ToTensor allocate is backed by bytes of the file, so memory is bounded by its
+        // size; a damaged file is one named InvalidDataException, not a protobuf exception.
+        try
+        {
+            using var stream = File.OpenRead(path);
             model = ModelProto.Parser.ParseFrom(stream);
+        }
+        catch (Google.Protobuf.InvalidProtocolBufferException e)
+        {
+            throw new InvalidDataException($"{sourceName} is not a readable ONNX file ({e.Message}).", e);
+        }
         if (model.Graph is null)
             throw new InvalidDataException($"{sourceName} holds no ONNX graph.");
 
@@ -109,6 +118,8 @@ public static class PackagedResNet18
             throw new InvalidDataException(
                 $"{sourceName}: initializer '{initializer.Name}' has ONNX data type {initializer.DataType}, expected FLOAT (1).");
         var dims = ResNetOnnxGraph.Dims(initializer);
+        if (dims.Any(d => d < 0) || WeightFiles.DataBytes(dims, sizeof(float)) is null)
+            throw new InvalidDataException($"{sourceName}: initializer '{initializer.Name}' declares dims {StateDictCheck.Format(dims)}.");
         var count = dims.Aggregate(1L, (a, b) => a * b);
         float[] values;
         if (initializer.FloatData.Count > 0)

@@ -52,6 +52,9 @@ internal static class MlNetInternals
     static readonly MethodInfo LoadCheckAtModel = Method(LoadContextType, "CheckAtModel", new[] { VersionInfoType });
     static readonly MethodInfo LoadTryLoadBinaryStream = Method(LoadContextType, "TryLoadBinaryStream", new[] { typeof(string), typeof(Action<BinaryReader>) });
     static readonly FieldInfo LoadHeader = Field(LoadContextType, "Header");
+    static readonly FieldInfo LoadRepository = Field(LoadContextType, "Repository");
+    static readonly FieldInfo LoadDirectory = Field(LoadContextType, "Directory");
+    static readonly FieldInfo RepositoryEntries = Field(Required(Core.GetType("Microsoft.ML.RepositoryReader"), "Microsoft.ML.RepositoryReader"), "_entries");
 
     /// <summary>Starts saving a component: writes the version header and returns the main stream's writer.</summary>
     public static BinaryWriter BeginSave(ModelSaveContext ctx, ModelVersion version)
@@ -134,6 +137,23 @@ internal static class MlNetInternals
         }
 
         internal void CheckAtModel(ModelVersion version) => Invoke(LoadCheckAtModel, _ctx, ToVersionInfo(version));
+
+        /// <summary>
+        /// Reads a sibling entry written with <see cref="SaveBinaryStream"/> straight from the .zip into memory, or
+        /// returns null if it is absent. Unlike <see cref="TryLoadBinaryStream"/> (which lets ML.NET extract the whole
+        /// entry to a temporary file first), an entry that declares or inflates to more than
+        /// <paramref name="limit"/> bytes is refused with an <see cref="InvalidDataException"/> before more than
+        /// <paramref name="limit"/> bytes are read, and nothing is written to disk.
+        /// </summary>
+        public byte[]? ReadEntryAtMost(string entryName, long limit)
+        {
+            var directory = (string?)LoadDirectory.GetValue(_ctx) ?? "";
+            var key = Path.Combine(directory, entryName).Replace('\\', '/');
+            var entries = (Dictionary<string, System.IO.Compression.ZipArchiveEntry>)RepositoryEntries.GetValue(LoadRepository.GetValue(_ctx)!)!;
+            // ML.NET 5 keys its entries with forward slashes; older versions normalised them to backslashes.
+            if (!entries.TryGetValue(key, out var entry) && !entries.TryGetValue(key.Replace('/', '\\'), out entry)) return null;
+            return BoundedZipEntry.Read(entry, limit);
+        }
 
         /// <summary>Reads a sibling entry written with <see cref="SaveBinaryStream"/>; false if it is absent.</summary>
         public bool TryLoadBinaryStream(string entryName, Action<BinaryReader> read)

@@ -166,6 +166,27 @@ public sealed class ImageDecoderTests
     }
 
     [TestMethod]
+    public void A_file_larger_than_any_image_within_the_pixel_limit_is_refused_before_it_is_read()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"petsml-huge-{Guid.NewGuid():N}.png");
+        try
+        {
+            var options = new ImageDecodeOptions { MaxPixels = 100 };
+            using (var file = File.Create(path))
+            {
+                file.Write(TestImages.Encode(TestImages.PhotoLike(10, 10, seed: 1), SKEncodedImageFormat.Png));
+                file.SetLength(800 + (16L << 20) + 1); // sparse: nothing is written past the PNG
+            }
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            var e = Assert.ThrowsExactly<ImageDecodeException>(() => ImageDecoder.DecodeFile(path, options));
+            Assert.IsLessThan(1L << 20, GC.GetAllocatedBytesForCurrentThread() - before, "the file is not read");
+            Assert.AreEqual(ImageDecodeFailure.TooLarge, e.Reason);
+            Assert.AreEqual($"{path}: 16778017 bytes exceeds the limit of 16778016 for images of at most 100 pixels (ImageDecodeOptions.MaxPixels)", e.Message);
+        }
+        finally { File.Delete(path); }
+    }
+
+    [TestMethod]
     public void PixelLimit_IsCheckedFromTheHeader()
     {
         byte[] png = TestImages.Encode(TestImages.PhotoLike(20, 10, seed: 8), SKEncodedImageFormat.Png);
