@@ -130,7 +130,8 @@ public sealed class TrickTests
     {
         var keep = new KeepBestEpoch();
         var snaps = new Snapshots();
-        var (model, learner, owned) = Make([keep, snaps], trainItems: 128);
+        var log = new List<string>();
+        var (model, learner, owned) = Make([keep, snaps, new PetsML.Trainers.FineTuning.EpochLogger(log.Add)], trainItems: 128);
         try
         {
             learner.Fit(4, 3e-3);
@@ -142,6 +143,7 @@ public sealed class TrickTests
             CollectionAssert.AreEqual(rows.Select(r => r.Epoch == best).ToList(), rows.Select(r => r.Kept).ToList(), "only the kept epoch is marked");
             CollectionAssert.AreEqual(rows.Select(r => r.Kept).ToList(), learner.History.Select(r => r.Kept).ToList());
             StringAssert.Contains(Recorder.FormatTable(rows), $"{best} (kept)");
+            StringAssert.StartsWith(log[^1], $"kept epoch {best} ", "the live log says which epoch the fit ended with");
             foreach (var (name, value) in model.state_dict())
             {
                 Assert.IsTrue(value.equal(snaps.PerEpoch[best][name]).all().item<bool>(), $"{name} is epoch {best}'s");
