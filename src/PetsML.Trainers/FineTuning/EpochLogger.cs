@@ -18,4 +18,12 @@ internal sealed class EpochLogger(Action<string> log) : ILearnerCallback
         if (!_headerWritten) { log(lines[0]); _headerWritten = true; }
         foreach (var line in lines.Skip(1)) log(line);
     }
+
+    public void AfterFit(TrainingContext context)
+    {
+        // The live rows were written before the choice was made: say which epoch's weights the fit ended with.
+        if (context.IsLrFind || context.Learner.Recorder.Epochs.FirstOrDefault(r => r.Kept) is not { } kept) return;
+        log(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"kept epoch {kept.Epoch} (lowest valid_loss {kept.ValidLoss:F6}): the fit ends with its weights"));
+    }
 }

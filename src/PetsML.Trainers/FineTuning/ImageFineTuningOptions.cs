@@ -102,6 +102,21 @@ public sealed class ImageFineTuningOptions
     /// <summary>Receives human-readable lines: the chosen device, skipped rows, each epoch's row of the table. Default null.</summary>
     public Action<string>? Log { get; set; }
 
+    /// <summary>MixUp's α (fastai's <c>MixUp(alpha=0.4)</c>); 0 (the default) trains without MixUp.</summary>
+    public double MixUp { get; set; }
+
+    /// <summary>CutMix's α (fastai's <c>CutMix(alpha=1.0)</c>); 0 (the default) trains without CutMix.</summary>
+    public double CutMix { get; set; }
+
+    /// <summary>End every fit on its epoch of lowest validation loss (fastai's <c>SaveModelCallback</c>). Default false.</summary>
+    public bool KeepBestEpoch { get; set; }
+
+    /// <summary>End a fit after this many epochs without a lower validation loss (fastai's <c>EarlyStoppingCallback</c>); 0 (the default) never.</summary>
+    public int EarlyStoppingPatience { get; set; }
+
+    /// <summary>Training items per optimizer step (fastai's <c>GradientAccumulation(n_acc)</c>); 0 (the default) steps every batch.</summary>
+    public int GradientAccumulationItems { get; set; }
+
     /// <summary>Stops training cleanly between batches. Default none.</summary>
     public CancellationToken CancellationToken { get; set; }
 
@@ -135,5 +150,6 @@ public sealed class ImageFineTuningOptions
         if (DecodedCacheBytes < 0) throw new ArgumentOutOfRangeException(nameof(DecodedCacheBytes), DecodedCacheBytes, "DecodedCacheBytes must be ≥ 0 (0 turns the cache off).");
         if (WeightsFile is not null && !File.Exists(WeightsFile)) throw new FileNotFoundException($"WeightsFile '{WeightsFile}' does not exist.", WeightsFile);
         Devices.TorchDevice.Resolve(Device);
+        Tricks.TrainingTricks.Validate(this);
     }
 }

@@ -115,7 +115,7 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
             Precision = _options.Precision,
             Bf16BatchNorm = _options.Bf16BatchNorm,
             Progress = _options.Progress,
-            Callbacks = _options.Log is null ? [] : [new EpochLogger(_options.Log)],
+            Callbacks = [.. (_options.Log is null ? [] : new ILearnerCallback[] { new EpochLogger(_options.Log) }), .. Tricks.TrainingTricks.Callbacks(_options)],
         };
         var learner = new Learner(model, model.GetParameterGroups(), trainSource, validSource, learnerOptions);
         Log($"precision {PrecisionResolver.ToDisplayName(learner.Precision)} (asked: {PrecisionResolver.ToDisplayName(_options.Precision)}), " +

@@ -10,4 +10,8 @@ namespace PetsML.Trainers.Training;
 /// <param name="ErrorRate">1 − accuracy on the validation set.</param>
 /// <param name="Accuracy">Fraction of validation items whose argmax equals the target.</param>
 /// <param name="Elapsed">Wall time of the epoch (training and validation).</param>
-public sealed record EpochRecord(int Epoch, double TrainLoss, double? ValidLoss, double? ErrorRate, double? Accuracy, TimeSpan Elapsed);
+public sealed record EpochRecord(int Epoch, double TrainLoss, double? ValidLoss, double? ErrorRate, double? Accuracy, TimeSpan Elapsed)
+{
+    /// <summary>True on the epoch whose weights the fit ended with when a callback chose one (keep the best epoch).</summary>
+    public bool Kept { get; init; }
+}

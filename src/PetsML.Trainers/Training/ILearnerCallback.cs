@@ -20,6 +20,9 @@ namespace PetsML.Trainers.Training;
 ///   AfterEpoch
 /// AfterFit
 /// </code>
+/// The tricks in PetsML.Trainers.Tricks work through the context: MixUp and CutMix replace the images and the loss in
+/// BeforeBatch, gradient accumulation scales the loss gradient in AfterLoss and skips steps in BeforeStep, keeping the
+/// best epoch and early stopping read the recorder's row in AfterEpoch.
 /// To stop early, throw <see cref="CancelFitException"/> (ends the fit; AfterFit still runs) or
 /// <see cref="CancelValidateException"/> (skips the rest of validation; AfterValidate still runs).
 /// Batch events run inside the batch's dispose scope: a tensor a callback creates there is disposed when the

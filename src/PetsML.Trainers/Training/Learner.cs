@@ -19,8 +19,8 @@ namespace PetsML.Trainers.Training;
 /// </summary>
 /// <remarks>
 /// The learner does not own the model or the batch sequences (dispose them yourself); it owns the optimizer state.
-/// It draws no random numbers: shuffling and augmentation come from the batch sequences' seeds, so the same seeds
-/// give the same results on CPU. (Modules that draw at forward time, such as Dropout, use TorchSharp's generator.)
+/// It draws no random numbers: shuffling and augmentation come from the batch sequences' seeds and the learner's
+/// <see cref="DataEpoch"/>, so the same seeds give the same results on CPU. (Modules that draw at forward time, such as Dropout, use TorchSharp's generator.)
 /// </remarks>
 public sealed class Learner : IDisposable
 {
@@ -100,6 +100,14 @@ public sealed class Learner : IDisposable
 
     /// <summary>The epoch rows of every Fit since the learner was made (not those of LrFind).</summary>
     public IReadOnlyList<EpochRecord> History => _history;
+
+    /// <summary>
+    /// Training epochs of data drawn in the learner's life, over every Fit, FitOneCycle, FineTune and LrFind (fastai's
+    /// data loaders keep drawing: no epoch replays an earlier one's shuffle, crops or augmentation). The next training
+    /// epoch asks the training sequence for <c>GetBatches(DataEpoch)</c>. Epochs a resumed fit skips count as drawn;
+    /// checkpoints store it (<see cref="TrainingCheckpoint.DataEpoch"/>).
+    /// </summary>
+    public int DataEpoch { get; private set; }
 
     /// <summary>The callbacks present in every fit, in order.</summary>
     public IReadOnlyList<ILearnerCallback> Callbacks => Sorted(_callbacks);
@@ -195,6 +203,9 @@ public sealed class Learner : IDisposable
             resumeFrom.Plan.EnsureSameAs(new FineTunePlan(epochs, freezeEpochs, baseLr, lrMult, pctStart, div));
             done = resumeFrom.EpochsDone;
             resumeFrom.RestoreModel(Model);
+            // The fit that goes on counts its skipped epochs as drawn again, so start that many before the saved count.
+            int skippedByNextFit = done < freezeEpochs ? done : done - freezeEpochs;
+            DataEpoch = resumeFrom.DataEpoch - skippedByNextFit;
         }
         // A fit resumed inside its epochs continues the smoothed loss it had; a fit started afresh resets it, as uninterrupted.
         _resumedSmoothing = resumeFrom?.SmoothedLoss;
@@ -249,6 +260,7 @@ public sealed class Learner : IDisposable
         // Skipped epochs count as run: the iteration counter and pct_train continue from where they would be.
         context.Iteration = startEpoch * Train.BatchCount;
         context.PctTrain = (double)startEpoch / epochs;
+        DataEpoch += startEpoch;
         try
         {
             Fire(callbacks, static (c, x) => c.BeforeFit(x), context);
@@ -258,6 +270,7 @@ public sealed class Learner : IDisposable
             for (int epoch = startEpoch; epoch < epochs; epoch++)
             {
                 context.Epoch = epoch;
+                context.DataEpoch = DataEpoch++;
                 Fire(callbacks, static (c, x) => c.BeforeEpoch(x), context);
                 TrainEpoch(callbacks, context, checkDivergence: !isLrFind);
                 ValidateEpoch(callbacks, context);
@@ -272,7 +285,6 @@ public sealed class Learner : IDisposable
         {
             // Whatever ended the fit, leave no half-built gradients behind; then let callbacks restore their state.
             Optimizer.ZeroGrad();
-            context.Logits = context.Targets = null;
             Fire(callbacks, static (c, x) => c.AfterFit(x), context);
             if (!isLrFind) _history.AddRange(Recorder.Epochs);
         }
@@ -282,45 +294,10 @@ public sealed class Learner : IDisposable
     {
         Model.train();
         context.IsTraining = true;
-        int batches = Train.BatchCount;
-        long totalBatches = (long)batches * context.EpochCount;
-        context.BatchCount = batches;
+        context.BatchCount = Train.BatchCount;
         context.PctTrain = (double)context.Epoch / context.EpochCount;
         Fire(callbacks, static (c, x) => c.BeforeTrain(x), context);
-        int b = 0;
-        foreach (var batch in Train.GetBatches(context.Epoch, context.CancellationToken))
-        {
-            using (batch)
-            {
-                context.CancellationToken.ThrowIfCancellationRequested();
-                using var scope = NewDisposeScope();
-                context.BatchIndex = b;
-                context.BatchSize = batch.Count;
-                context.BatchLoss = double.NaN;
-                // Schedule position of batch k of the fit: k/(batches·epochs), written so that it is exact.
-                context.PctTrain = (double)((long)context.Epoch * batches + b) / totalBatches;
-                Fire(callbacks, static (c, x) => c.BeforeBatch(x), context);
-
-                var logits = _step.Forward(batch.Images);
-                var targets = _step.PrepareTargets(batch.Labels);
-                var loss = _step.Loss(logits, targets);
-                context.BatchLoss = loss.item<float>();
-                context.Logits = logits;
-                context.Targets = targets;
-                Fire(callbacks, static (c, x) => c.AfterLoss(x), context);
-                if (checkDivergence && !double.IsFinite(context.BatchLoss))
-                    throw new TrainingDivergedException(context.BatchLoss, context.Epoch, context.EpochCount, b, batches, Optimizer.GetHyper("lr")[^1]);
-
-                _step.Backward(loss);
-                Fire(callbacks, static (c, x) => c.BeforeStep(x), context);
-                _step.Step();
-                context.Iteration++;
-                context.PctTrain = (double)((long)context.Epoch * batches + b + 1) / totalBatches;
-                Fire(callbacks, static (c, x) => c.AfterBatch(x), context);
-                context.Logits = context.Targets = null;
-            }
-            b++;
-        }
+        RunBatches(Train, context.DataEpoch, callbacks, context, checkDivergence);
         Fire(callbacks, static (c, x) => c.AfterTrain(x), context);
     }
 
@@ -334,35 +311,77 @@ public sealed class Learner : IDisposable
         {
             using var noGrad = no_grad();
             Fire(callbacks, static (c, x) => c.BeforeValidate(x), context);
-            int b = 0;
-            foreach (var batch in Valid.GetBatches(0, context.CancellationToken))
-            {
-                using (batch)
-                {
-                    context.CancellationToken.ThrowIfCancellationRequested();
-                    using var scope = NewDisposeScope();
-                    context.BatchIndex = b;
-                    context.BatchSize = batch.Count;
-                    context.BatchLoss = double.NaN;
-                    Fire(callbacks, static (c, x) => c.BeforeBatch(x), context);
-                    var logits = _step.Forward(batch.Images);
-                    var targets = _step.PrepareTargets(batch.Labels);
-                    var loss = _step.Loss(logits, targets);
-                    context.BatchLoss = loss.item<float>();
-                    context.Logits = logits;
-                    context.Targets = targets;
-                    Fire(callbacks, static (c, x) => c.AfterLoss(x), context);
-                    Fire(callbacks, static (c, x) => c.AfterBatch(x), context);
-                    context.Logits = context.Targets = null;
-                }
-                b++;
-            }
+            RunBatches(Valid, 0, callbacks, context, checkDivergence: false);
         }
         catch (CancelValidateException)
         {
             // A callback skipped validation (e.g. the LR finder).
         }
         Fire(callbacks, static (c, x) => c.AfterValidate(x), context);
+    }
+
+    /// <summary>Every batch of one epoch of <paramref name="data"/> through <see cref="OneBatch"/>.</summary>
+    private void RunBatches(IBatchSequence data, int epoch, IReadOnlyList<ILearnerCallback> callbacks, TrainingContext context, bool checkDivergence)
+    {
+        int b = 0;
+        foreach (var batch in data.GetBatches(epoch, context.CancellationToken))
+        {
+            using (batch)
+            {
+                context.CancellationToken.ThrowIfCancellationRequested();
+                OneBatch(batch, b, callbacks, context, checkDivergence);
+            }
+            b++;
+        }
+    }
+
+    /// <summary>
+    /// The one batch body of training, validation, lr_find and predictions (fastai's <c>_do_one_batch</c>): BeforeBatch
+    /// (callbacks may replace <see cref="TrainingContext.Images"/> and set <see cref="TrainingContext.LossFunction"/>),
+    /// forward, loss, AfterLoss (callbacks may replace <see cref="TrainingContext.LossGrad"/>), and in training backward,
+    /// BeforeStep (callbacks may set <see cref="TrainingContext.SkipStep"/>), step; then AfterBatch.
+    /// </summary>
+    private void OneBatch(ImageBatch batch, int index, IReadOnlyList<ILearnerCallback> callbacks, TrainingContext context, bool checkDivergence)
+    {
+        using var scope = NewDisposeScope();
+        bool training = context.IsTraining;
+        long totalBatches = (long)context.BatchCount * context.EpochCount;
+        context.BatchIndex = index;
+        context.BatchSize = batch.Count;
+        context.BatchLoss = double.NaN;
+        context.Images = batch.Images;
+        context.Targets = _step.PrepareTargets(batch.Labels);
+        context.LossFunction = null;
+        context.SkipStep = false;
+        // Schedule position of batch k of the fit: k/(batches·epochs), written so that it is exact.
+        if (training) context.PctTrain = (double)((long)context.Epoch * context.BatchCount + index) / totalBatches;
+        try
+        {
+            Fire(callbacks, static (c, x) => c.BeforeBatch(x), context);
+
+            var logits = _step.Forward(context.Images);
+            var loss = context.LossFunction is { } lossFunction ? lossFunction(logits, context.Targets) : _step.Loss(logits, context.Targets);
+            context.BatchLoss = loss.item<float>();
+            context.Logits = logits;
+            context.Loss = context.LossGrad = loss;
+            Fire(callbacks, static (c, x) => c.AfterLoss(x), context);
+            if (training)
+            {
+                if (checkDivergence && !double.IsFinite(context.BatchLoss))
+                    throw new TrainingDivergedException(context.BatchLoss, context.Epoch, context.EpochCount, index, context.BatchCount, Optimizer.GetHyper("lr")[^1]);
+                _step.Backward(context.LossGrad);
+                Fire(callbacks, static (c, x) => c.BeforeStep(x), context);
+                if (!context.SkipStep) _step.Step();
+                context.Iteration++;
+                context.PctTrain = (double)((long)context.Epoch * context.BatchCount + index + 1) / totalBatches;
+            }
+            Fire(callbacks, static (c, x) => c.AfterBatch(x), context);
+        }
+        finally
+        {
+            context.Images = context.Logits = context.Targets = context.Loss = context.LossGrad = null;
+            context.LossFunction = null;
+        }
     }
 
     private static void Fire(IReadOnlyList<ILearnerCallback> callbacks, Action<ILearnerCallback, TrainingContext> evt, TrainingContext context)
@@ -380,37 +399,50 @@ public sealed class Learner : IDisposable
     /// validation sequence, epoch 0, in the order it yields). Returns CPU tensors the caller owns: probabilities
     /// [N, C] (softmax), targets [N], per-item losses [N].
     /// </summary>
-    public Predictions GetPreds(IBatchSequence? data = null, CancellationToken cancellationToken = default)
+    public Predictions GetPreds(IBatchSequence? data = null, CancellationToken cancellationToken = default) =>
+        PredictEpoch(data, epoch: 0, cancellationToken);
+
+    /// <summary>GetPreds over epoch <paramref name="epoch"/> of the data (TTA's augmented draws).</summary>
+    private Predictions PredictEpoch(IBatchSequence? data, int epoch, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         data ??= Valid ?? throw new InvalidOperationException("GetPreds needs a batch sequence: the learner has no validation set.");
         Model.eval();
         _step.Refresh();
         using var noGrad = no_grad();
+        using var gather = new PredictionGatherer(Options.Loss);
+        var context = new TrainingContext(this, 1, cancellationToken) { IsTraining = false, BatchCount = data.BatchCount };
+        RunBatches(data, epoch, [gather], context, checkDivergence: false);
+        return gather.ToPredictions();
+    }
+
+    /// <summary>
+    /// fastai's <c>tta(n=4, beta=0.25)</c>: the predictions over <paramref name="data"/> (default the validation set)
+    /// mixed with the mean of <paramref name="n"/> augmented passes, <c>lerp(augmentedMean, plain, beta)</c> =
+    /// (1 − beta)·mean of the augmented probabilities + beta·the plain ones. Augmented pass i is epoch i of
+    /// <paramref name="augmented"/>: the same items in the same order, with the training augmentation (for images,
+    /// <c>ImageBatchSource.WithTrainingAugmentation()</c>). The losses are −log of the mixed probability of the target.
+    /// </summary>
+    /// <exception cref="ArgumentException">The augmented sequence's targets differ from the data's.</exception>
+    public Predictions Tta(IBatchSequence augmented, IBatchSequence? data = null, int n = 4, double beta = 0.25, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(augmented);
+        if (n < 1) throw new ArgumentOutOfRangeException(nameof(n), n, "n (augmented passes) must be at least 1.");
+        if (!(beta >= 0 && beta <= 1)) throw new ArgumentOutOfRangeException(nameof(beta), beta, "beta must lie in [0, 1].");
+        using var plain = PredictEpoch(data, 0, cancellationToken);
         using var scope = NewDisposeScope();
-        var probs = new List<Tensor>();
-        var targets = new List<Tensor>();
-        var losses = new List<Tensor>();
-        foreach (var batch in data.GetBatches(0, cancellationToken))
+        var sum = zeros_like(plain.Probabilities);
+        for (int i = 0; i < n; i++)
         {
-            using (batch)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                // Per-batch scope: only the small per-item results outlive the batch.
-                using var batchScope = NewDisposeScope();
-                var logits = _step.Forward(batch.Images);
-                var y = _step.PrepareTargets(batch.Labels);
-                var p = Options.Loss.Activation(logits).to(ScalarType.Float32).cpu();
-                var t = y.cpu();
-                var l = Options.Loss.Compute(logits, y, Losses.LossReduction.None).to(ScalarType.Float32).cpu();
-                batchScope.MoveToOuter(p, t, l);
-                probs.Add(p);
-                targets.Add(t);
-                losses.Add(l);
-            }
+            using var pass = PredictEpoch(augmented, i, cancellationToken);
+            if (pass.Count != plain.Count || !pass.Targets.eq(plain.Targets).all().item<bool>())
+                throw new ArgumentException("TTA: the augmented sequence must yield the data's items in the same order (its targets differ).", nameof(augmented));
+            sum.add_(pass.Probabilities);
         }
-        if (probs.Count == 0) throw new InvalidOperationException("GetPreds: the batch sequence yielded no batch.");
-        var result = new Predictions(cat(probs, 0), cat(targets, 0), cat(losses, 0));
+        var probs = sum.div(n).mul(1 - beta).add(plain.Probabilities.mul(beta));
+        var targets = plain.Targets.clone();
+        var losses = probs.gather(1, targets.unsqueeze(1)).squeeze(1).clamp_min(1e-12).log().neg();
+        var result = new Predictions(probs, targets, losses);
         scope.MoveToOuter(result.Probabilities, result.Targets, result.Losses);
         return result;
     }

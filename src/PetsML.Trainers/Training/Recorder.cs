@@ -93,12 +93,20 @@ public sealed class Recorder : ILearnerCallback
         _epochs.Add(new EpochRecord(context.Epoch, _smooth.Value, validLoss, errorRate, accuracy, _epochClock.Elapsed));
     }
 
+    /// <summary>Marks the current fit's row of 0-based <paramref name="epoch"/> as the one whose weights were kept.</summary>
+    internal void MarkKept(int epoch)
+    {
+        for (int i = 0; i < _epochs.Count; i++)
+            _epochs[i] = _epochs[i] with { Kept = _epochs[i].Epoch == epoch };
+    }
+
     /// <summary>The current fit's rows as fastai prints them.</summary>
     public string FormatTable() => FormatTable(_epochs);
 
     /// <summary>
     /// fastai's epoch table: columns epoch, train_loss, valid_loss, error_rate, accuracy, time; floats with 6
-    /// decimals, time as mm:ss (h:mm:ss past an hour), missing values as None.
+    /// decimals, time as mm:ss (h:mm:ss past an hour), missing values as None. A kept epoch
+    /// (<see cref="EpochRecord.Kept"/>) has " (kept)" after its number.
     /// </summary>
     public static string FormatTable(IEnumerable<EpochRecord> records)
     {
@@ -106,7 +114,7 @@ public sealed class Recorder : ILearnerCallback
         string[] header = ["epoch", "train_loss", "valid_loss", "error_rate", "accuracy", "time"];
         var rows = records.Select(r => new[]
         {
-            r.Epoch.ToString(CultureInfo.InvariantCulture), F(r.TrainLoss), F(r.ValidLoss), F(r.ErrorRate), F(r.Accuracy), FormatTime(r.Elapsed),
+            r.Epoch.ToString(CultureInfo.InvariantCulture) + (r.Kept ? " (kept)" : ""), F(r.TrainLoss), F(r.ValidLoss), F(r.ErrorRate), F(r.Accuracy), FormatTime(r.Elapsed),
         }).ToList();
         var widths = header.Select((h, i) => rows.Select(r => r[i].Length).Append(h.Length).Max()).ToArray();
         var sb = new StringBuilder();

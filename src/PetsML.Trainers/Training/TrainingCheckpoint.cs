@@ -14,8 +14,8 @@ namespace PetsML.Trainers.Training;
 /// data and model (architecture, sizes, seeds...).
 /// </summary>
 /// <remarks>
-/// Not stored, because it is a function of the seeds and the epoch index: the shuffling and augmentation of later
-/// epochs (the batch sequences derive them from seed + epoch). Rebuild the learner with the same seeds and data, then
+/// Not stored, because it is a function of the seeds and the learner's data epoch (<see cref="DataEpoch"/>, stored):
+/// the shuffling and augmentation of later epochs (the batch sequences derive them from seed + epoch). Rebuild the learner with the same seeds and data, then
 /// call <see cref="Learner.FineTune"/> with <c>resumeFrom</c>; the remaining epochs then compute exactly what an
 /// uninterrupted run computes. The file is a zip: checkpoint.json, model.bin, optimizer.bin, dropout.bin.
 /// </remarks>
@@ -33,12 +33,13 @@ public sealed class TrainingCheckpoint
     readonly byte[] _optimizer;
     readonly IReadOnlyList<byte[]> _dropoutStates;
 
-    TrainingCheckpoint(FineTunePlan plan, int epochsDone, IReadOnlyList<string> classNames, IReadOnlyDictionary<string, string> settings,
+    TrainingCheckpoint(FineTunePlan plan, int epochsDone, int dataEpoch, IReadOnlyList<string> classNames, IReadOnlyDictionary<string, string> settings,
         byte[] model, byte[] optimizer, IReadOnlyList<byte[]> dropoutStates, SmoothedLossState? smoothedLoss)
     {
         SmoothedLoss = smoothedLoss;
         Plan = plan;
         EpochsDone = epochsDone;
+        DataEpoch = dataEpoch;
         ClassNames = classNames;
         Settings = settings;
         _model = model;
@@ -51,6 +52,9 @@ public sealed class TrainingCheckpoint
 
     /// <summary>Epochs finished over the whole fine_tune (frozen ones first), in [1, Plan.TotalEpochs].</summary>
     public int EpochsDone { get; }
+
+    /// <summary>The learner's <see cref="Learner.DataEpoch"/> when captured: the data epochs drawn so far (lr_find's included).</summary>
+    public int DataEpoch { get; }
 
     /// <summary>The classes in label-key order.</summary>
     public IReadOnlyList<string> ClassNames { get; }
@@ -83,7 +87,7 @@ public sealed class TrainingCheckpoint
             using var state = d.GetGeneratorState();
             dropout.Add(state.data<byte>().ToArray());
         }
-        return new TrainingCheckpoint(plan, epochsDone, classNames.ToList(),
+        return new TrainingCheckpoint(plan, epochsDone, learner.DataEpoch, classNames.ToList(),
             new Dictionary<string, string>(settings ?? new Dictionary<string, string>(), StringComparer.Ordinal),
             model.ToArray(), optimizer.ToArray(), dropout, learner.Recorder.SmoothingState);
     }
@@ -98,7 +102,7 @@ public sealed class TrainingCheckpoint
             using var zip = new ZipArchive(file, ZipArchiveMode.Create);
             var metadata = new Metadata(Format, EpochsDone, Plan.Epochs, Plan.FreezeEpochs, Plan.BaseLearningRate, Plan.LrMult,
                 Plan.PctStart, Plan.Div, ClassNames.ToList(), new Dictionary<string, string>(Settings), _dropoutStates.Count,
-                SmoothedLoss?.Sum, SmoothedLoss?.Count);
+                SmoothedLoss?.Sum, SmoothedLoss?.Count, DataEpoch);
             Write(zip, MetadataEntry, JsonSerializer.SerializeToUtf8Bytes(metadata, JsonOptions));
             Write(zip, ModelEntry, _model);
             Write(zip, OptimizerEntry, _optimizer);
@@ -131,7 +135,11 @@ public sealed class TrainingCheckpoint
                 for (int i = 0; i < metadata.DropoutModules; i++) dropout.Add(reader.ReadBytes(reader.ReadInt32()));
             if (metadata.SmoothedLossCount < 0 || metadata.SmoothedLossSum is { } s && !double.IsFinite(s))
                 throw new InvalidDataException($"'{path}': the smoothed-loss state ({metadata.SmoothedLossSum}, {metadata.SmoothedLossCount}) is not a finite sum with a count ≥ 0.");
-            return new TrainingCheckpoint(plan, metadata.EpochsDone, metadata.ClassNames ?? [],
+            // A checkpoint written before the data epoch was stored: its fine_tune drew one data epoch per epoch done.
+            int dataEpoch = metadata.DataEpoch ?? metadata.EpochsDone;
+            if (dataEpoch < metadata.EpochsDone)
+                throw new InvalidDataException($"'{path}': {dataEpoch} data epochs is fewer than the {metadata.EpochsDone} epochs done.");
+            return new TrainingCheckpoint(plan, metadata.EpochsDone, dataEpoch, metadata.ClassNames ?? [],
                 metadata.Settings ?? new Dictionary<string, string>(), Read(zip, ModelEntry, path), Read(zip, OptimizerEntry, path), dropout,
                 metadata is { SmoothedLossSum: { } sum, SmoothedLossCount: { } count } ? new SmoothedLossState(sum, count) : null);
         }
@@ -197,5 +205,5 @@ public sealed class TrainingCheckpoint
 
     sealed record Metadata(string Format, int EpochsDone, int Epochs, int FreezeEpochs, double BaseLearningRate, double LrMult,
         double PctStart, double Div, List<string>? ClassNames, Dictionary<string, string>? Settings, int DropoutModules,
-        double? SmoothedLossSum = null, int? SmoothedLossCount = null);
+        double? SmoothedLossSum = null, int? SmoothedLossCount = null, int? DataEpoch = null);
 }

@@ -46,6 +46,12 @@ public sealed class TrainingContext
     /// <summary>0-based epoch within this fit.</summary>
     public int Epoch { get; internal set; }
 
+    /// <summary>
+    /// The learner's <see cref="Learner.DataEpoch"/> of this epoch: the training data's epoch number, counted over the
+    /// learner's life (never restarts with a fit). Seed per-epoch random draws (MixUp, CutMix) from it.
+    /// </summary>
+    public int DataEpoch { get; internal set; }
+
     /// <summary>Training batches finished in this fit (fastai's <c>train_iter</c>); incremented before AfterBatch.</summary>
     public int Iteration { get; internal set; }
 
@@ -73,11 +79,38 @@ public sealed class TrainingContext
     /// <summary>The current batch's mean loss; NaN before AfterLoss.</summary>
     public double BatchLoss { get; internal set; } = double.NaN;
 
+    /// <summary>
+    /// The current batch's images (fastai's <c>xb</c>), from BeforeBatch to AfterBatch; owned by the loop. A callback
+    /// may replace them in BeforeBatch (MixUp, CutMix) with a tensor made inside the batch's dispose scope.
+    /// </summary>
+    public Tensor? Images { get; set; }
+
+    /// <summary>The current batch's targets [N] (int64, on the model's device), from BeforeBatch to AfterBatch; owned by the loop.</summary>
+    public Tensor? Targets { get; internal set; }
+
+    /// <summary>
+    /// A loss for this batch only (logits, targets → mean loss), set by a callback in BeforeBatch (MixUp's mixed loss);
+    /// null uses the learner's loss. Reset before every batch.
+    /// </summary>
+    public Func<Tensor, Tensor, Tensor>? LossFunction { get; set; }
+
     /// <summary>The current batch's logits [N, C] (fp32), from AfterLoss to AfterBatch; owned by the loop, do not dispose or keep.</summary>
     public Tensor? Logits { get; internal set; }
 
-    /// <summary>The current batch's targets [N] (int64, on the model's device), from AfterLoss to AfterBatch; owned by the loop.</summary>
-    public Tensor? Targets { get; internal set; }
+    /// <summary>The current batch's mean loss (what is recorded), from AfterLoss to AfterBatch; owned by the loop.</summary>
+    public Tensor? Loss { get; internal set; }
+
+    /// <summary>
+    /// The tensor backward runs on (fastai's <c>loss_grad</c>): <see cref="Loss"/> unless a callback replaces it in
+    /// AfterLoss (gradient accumulation scales it).
+    /// </summary>
+    public Tensor? LossGrad { get; set; }
+
+    /// <summary>
+    /// Set in BeforeStep to skip this batch's optimizer step and zero_grad, so gradients keep accumulating (fastai's
+    /// CancelStepException). Reset before every batch; the iteration counter and schedule still advance.
+    /// </summary>
+    public bool SkipStep { get; set; }
 
     /// <summary>The token the fit was started with; the loop checks it between batches.</summary>
     public CancellationToken CancellationToken { get; }

@@ -80,9 +80,16 @@ public sealed class ImageBatchSource : IBatchSequence
     readonly BatchSourceOptions _options;
     readonly ConcurrentDictionary<int, RgbImage> _decoded = new();
     long _cachedBytes;
+    readonly bool _augmented;
 
     public ImageBatchSource(IReadOnlyList<LabeledImage> items, PresizeTransformer presize, BatchAugmenter augmenter, bool training, BatchSourceOptions? options = null)
+        : this(items, presize, augmenter, training, augmented: training, options)
     {
+    }
+
+    ImageBatchSource(IReadOnlyList<LabeledImage> items, PresizeTransformer presize, BatchAugmenter augmenter, bool training, bool augmented, BatchSourceOptions? options)
+    {
+        _augmented = augmented;
         ArgumentNullException.ThrowIfNull(items);
         _options = options ?? new BatchSourceOptions();
         _options.Validate();
@@ -100,6 +107,13 @@ public sealed class ImageBatchSource : IBatchSequence
 
     /// <summary>True for the training split (shuffle, drop_last, random path).</summary>
     public bool IsTraining { get; }
+
+    /// <summary>
+    /// For test-time augmentation (fastai's <c>tta</c>, which runs the validation items through the training
+    /// transforms): the same items in the same order, every one kept, with the training path's random presize crop
+    /// and augmentation, drawn from the seed and the epoch number.
+    /// </summary>
+    public ImageBatchSource WithTrainingAugmentation() => new(_items, _presize, _augmenter, training: false, augmented: true, _options);
 
     public IReadOnlyList<LabeledImage> Items => _items;
 
@@ -183,7 +197,7 @@ public sealed class ImageBatchSource : IBatchSequence
         var random = new Random((int)(SeedSequence.Derive(_options.Seed, CropStream, epoch, batchIndex) & int.MaxValue));
         var pcts = new (double X, double Y)[count];
         for (int i = 0; i < count; i++)
-            pcts[i] = IsTraining ? (random.NextDouble(), random.NextDouble()) : (0.5, 0.5);
+            pcts[i] = _augmented ? (random.NextDouble(), random.NextDouble()) : (0.5, 0.5);
 
         try
         {
@@ -207,7 +221,7 @@ public sealed class ImageBatchSource : IBatchSequence
         var device = _options.Device ?? torch.CPU;
         var raw = torch.tensor(pixels, new long[] { count, 3, height, width }, dtype: torch.uint8).to(device);
         torch.Tensor images;
-        if (IsTraining)
+        if (_augmented)
         {
             using var generator = new torch.Generator((ulong)SeedSequence.Derive(_options.Seed, AugmentStream, epoch, batchIndex));
             images = _augmenter.Training(raw, generator);

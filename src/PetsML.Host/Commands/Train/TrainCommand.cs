@@ -60,6 +60,35 @@ public sealed class TrainCommand(HostConsole console) : Command<TrainCommand.Set
         public string? BatchPngPath => BatchPng is null ? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(Out))!, "batch.png")
             : BatchPng.Equals("none", StringComparison.OrdinalIgnoreCase) ? null : BatchPng;
 
+        [CommandOption("--label-smoothing <EPS>")]
+        [Description("Label smoothing ε (fastai's LabelSmoothingCrossEntropy, 0.1 in the book); 0 for plain cross-entropy.")]
+        [DefaultValue(0.0)]
+        public double LabelSmoothing { get; set; }
+
+        [CommandOption("--mixup <ALPHA>")]
+        [Description("Train with MixUp of this α (fastai's MixUp(0.4)); 0 for none.")]
+        [DefaultValue(0.0)]
+        public double MixUp { get; set; }
+
+        [CommandOption("--cutmix <ALPHA>")]
+        [Description("Train with CutMix of this α (fastai's CutMix(1.0)); 0 for none.")]
+        [DefaultValue(0.0)]
+        public double CutMix { get; set; }
+
+        [CommandOption("--keep-best")]
+        [Description("End each fit on its epoch of lowest valid loss (fastai's SaveModelCallback); the table marks it '(kept)'.")]
+        public bool KeepBest { get; set; }
+
+        [CommandOption("--early-stopping <PATIENCE>")]
+        [Description("End a fit after this many epochs without a lower valid loss (fastai's EarlyStoppingCallback); 0 for never.")]
+        [DefaultValue(0)]
+        public int EarlyStopping { get; set; }
+
+        [CommandOption("--grad-accum <ITEMS>")]
+        [Description("Step the optimizer once every ITEMS training images (fastai's GradientAccumulation); 0 steps every batch.")]
+        [DefaultValue(0)]
+        public int GradAccum { get; set; }
+
         public int EpochsOrDefault => Epochs ?? DefaultsForRun.Epochs;
         public int FreezeEpochsOrDefault => FreezeEpochs ?? DefaultsForRun.FreezeEpochs;
 
@@ -76,6 +105,11 @@ public sealed class TrainCommand(HostConsole console) : Command<TrainCommand.Set
                 return ValidationResult.Error($"--lr must be a number in (0, 10) such as 2e-3, or 'find'; got '{Lr}'.");
             if (string.IsNullOrWhiteSpace(Out)) return ValidationResult.Error("--out must name a file.");
             if (Resume is not null && string.IsNullOrWhiteSpace(Resume)) return ValidationResult.Error("--resume must name a checkpoint file.");
+            if (LabelSmoothing is < 0 or >= 1) return ValidationResult.Error($"--label-smoothing must be in [0, 1); got {LabelSmoothing}.");
+            if (MixUp is < 0 or > 100 || CutMix is < 0 or > 100) return ValidationResult.Error("--mixup and --cutmix take an α in [0, 100] (0 is off).");
+            if (MixUp > 0 && CutMix > 0) return ValidationResult.Error("--mixup and --cutmix: choose one.");
+            if (EarlyStopping < 0) return ValidationResult.Error($"--early-stopping must be ≥ 0; got {EarlyStopping}.");
+            if (GradAccum < 0) return ValidationResult.Error($"--grad-accum must be ≥ 0; got {GradAccum}.");
             return base.Validate();
         }
     }
@@ -105,6 +139,9 @@ public sealed class TrainCommand(HostConsole console) : Command<TrainCommand.Set
         options.FreezeEpochs = settings.FreezeEpochsOrDefault;
         options.BaseLearningRate = settings.BaseLearningRate;
         options.SkipBadImages = settings.SkipBadImages;
+        options.LabelSmoothing = settings.LabelSmoothing;
+        (options.MixUp, options.CutMix, options.KeepBestEpoch) = (settings.MixUp, settings.CutMix, settings.KeepBest);
+        (options.EarlyStoppingPatience, options.GradientAccumulationItems) = (settings.EarlyStopping, settings.GradAccum);
         var trainer = mlContext.MulticlassClassification.Trainers.FineTuneImageClassifier(options);
         using var session = trainer.CreateSession(data.Transformed);
         var learner = session.Learner;

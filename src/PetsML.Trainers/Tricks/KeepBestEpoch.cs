@@ -1,0 +1,49 @@
+using PetsML.Trainers.Training;
+
+namespace PetsML.Trainers.Tricks;
+
+/// <summary>
+/// fastai's <c>SaveModelCallback(monitor='valid_loss')</c>, kept in memory: after every epoch with a lower validation
+/// loss than any before it in the fit, copies the model's weights and buffers; at the end of the fit puts the best
+/// epoch's back and marks that epoch's row <see cref="EpochRecord.Kept"/>. Like fastai it starts afresh in every fit
+/// (each fit of a fine_tune ends on its own best epoch). Order 60: after the recorder, which computes the loss.
+/// </summary>
+public sealed class KeepBestEpoch : ILearnerCallback
+{
+    byte[]? _best;
+
+    public int Order => 60;
+
+    /// <summary>The 0-based epoch (within the last fit) whose weights were kept, or null.</summary>
+    public int? BestEpoch { get; private set; }
+
+    /// <summary>Its validation loss (+∞ before any).</summary>
+    public double BestValidLoss { get; private set; } = double.PositiveInfinity;
+
+    public void BeforeFit(TrainingContext context)
+    {
+        _best = null;
+        BestEpoch = null;
+        BestValidLoss = double.PositiveInfinity;
+    }
+
+    public void AfterEpoch(TrainingContext context)
+    {
+        if (context.IsLrFind) return;
+        var rows = context.Learner.Recorder.Epochs;
+        if (rows.Count == 0 || rows[^1].ValidLoss is not { } validLoss || !(validLoss < BestValidLoss)) return;
+        BestValidLoss = validLoss;
+        BestEpoch = rows[^1].Epoch;
+        using var stream = new MemoryStream();
+        context.Learner.Model.save(stream);
+        _best = stream.ToArray();
+    }
+
+    public void AfterFit(TrainingContext context)
+    {
+        if (_best is null || BestEpoch is not { } best) return;
+        using var stream = new MemoryStream(_best, writable: false);
+        context.Learner.Model.load(stream, strict: true);
+        context.Learner.Recorder.MarkKept(best);
+    }
+}

@@ -1,0 +1,31 @@
+using PetsML.Trainers.FineTuning;
+using PetsML.Trainers.Training;
+
+namespace PetsML.Trainers.Tricks;
+
+/// <summary>The callbacks <see cref="ImageFineTuningOptions"/>' trick options ask for, and the checks of those options.</summary>
+internal static class TrainingTricks
+{
+    public static IEnumerable<ILearnerCallback> Callbacks(ImageFineTuningOptions options)
+    {
+        if (options.MixUp > 0) yield return new MixUp(options.MixUp, options.Seed);
+        if (options.CutMix > 0) yield return new CutMix(options.CutMix, options.Seed);
+        if (options.GradientAccumulationItems > 0) yield return new GradientAccumulation(options.GradientAccumulationItems);
+        if (options.KeepBestEpoch) yield return new KeepBestEpoch();
+        if (options.EarlyStoppingPatience > 0) yield return new EarlyStopping(options.EarlyStoppingPatience);
+    }
+
+    public static void Validate(ImageFineTuningOptions options)
+    {
+        if (!(options.MixUp >= 0) || !double.IsFinite(options.MixUp))
+            throw new ArgumentOutOfRangeException(nameof(options.MixUp), options.MixUp, "MixUp (α) must be ≥ 0 and finite; 0 is off.");
+        if (!(options.CutMix >= 0) || !double.IsFinite(options.CutMix))
+            throw new ArgumentOutOfRangeException(nameof(options.CutMix), options.CutMix, "CutMix (α) must be ≥ 0 and finite; 0 is off.");
+        if (options.MixUp > 0 && options.CutMix > 0)
+            throw new ArgumentException("Choose MixUp or CutMix, not both: each replaces the batch and the loss.", nameof(options.CutMix));
+        if (options.EarlyStoppingPatience < 0)
+            throw new ArgumentOutOfRangeException(nameof(options.EarlyStoppingPatience), options.EarlyStoppingPatience, "EarlyStoppingPatience must be ≥ 0; 0 is off.");
+        if (options.GradientAccumulationItems < 0)
+            throw new ArgumentOutOfRangeException(nameof(options.GradientAccumulationItems), options.GradientAccumulationItems, "GradientAccumulationItems must be ≥ 0; 0 is off.");
+    }
+}
