@@ -30,4 +30,22 @@ public static class FreshProcess
         }
         finally { File.Delete(json); }
     }
+
+    /// <summary>Opens <paramref name="onnxPath"/> in ONNX Runtime in a fresh process (log severity WARNING) and returns what it wrote to stderr.</summary>
+    public static string OnnxSessionWarnings(string onnxPath)
+    {
+        var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        var configuration = output.Parent!;
+        var probe = Path.Combine(configuration.Parent!.Parent!.Parent!.FullName, "PetsML.LoadProbe", "bin", configuration.Name, output.Name, "PetsML.LoadProbe.dll");
+        Assert.IsTrue(File.Exists(probe), $"The load probe was not built: {probe}");
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var arg in new[] { probe, "--onnx-session", onnxPath }) start.ArgumentList.Add(arg);
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        Assert.IsTrue(process.WaitForExit(TimeSpan.FromMinutes(3)), "The probe did not finish in 3 minutes.");
+        Assert.AreEqual(0, process.ExitCode, $"The probe failed:\n{stdout.Result}\n{stderr.Result}");
+        StringAssert.StartsWith(stdout.Result, "ran ");
+        return stderr.Result;
+    }
 }

@@ -41,6 +41,8 @@ public sealed class OnnxExportTests
         var difference = ExportTestKit.MaxAbsDifference(expected, actual);
         TestContext.WriteLine($"resnet18 (packaged): {result.Bytes} bytes ({result.Bytes / 1e6:0.0} MB), max |Δp| = {difference:E2}");
         Assert.IsLessThanOrEqualTo(Tolerance, difference, $"max |p_onnx - p_petsml| = {difference}");
+        var warnings = FreshProcess.OnnxSessionWarnings(result.Path);
+        Assert.AreEqual("", warnings.Trim(), "ONNX Runtime opens and runs the exported ResNet-18 without warnings");
 
         // fp32 raw weights: the file is the folded weights (conv + their BN-derived biases + linears) plus a small graph.
         long folded = model.named_parameters().Where(p => !IsNorm(p.name)).Sum(p => p.parameter.numel())
