@@ -77,7 +77,7 @@ public sealed class ScoreCommand(HostConsole console) : Command<ScoreCommand.Set
         }
 
         if (result.RepairedLastLine) console.Warn($"{settings.Out}: cut a half-written last line left by an interrupted run.");
-        if (result.BadCount > shown) console.Warn($"... and {result.BadCount - Math.Min(shown, BadFilesShown)} more bad files.");
+        if (result.BadCount > BadFilesShown) console.Warn($"... and {result.BadCount - BadFilesShown} more bad files (all counted; --json lists them).");
         human.MarkupLineInterpolated(
             $"Scored {result.Written} images with {model.Engine} in {result.Elapsed.TotalSeconds:0.0} s ({result.ImagesPerSecond:0.0} images/s) into [bold]{result.CsvPath}[/]; {result.AlreadyWritten} already there, {result.BadCount} bad files skipped.");
         if (settings.Json)
