@@ -13,6 +13,8 @@ var verbs = new Dictionary<string, (string Help, Func<string[], int> Run)>(Strin
     ["recipes"] = (LessonRecipesBenchmark.Help, LessonRecipesBenchmark.Run),
     ["precision"] = (PrecisionBenchmark.Help, PrecisionBenchmark.Run),
     ["dataset-memory"] = (DataSetMemoryBenchmark.Help, DataSetMemoryBenchmark.Run),
+    ["score"] = (ScoreBenchmark.Help, ScoreBenchmark.Run),
+    ["score-rss"] = (ScoreBenchmark.RssHelp, ScoreBenchmark.RunRss),
 };
 
 if (args.Length == 0 || !verbs.TryGetValue(args[0], out var verb))

@@ -1,11 +1,30 @@
 // Usage: PetsML.LoadProbe MODEL.zip OUTPUT.json COLUMN[,COLUMN...] IMAGE...
+//    or: PetsML.LoadProbe --onnx-session MODEL.onnx
+// The second form opens MODEL.onnx in ONNX Runtime with the session's log severity at WARNING and runs one batch
+// of zeros, so whatever ONNX Runtime warns about lands on this process's standard error (its default log sink).
 // Loads MODEL.zip in this fresh process (after the one registration line), transforms one row per
 // image path ("ImagePath" column) and writes the named columns as JSON: { column: [row values...] }.
 using System.Text.Json;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
 using PetsML.Transforms.Interop.MlNet;
 using PetsML.Transforms.Loading;
+
+if (args[0] == "--onnx-session")
+{
+    using var options = new SessionOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_WARNING };
+    using var session = new InferenceSession(args[1], options);
+    var feeds = session.InputMetadata.Select(input =>
+    {
+        var dims = input.Value.Dimensions.Select(d => d < 0 ? 1 : d).ToArray();
+        return NamedOnnxValue.CreateFromTensor(input.Key, new DenseTensor<byte>(dims));
+    }).ToList();
+    using var results = session.Run(feeds);
+    Console.WriteLine($"ran {session.InputMetadata.Count} input(s) -> {results.Count} output(s)");
+    return 0;
+}
 
 var mlContext = new MLContext(seed: 0);
 mlContext.RegisterPetsML();

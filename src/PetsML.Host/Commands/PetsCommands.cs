@@ -1,9 +1,11 @@
 using PetsML.Host.Cli;
 using PetsML.Host.Commands.Download;
 using PetsML.Host.Commands.Evaluate;
+using PetsML.Host.Commands.Export;
 using PetsML.Host.Commands.Interpret;
 using PetsML.Host.Commands.LrFind;
 using PetsML.Host.Commands.Predict;
+using PetsML.Host.Commands.Score;
 using PetsML.Host.Commands.ShowBatch;
 using PetsML.Host.Commands.Train;
 using Spectre.Console.Cli;
@@ -38,6 +40,12 @@ public static class PetsCommands
         config.AddCommand<PredictCommand>("predict")
             .WithDescription("Breed and probability (top 3) for each image.")
             .WithExample("predict", "--model", "model.zip", "cat.jpg");
+        config.AddCommand<ExportCommand>("export")
+            .WithDescription("Write the model as one ONNX file (uint8 RGB in, probabilities out), optionally with a Triton model repository.")
+            .WithExample("export", "--model", "model.zip", "--onnx", "model.onnx", "--triton", "models");
+        config.AddCommand<ScoreCommand>("score")
+            .WithDescription("Score every image under a folder into a predictions CSV, in batches with bounded memory; run again to resume.")
+            .WithExample("score", "--model", "model.onnx", "--data", "photos", "--out", "predictions.csv");
         config.AddCommand<ShowBatchCommand>("show-batch")
             .WithDescription("Draw an augmented training batch with its labels.")
             .WithExample("show-batch", "--data", "images", "--out", "batch.png");

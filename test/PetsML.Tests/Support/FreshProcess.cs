@@ -8,12 +8,7 @@ public static class FreshProcess
 {
     public static Dictionary<string, JsonElement[]> LoadAndTransform(string modelPath, IEnumerable<string> columns, IEnumerable<string> imagePaths)
     {
-        // test/PetsML.Tests/bin/<Configuration>/<tfm>/ -> test/PetsML.LoadProbe/bin/<Configuration>/<tfm>/
-        var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-        var configuration = output.Parent!;
-        var testsRoot = configuration.Parent!.Parent!.Parent!;
-        var probe = Path.Combine(testsRoot.FullName, "PetsML.LoadProbe", "bin", configuration.Name, output.Name, "PetsML.LoadProbe.dll");
-        Assert.IsTrue(File.Exists(probe), $"The load probe was not built: {probe}");
+        var probe = ProbePath();
         var json = Path.Combine(Path.GetTempPath(), $"petsml-probe-{Guid.NewGuid():N}.json");
         var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
         foreach (var arg in new[] { probe, modelPath, json, string.Join(',', columns) }.Concat(imagePaths))
@@ -29,5 +24,31 @@ public static class FreshProcess
             return document.RootElement.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.EnumerateArray().Select(e => e.Clone()).ToArray());
         }
         finally { File.Delete(json); }
+    }
+
+    /// <summary>Opens <paramref name="onnxPath"/> in ONNX Runtime in a fresh process (log severity WARNING) and returns what it wrote to stderr.</summary>
+    public static string OnnxSessionWarnings(string onnxPath)
+    {
+        var probe = ProbePath();
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var arg in new[] { probe, "--onnx-session", onnxPath }) start.ArgumentList.Add(arg);
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        Assert.IsTrue(process.WaitForExit(TimeSpan.FromMinutes(3)), "The probe did not finish in 3 minutes.");
+        Assert.AreEqual(0, process.ExitCode, $"The probe failed:\n{stdout.Result}\n{stderr.Result}");
+        StringAssert.StartsWith(stdout.Result, "ran ");
+        return stderr.Result;
+    }
+
+    /// <summary>test/PetsML.Tests/bin/&lt;Configuration&gt;/&lt;tfm&gt;/ -> test/PetsML.LoadProbe/bin/&lt;Configuration&gt;/&lt;tfm&gt;/PetsML.LoadProbe.dll.</summary>
+    private static string ProbePath()
+    {
+        var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        var configuration = output.Parent!;
+        var testsRoot = configuration.Parent!.Parent!.Parent!;
+        var probe = Path.Combine(testsRoot.FullName, "PetsML.LoadProbe", "bin", configuration.Name, output.Name, "PetsML.LoadProbe.dll");
+        Assert.IsTrue(File.Exists(probe), $"The load probe was not built: {probe}");
+        return probe;
     }
 }
