@@ -4,14 +4,18 @@ using Microsoft.ML.Runtime;
 using PetsML.Trainers.Devices;
 using PetsML.Trainers.Modeling;
 using PetsML.Trainers.Training;
+using PetsML.Transforms.Augmentation;
+using PetsML.Transforms.Imaging;
 using PetsML.Transforms.Interop.MlNet;
 using PetsML.Transforms.Pipeline;
+using PetsML.Transforms.Presizing;
 using TorchSharp;
 
 namespace PetsML.Trainers.FineTuning;
 
 /// <summary>
-/// A fine-tuned image classifier inside an ML.NET pipeline: reads the normalised image column and
+/// A fine-tuned image classifier inside an ML.NET pipeline: reads the image column it was trained on (images
+/// it presizes and normalises itself, Presize's bytes, or AugmentImages' normalised floats) and
 /// appends "Score" (class probabilities, with the class names as slot names) and "PredictedLabel"
 /// (a key whose key values are the class names), the columns
 /// <c>mlContext.MulticlassClassification.Evaluate</c> and <c>MapKeyToValue</c> expect.
@@ -19,7 +23,8 @@ namespace PetsML.Trainers.FineTuning;
 /// </summary>
 public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposable
 {
-    internal static readonly ModelVersion Version = new("PETSCLSF", 0x00010001, 0x00010001, 0x00010001,
+    // 0x00010002: column names, input kind, and the presize/augment settings of the validation path.
+    internal static readonly ModelVersion Version = new("PETSCLSF", 0x00010002, 0x00010001, 0x00010001,
         "PetsMLImageClassifier", typeof(ImageClassifierTransformer).Assembly);
 
     const string WeightsEntry = "Weights.dat";
@@ -30,9 +35,19 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
     TrainingPrecision _resolvedInferencePrecision = TrainingPrecision.Fp32;
     ImageClassifier? _bf16Model;
 
+    readonly PresizeTransformer? _presize;
+    readonly BatchAugmenter? _augmenter;
+
     internal ImageClassifierTransformer(ImageClassifier model, ResNetArchitecture architecture, IReadOnlyList<string> classNames,
-        string featureColumnName, int imageSize, string device, TrainingHistory? history, bool ownsModel = true)
+        string featureColumnName, int imageSize, string device, TrainingHistory? history, bool ownsModel = true,
+        ClassifierInputKind inputKind = ClassifierInputKind.Normalized, PresizeTransformer? presize = null, AugmentOptions? augment = null,
+        string scoreColumnName = "Score", string predictedLabelColumnName = "PredictedLabel")
     {
+        InputKind = inputKind;
+        if (inputKind == ClassifierInputKind.Raw) _presize = presize ?? throw new ArgumentNullException(nameof(presize));
+        if (inputKind != ClassifierInputKind.Normalized) _augmenter = new BatchAugmenter(augment ?? throw new ArgumentNullException(nameof(augment)));
+        ScoreColumnName = scoreColumnName;
+        PredictedLabelColumnName = predictedLabelColumnName;
         _ownsModel = ownsModel;
         Model = model;
         Architecture = architecture;
@@ -54,7 +69,7 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
     /// <summary>Class names in class-index order (the label key's key values).</summary>
     public IReadOnlyList<string> ClassNames { get; }
 
-    /// <summary>The normalised image column read (floats 3×ImageSize×ImageSize). Default "Features".</summary>
+    /// <summary>The image column read: the one the trainer read (images, Presize's bytes or AugmentImages' floats 3×ImageSize×ImageSize).</summary>
     public string FeatureColumnName { get; }
 
     /// <summary>Side of the square input image.</summary>
@@ -66,8 +81,14 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
     /// <summary>The epoch table and learning-rate finder results of training; null after <c>Model.Load</c>.</summary>
     public TrainingHistory? History { get; }
 
-    public const string ScoreColumnName = "Score";
-    public const string PredictedLabelColumnName = "PredictedLabel";
+    /// <summary>The class-probability column written. Default "Score".</summary>
+    public string ScoreColumnName { get; }
+
+    /// <summary>The predicted-class key column written. Default "PredictedLabel".</summary>
+    public string PredictedLabelColumnName { get; }
+
+    /// <summary>What <see cref="FeatureColumnName"/> holds, and so what runs before the network.</summary>
+    internal ClassifierInputKind InputKind { get; }
 
     /// <summary>
     /// The precision predictions run in. Default <see cref="TrainingPrecision.Fp32"/> (<see cref="Model"/> itself).
@@ -183,26 +204,76 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
 
     void CheckFeatures(DataViewSchema schema)
     {
-        int expected = 3 * ImageSize * ImageSize;
-        SchemaShapes.Require(schema, FeatureColumnName, $"a vector of {expected} Single (3×{ImageSize}×{ImageSize}, mlContext.Transforms.AugmentImages)",
-            t => t is VectorDataViewType { ItemType: var item, Size: var size } && item == NumberDataViewType.Single && size == expected);
+        switch (InputKind)
+        {
+            case ClassifierInputKind.Normalized:
+                int expected = 3 * ImageSize * ImageSize;
+                SchemaShapes.Require(schema, FeatureColumnName, $"a vector of {expected} Single (3×{ImageSize}×{ImageSize}, mlContext.Transforms.AugmentImages)",
+                    t => t is VectorDataViewType { ItemType: var item, Size: var size } && item == NumberDataViewType.Single && size == expected);
+                break;
+            case ClassifierInputKind.Presized:
+                SchemaShapes.Require(schema, FeatureColumnName, "presized image bytes 3×H×W (mlContext.Transforms.Presize)",
+                    t => t is VectorDataViewType { ItemType: var item, Dimensions: [3, > 0, > 0] } && item == NumberDataViewType.Byte);
+                break;
+            default:
+                SchemaShapes.Require(schema, FeatureColumnName, "images: encoded bytes (LoadRawImageBytes), a path, or an MLImage (LoadImages)", UpstreamImageSteps.IsRawImage);
+                break;
+        }
+    }
+
+    /// <summary>Reads the current row's feature column as the network's input, a normalised batch of one [1,3,S,S].</summary>
+    internal Func<torch.Tensor> MakeImageReader(DataViewRow input)
+    {
+        var column = input.Schema[FeatureColumnName];
+        switch (InputKind)
+        {
+            case ClassifierInputKind.Normalized:
+            {
+                var getter = input.GetGetter<VBuffer<float>>(column);
+                VBuffer<float> features = default;
+                return () =>
+                {
+                    getter(ref features);
+                    return torch.tensor(features.DenseValues().ToArray(), new long[] { 1, 3, ImageSize, ImageSize });
+                };
+            }
+            case ClassifierInputKind.Presized:
+            {
+                var dims = ((VectorDataViewType)column.Type).Dimensions;
+                var getter = input.GetGetter<VBuffer<byte>>(column);
+                VBuffer<byte> pixels = default;
+                return () =>
+                {
+                    getter(ref pixels);
+                    using var raw = torch.tensor(pixels.DenseValues().ToArray(), new long[] { 1, 3, dims[1], dims[2] }, dtype: torch.uint8);
+                    return _augmenter!.Validation(raw);
+                };
+            }
+            default:
+            {
+                var read = ImageSource.MakeReader(input, column);
+                var presize = _presize!;
+                return () =>
+                {
+                    using var raw = torch.tensor(presize.Presize(read()), new long[] { 1, 3, presize.Height, presize.Width }, dtype: torch.uint8);
+                    return _augmenter!.Validation(raw);
+                };
+            }
+        }
     }
 
     protected override IEnumerable<string> GetInputColumnNames() => new[] { FeatureColumnName };
 
     protected override Delegate[] MakeGetters(DataViewRow input, Func<int, bool> isActive)
     {
-        var featureGetter = input.GetGetter<VBuffer<float>>(input.Schema[FeatureColumnName]);
-        VBuffer<float> features = default;
+        var readImage = MakeImageReader(input);
         long cachedPosition = -1;
         float[] probabilities = Array.Empty<float>();
         void Compute()
         {
             if (cachedPosition == input.Position && probabilities.Length > 0) return;
-            featureGetter(ref features);
             using var scope = torch.NewDisposeScope();
-            var x = torch.tensor(features.DenseValues().ToArray(), new long[] { 1, 3, ImageSize, ImageSize });
-            probabilities = PredictProbabilities(x)[0];
+            probabilities = PredictProbabilities(readImage())[0];
             cachedPosition = input.Position;
         }
         ValueGetter<VBuffer<float>> score = (ref VBuffer<float> value) =>
@@ -230,6 +301,11 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
         w.Write(ImageSize);
         w.Write(ClassNames.Count);
         foreach (var name in ClassNames) w.Write(name);
+        w.Write(ScoreColumnName);
+        w.Write(PredictedLabelColumnName);
+        w.Write((int)InputKind);
+        if (_augmenter is not null) AugmentOptionsFormat.Write(w, _augmenter.Options);
+        _presize?.WriteSettings(w);
         lock (_forwardLock)
         {
             // Weights are always written as fp32 on the cpu, under the plain state-dict names.
@@ -250,16 +326,31 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
         int imageSize = r.ReadInt32();
         var classNames = new string[r.ReadInt32()];
         for (int i = 0; i < classNames.Length; i++) classNames[i] = r.ReadString();
+        string scoreColumn = "Score", predictedColumn = "PredictedLabel";
+        var kind = ClassifierInputKind.Normalized;
+        AugmentOptions? augment = null;
+        PresizeTransformer? presize = null;
+        if (ctx.VersionWritten >= 0x00010002)
+        {
+            scoreColumn = r.ReadString();
+            predictedColumn = r.ReadString();
+            kind = (ClassifierInputKind)r.ReadInt32();
+            if (!Enum.IsDefined(kind)) throw new InvalidDataException($"The image classifier in the model .zip has an unknown input kind {(int)kind}: it is damaged or from a newer PetsML.");
+            if (kind != ClassifierInputKind.Normalized) augment = AugmentOptionsFormat.Read(r);
+            if (kind == ClassifierInputKind.Raw) presize = PresizeTransformer.ReadSettings(r, featureColumn + ".Presized");
+        }
         var model = ImageClassifier.Create(architecture, classNames.Length, seed: 0, pretrained: false);
         if (!ctx.TryLoadBinaryStream(WeightsEntry, br => model.load(br)))
             throw new InvalidDataException($"The model .zip has no '{WeightsEntry}' entry for the image classifier: it was not written by PetsML, or it is damaged.");
-        return new ImageClassifierTransformer(model, architecture, classNames, featureColumn, imageSize, "auto", history: null);
+        return new ImageClassifierTransformer(model, architecture, classNames, featureColumn, imageSize, "auto", history: null, ownsModel: true,
+            kind, presize, augment, scoreColumn, predictedColumn);
     }
 
     public void Dispose()
     {
         _bf16Model?.Dispose();
         _bf16Model = null;
+        _augmenter?.Dispose();
         if (_ownsModel) Model.Dispose();
     }
 }

@@ -181,14 +181,3 @@ internal static class MlNetInternals
         => member ?? throw new MissingMemberException(
             $"ML.NET internal member '{name}' was not found. PetsML's persistence bridge (Interop/MlNet) was checked against Microsoft.ML 5.0.1; pin that version.");
 }
-
-/// <summary>Walks ML.NET's own transformed data views back to their source (IDataTransform is internal).</summary>
-internal static class DataViewSources
-{
-    static readonly Type? DataTransformType = typeof(TextLoader).Assembly.GetType("Microsoft.ML.Data.IDataTransform");
-    static readonly PropertyInfo? SourceProperty = DataTransformType?.GetProperty("Source");
-
-    /// <summary>The view <paramref name="view"/> reads from, when it is one of ML.NET's transforms; else null.</summary>
-    public static IDataView? SourceOf(IDataView view)
-        => DataTransformType is not null && DataTransformType.IsInstanceOfType(view) ? SourceProperty?.GetValue(view) as IDataView : null;
-}
