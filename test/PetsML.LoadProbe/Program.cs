@@ -11,7 +11,6 @@ using Microsoft.ML.Data;
 using PetsML.Transforms.Loading;
 
 var mlContext = new MLContext(seed: 0);
-PetsML.Transforms.Interop.MlNet.PetsMLRegistration.RegisterPetsML(mlContext);
 if (args[0] == "--engine")
 {
     var loaded = mlContext.Model.Load(args[1], out _);

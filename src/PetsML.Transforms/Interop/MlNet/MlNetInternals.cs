@@ -97,6 +97,16 @@ internal static class MlNetInternals
     }
 
     /// <summary>
+    /// The body of every <c>[assembly: LoadableClass]</c> loader: checks the component's version header, then reads it.
+    /// </summary>
+    public static T Load<T>(IHostEnvironment env, ModelLoadContext ctx, ModelVersion version, Func<IHostEnvironment, ModelLoadReader, T> load)
+    {
+        var reader = new ModelLoadReader(ctx);
+        reader.CheckAtModel(version);
+        return load(env, reader);
+    }
+
+    /// <summary>
     /// What ML.NET calls when it loads a registered component: a static Create(env, ctx) whose context
     /// parameter is typed object, because C# cannot name the internal ModelLoadContext.
     /// </summary>
