@@ -12,6 +12,7 @@ var verbs = new Dictionary<string, (string Help, Func<string[], int> Run)>(Strin
     ["pets"] = (PetsFineTuneBenchmark.Help, PetsFineTuneBenchmark.Run),
     ["recipes"] = (LessonRecipesBenchmark.Help, LessonRecipesBenchmark.Run),
     ["precision"] = (PrecisionBenchmark.Help, PrecisionBenchmark.Run),
+    ["mlnet-inference"] = (MlNetInferenceBenchmark.Help, MlNetInferenceBenchmark.Run),
 };
 
 if (args.Length == 0 || !verbs.TryGetValue(args[0], out var verb))

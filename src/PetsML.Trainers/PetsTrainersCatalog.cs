@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using PetsML.Trainers.FineTuning;
+using PetsML.Trainers.Interop.MlNet;
 
 namespace PetsML.Trainers;
 
@@ -34,12 +35,12 @@ public static class PetsTrainersCatalog
         {
             LabelColumnName = labelColumnName, FeatureColumnName = featureColumnName, ScoreColumnName = scoreColumnName,
             PredictedLabelColumnName = predictedLabelColumnName, ValidationData = validationSet,
-        });
+        }, MlNetContext.EnvironmentOf(catalog));
 
     /// <summary>The same trainer with every setting in <paramref name="options"/> (fastai's defaults where not set).</summary>
     public static ImageFineTuningTrainer FineTuneImageClassifier(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
         ImageFineTuningOptions options)
-        => new(options ?? throw new ArgumentNullException(nameof(options)));
+        => new(options ?? throw new ArgumentNullException(nameof(options)), MlNetContext.EnvironmentOf(catalog));
 
     /// <summary>
     /// Saves a model like <c>mlContext.Model.Save</c>, but to a temporary file next to <paramref name="path"/> that is

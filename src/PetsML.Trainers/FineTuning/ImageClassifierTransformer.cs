@@ -21,7 +21,15 @@ namespace PetsML.Trainers.FineTuning;
 /// <c>mlContext.MulticlassClassification.Evaluate</c> and <c>MapKeyToValue</c> expect.
 /// Saved inside the model .zip with its weights (fp32, plain state-dict names).
 /// </summary>
-public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposable
+/// <remarks>
+/// Lifetime: the model is reference-counted. Whoever fits or loads the transformer holds one reference, and every
+/// row-to-row mapper ML.NET takes from it (each <c>PredictionEngine</c>) holds another; <see cref="Dispose"/> releases one,
+/// and the network is freed with the last. So disposing a PredictionEngine (which by default disposes its model) never
+/// breaks the other engines or the model's owner; a forward pass after the last release throws
+/// <see cref="ObjectDisposedException"/>. Forward passes are serialised by a lock, so engines on several threads give the
+/// same bits as one.
+/// </remarks>
+public sealed class ImageClassifierTransformer : RowMappingTransformer, ITransformer, IDisposable
 {
     // 0x00010002: column names, input kind, and the presize/augment settings of the validation path.
     internal static readonly ModelVersion Version = new("PETSCLSF", 0x00010002, 0x00010001, 0x00010001,
@@ -37,6 +45,8 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
 
     readonly PresizeTransformer? _presize;
     readonly BatchAugmenter? _augmenter;
+    int _references = 1;
+    bool _disposed;
 
     internal ImageClassifierTransformer(ImageClassifier model, ResNetArchitecture architecture, IReadOnlyList<string> classNames,
         string featureColumnName, int imageSize, string device, TrainingHistory? history, bool ownsModel = true,
@@ -57,6 +67,7 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
         DeviceName = device;
         History = history;
         _device = TorchDevice.Resolve(device);
+        Nnpack.Disable();
         Model.to(_device);
         Model.eval();
     }
@@ -137,10 +148,42 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
     /// <summary>Feed the network channels-last (NHWC-contiguous) batches: faster on CPU in both precisions. Default false.</summary>
     public bool InferenceChannelsLast { get; set; }
 
+    /// <summary>
+    /// libtorch's intra-op threads for the thread running a forward pass. Default null: 1 thread for a single image (a
+    /// <c>PredictionEngine</c>: on a busy 2-core machine 1 thread was several times faster than libtorch's default for one
+    /// image, bench/README.md), libtorch's default for batches (<c>Transform</c>, <c>Evaluate</c>).
+    /// </summary>
+    public int? InferenceThreads
+    {
+        get => _inferenceThreads;
+        set => _inferenceThreads = value is < 1 ? throw new ArgumentOutOfRangeException(nameof(InferenceThreads), value, "InferenceThreads must be at least 1, or null.") : value;
+    }
+    int? _inferenceThreads;
+
+    /// <summary>Rows per forward pass when ML.NET cursors over data (<c>Transform</c>, <c>Evaluate</c>). Default 32.</summary>
+    public int InferenceBatchSize
+    {
+        get => _inferenceBatchSize;
+        set => _inferenceBatchSize = value < 1 ? throw new ArgumentOutOfRangeException(nameof(InferenceBatchSize), value, "InferenceBatchSize must be at least 1.") : value;
+    }
+    int _inferenceBatchSize = 32;
+
     /// <summary>Class probabilities for a batch of normalised images [N,3,S,S] (softmax of the logits).</summary>
     public float[][] PredictProbabilities(torch.Tensor images)
     {
         lock (_forwardLock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            int threads = InferenceThreads ?? (images.shape[0] == 1 ? 1 : 0);
+            int previousThreads = threads > 0 ? torch.get_num_threads() : 0;
+            if (threads > 0) torch.set_num_threads(threads);
+            try { return Forward(images); }
+            finally { if (threads > 0) torch.set_num_threads(previousThreads); }
+        }
+    }
+
+    float[][] Forward(torch.Tensor images)
+    {
         {
             using var scope = torch.NewDisposeScope();
             using var noGrad = torch.no_grad();
@@ -286,11 +329,28 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
         ValueGetter<uint> predicted = (ref uint value) =>
         {
             Compute();
-            int best = 0;
-            for (int i = 1; i < probabilities.Length; i++) if (probabilities[i] > probabilities[best]) best = i;
-            value = (uint)best + 1;
+            value = BatchedScores.PredictedKey(probabilities);
         };
         return new Delegate[] { score, predicted };
+    }
+
+    /// <summary>Over whole data views the network runs on <see cref="InferenceBatchSize"/> rows at a time (see <see cref="BatchedScores"/>).</summary>
+    protected override Delegate[] MakeCursorGetters(DataViewRowCursor input, IDataView source, bool shuffled, Func<int, bool> isActive)
+    {
+        if (shuffled || InferenceBatchSize == 1) return MakeGetters(input, isActive);
+        var scores = new BatchedScores(this, input, source);
+        return new Delegate[] { (ValueGetter<VBuffer<float>>)scores.GetScore, (ValueGetter<uint>)scores.GetPredictedLabel };
+    }
+
+    /// <summary>Each PredictionEngine (row-to-row mapper) holds a reference to the model; see the class remarks.</summary>
+    IRowToRowMapper ITransformer.GetRowToRowMapper(DataViewSchema inputSchema)
+    {
+        lock (_forwardLock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            _references++;
+        }
+        return GetRowToRowMapper(inputSchema);
     }
 
     public override void Save(ModelSaveContext ctx)
@@ -346,11 +406,17 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
             kind, presize, augment, scoreColumn, predictedColumn);
     }
 
+    /// <summary>Releases one reference; the last frees the network (see the class remarks).</summary>
     public void Dispose()
     {
-        _bf16Model?.Dispose();
-        _bf16Model = null;
-        _augmenter?.Dispose();
-        if (_ownsModel) Model.Dispose();
+        lock (_forwardLock)
+        {
+            if (_disposed || --_references > 0) return;
+            _disposed = true;
+            _bf16Model?.Dispose();
+            _bf16Model = null;
+            _augmenter?.Dispose();
+            if (_ownsModel) Model.Dispose();
+        }
     }
 }

@@ -104,8 +104,14 @@ public sealed class ImageFineTuningOptions
     /// <summary>Label smoothing ε (fastai's LabelSmoothingCrossEntropy uses 0.1). Default 0: plain cross-entropy.</summary>
     public double LabelSmoothing { get; set; }
 
-    /// <summary>Seed of the head's initialisation, the shuffle and the augmentation. Default 42.</summary>
-    public int Seed { get; set; } = 42;
+    /// <summary>
+    /// Seed of the head's initialisation, the shuffle, the augmentation and the ValidPct split. Default null: the seed of
+    /// <c>new MLContext(seed:)</c> when the trainer comes from a catalog and the context has one, else 42.
+    /// </summary>
+    public int? Seed { get; set; }
+
+    /// <summary>The seed when neither the options nor the MLContext set one.</summary>
+    public const int DefaultSeed = 42;
 
     /// <summary>"auto" (cuda when available, else cpu), "cpu", "cuda" or "cuda:N". Default "auto".</summary>
     public string Device { get; set; } = "auto";

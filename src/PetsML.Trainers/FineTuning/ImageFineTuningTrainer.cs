@@ -1,6 +1,8 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
 using PetsML.Trainers.Devices;
+using PetsML.Trainers.Interop.MlNet;
 using PetsML.Trainers.Losses;
 using PetsML.Trainers.LrFinding;
 using PetsML.Trainers.Modeling;
@@ -27,13 +29,26 @@ namespace PetsML.Trainers.FineTuning;
 /// </remarks>
 public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransformer>
 {
-    readonly ImageFineTuningOptions _options;
+    /// <summary>The channel of <c>mlContext.Log</c> the trainer writes to.</summary>
+    public const string LogChannelName = "FineTuneImageClassifier";
 
-    public ImageFineTuningTrainer(ImageFineTuningOptions? options = null)
+    readonly ImageFineTuningOptions _options;
+    readonly IHostEnvironment? _environment;
+    readonly int _seed;
+
+    public ImageFineTuningTrainer(ImageFineTuningOptions? options = null) : this(options, environment: null) { }
+
+    /// <summary>A trainer of an MLContext: its seed when the options set none, its log beside <see cref="ImageFineTuningOptions.Log"/>.</summary>
+    internal ImageFineTuningTrainer(ImageFineTuningOptions? options, IHostEnvironment? environment)
     {
         _options = options ?? new ImageFineTuningOptions();
         _options.Validate();
+        _environment = environment;
+        _seed = _options.Seed ?? (environment is null ? null : MlNetContext.SeedOf(environment)) ?? ImageFineTuningOptions.DefaultSeed;
     }
+
+    /// <summary>The seed used: <see cref="ImageFineTuningOptions.Seed"/>, else the MLContext's, else 42.</summary>
+    public int Seed => _seed;
 
     public ImageFineTuningOptions Options => _options;
 
@@ -94,14 +109,14 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
 
         var batches = new BatchSourceOptions
         {
-            BatchSize = _options.BatchSize, Seed = _options.Seed, DecodeThreads = _options.DecodeThreads,
+            BatchSize = _options.BatchSize, Seed = _seed, DecodeThreads = _options.DecodeThreads,
             Preparation = _options.BatchPreparation, Device = device,
         };
         var augmenter = new BatchAugmenter(classifierInput.Augment);
         var trainSource = new ImageBatchSource(train, classifierInput.Steps.Presize, augmenter, training: true, batches);
         var validSource = valid.Count > 0 ? new ImageBatchSource(valid, classifierInput.Steps.Presize, augmenter, training: false, batches) : null;
 
-        var model = ImageClassifier.Create(_options.Architecture, classNames.Count, _options.Seed, _options.Pretrained, _options.WeightsFile);
+        var model = ImageClassifier.Create(_options.Architecture, classNames.Count, _seed, _options.Pretrained, _options.WeightsFile);
         var dataStats = classifierInput.Augment.Normalization;
         var (scale, shift) = ImageClassifier.RenormalizationFor(dataStats.Mean, dataStats.Std, model.ModelStatistics.Mean, model.ModelStatistics.Std);
         model.SetInputRenormalization(scale, shift);
@@ -115,7 +130,7 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
             Precision = _options.Precision,
             Bf16BatchNorm = _options.Bf16BatchNorm,
             Progress = _options.Progress,
-            Callbacks = _options.Log is null ? [] : [new EpochLogger(_options.Log)],
+            Callbacks = [new EpochLogger(Log)],
         };
         var learner = new Learner(model, model.GetParameterGroups(), trainSource, validSource, learnerOptions);
         Log($"precision {PrecisionResolver.ToDisplayName(learner.Precision)} (asked: {PrecisionResolver.ToDisplayName(_options.Precision)}), " +
@@ -164,7 +179,7 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
             var all = new List<LabeledImage>();
             skipped = Read(input, classifierInput.Steps.RawImages, all, split: null);
             (train, valid) = RandomSplit(all);
-            Log($"No validation data and no '{_options.ValidationColumnName}' column: {valid.Count} of {all.Count} rows held out for validation (ValidPct {_options.ValidPct}, seed {_options.Seed}).");
+            Log($"No validation data and no '{_options.ValidationColumnName}' column: {valid.Count} of {all.Count} rows held out for validation (ValidPct {_options.ValidPct}, seed {_seed}).");
         }
         if (train.Count == 0) throw new InvalidDataException("No training images: every labelled row is a validation row.");
         return (train, valid, skipped);
@@ -174,7 +189,7 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
     (List<LabeledImage> Train, List<LabeledImage> Valid) RandomSplit(List<LabeledImage> all)
     {
         if (_options.ValidPct == 0) return (all, new List<LabeledImage>());
-        using var generator = new torch.Generator((ulong)_options.Seed);
+        using var generator = new torch.Generator((ulong)_seed);
         using var permutation = torch.randperm(all.Count, generator: generator, dtype: torch.int64);
         var order = permutation.data<long>().Select(i => (int)i).ToArray();
         int cut = (int)(_options.ValidPct * all.Count);
@@ -235,5 +250,9 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
             SchemaShapes.Scalar(_options.PredictedLabelColumnName, NumberDataViewType.UInt32, isKey: true, predictedAnnotations));
     }
 
-    void Log(string line) => _options.Log?.Invoke(line);
+    void Log(string line)
+    {
+        _options.Log?.Invoke(line);
+        if (_environment is not null) MlNetContext.Info(_environment, LogChannelName, line);
+    }
 }

@@ -31,6 +31,7 @@ public static class FreshProcess
         var stdout = process.StandardOutput.ReadToEndAsync();
         Assert.IsTrue(process.WaitForExit(TimeSpan.FromMinutes(3)), "The load probe did not finish in 3 minutes.");
         Assert.AreEqual(0, process.ExitCode, $"The load probe failed:\n{stdout.Result}\n{stderr.Result}");
+        Assert.IsFalse(stderr.Result.Contains("NNPACK", StringComparison.Ordinal), $"libtorch printed to stderr:\n{stderr.Result}");
         try
         {
             using var document = JsonDocument.Parse(File.ReadAllText(json));

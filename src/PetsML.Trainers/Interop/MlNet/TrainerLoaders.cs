@@ -14,12 +14,9 @@ using PetsML.Transforms.Interop.MlNet;
 
 namespace PetsML.Trainers.Interop.MlNet;
 
-/// <summary>The model loaders of PetsML.Trainers (found by ML.NET through the LoadableClass attribute, and by <c>mlContext.RegisterPetsML()</c>).</summary>
-internal sealed class TrainerLoaders : IComponentLoaders
+/// <summary>The model loaders of PetsML.Trainers (found by ML.NET through the LoadableClass attribute above).</summary>
+internal static class TrainerLoaders
 {
-    public void Register(ComponentCatalog catalog)
-        => MlNetInternals.RegisterLoader(catalog, ImageClassifierTransformer.Version, ImageClassifierTransformer.Load);
-
     internal static class ImageClassifier
     {
         static ImageClassifierTransformer Create(IHostEnvironment env, ModelLoadContext ctx)

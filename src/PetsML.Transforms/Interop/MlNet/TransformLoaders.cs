@@ -20,20 +20,11 @@ using PetsML.Transforms.Splitting;
 namespace PetsML.Transforms.Interop.MlNet;
 
 /// <summary>
-/// The model loaders of PetsML.Transforms: found by ML.NET through the assembly's LoadableClass attributes,
-/// and by <see cref="PetsMLRegistration.RegisterPetsML"/> for older callers.
+/// The model loaders of PetsML.Transforms, one class per component (ML.NET looks for a static
+/// <c>Create(IHostEnvironment, ModelLoadContext)</c> on the loader type named in each LoadableClass attribute above).
 /// </summary>
-internal sealed class TransformLoaders : IComponentLoaders
+internal static class TransformLoaders
 {
-    public void Register(ComponentCatalog catalog)
-    {
-        MlNetInternals.RegisterLoader(catalog, FileLabelTransformer.Version, FileLabelTransformer.Load);
-        MlNetInternals.RegisterLoader(catalog, RandomSplitTransformer.Version, RandomSplitTransformer.Load);
-        MlNetInternals.RegisterLoader(catalog, FolderSplitTransformer.Version, FolderSplitTransformer.Load);
-        MlNetInternals.RegisterLoader(catalog, PresizeTransformer.Version, PresizeTransformer.Load);
-        MlNetInternals.RegisterLoader(catalog, AugmentTransformer.Version, AugmentTransformer.Load);
-    }
-
     internal static class FileLabel
     {
         static FileLabelTransformer Create(IHostEnvironment env, ModelLoadContext ctx) => MlNetInternals.Load(env, ctx, FileLabelTransformer.Version, FileLabelTransformer.Load);
