@@ -19,6 +19,7 @@ public sealed class ReadmeCodeTests
         _ = typeof(PetsML.Trainers.PetsTrainersCatalog);
         _ = typeof(PetsML.Transforms.PetsTransformsCatalog);
         _ = typeof(Microsoft.ML.MLContext);
+        _ = typeof(Microsoft.ML.ImageEstimatorsCatalog); // LoadRawImageBytes, in the first example
         var references = AppDomain.CurrentDomain.GetAssemblies()
             .Where(a => !a.IsDynamic && !string.IsNullOrEmpty(a.Location))
             .Select(a => MetadataReference.CreateFromFile(a.Location));

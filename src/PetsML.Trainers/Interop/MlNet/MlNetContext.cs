@@ -9,16 +9,9 @@ namespace PetsML.Trainers.Interop.MlNet;
 /// </summary>
 internal static class MlNetContext
 {
-    /// <summary>The MLContext (host environment) a trainers catalog belongs to; null if ML.NET no longer has the member.</summary>
-    public static IHostEnvironment? EnvironmentOf(MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog)
-    {
-        // The internal "Environment" property of the catalog's base class (CatalogInstantiatorBase).
-        const System.Reflection.BindingFlags Instance = System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic;
-        for (var type = catalog.GetType(); type is not null; type = type.BaseType)
-            if (type.GetProperty("Environment", Instance) is { } property && property.GetValue(catalog) is IHostEnvironment environment)
-                return environment;
-        return null;
-    }
+    /// <summary>The MLContext (host environment) a trainers catalog belongs to.</summary>
+    public static IHostEnvironment EnvironmentOf(MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog)
+        => ((Microsoft.ML.Data.IInternalCatalog)catalog).Environment;
 
     /// <summary>The seed given to <c>new MLContext(seed:)</c>, or null when none was.</summary>
     public static int? SeedOf(IHostEnvironment environment) => (environment as IHostEnvironmentInternal)?.Seed;
