@@ -15,6 +15,7 @@ var verbs = new Dictionary<string, (string Help, Func<string[], int> Run)>(Strin
     ["dataset-memory"] = (DataSetMemoryBenchmark.Help, DataSetMemoryBenchmark.Run),
     ["score"] = (ScoreBenchmark.Help, ScoreBenchmark.Run),
     ["score-rss"] = (ScoreBenchmark.RssHelp, ScoreBenchmark.RunRss),
+    ["mlnet-inference"] = (MlNetInferenceBenchmark.Help, MlNetInferenceBenchmark.Run),
 };
 
 if (args.Length == 0 || !verbs.TryGetValue(args[0], out var verb))

@@ -1,15 +1,18 @@
 // Usage: PetsML.LoadProbe MODEL.zip OUTPUT.json COLUMN[,COLUMN...] IMAGE...
+//        PetsML.LoadProbe --engine MODEL.zip OUTPUT.json IMAGE...
 //    or: PetsML.LoadProbe --onnx-session MODEL.onnx
-// The second form opens MODEL.onnx in ONNX Runtime with the session's log severity at WARNING and runs one batch
+// Loads MODEL.zip in this fresh process, transforms one row per image path ("ImagePath" column) and writes
+// the named columns as JSON: { column: [row values...] }. With --engine, it does what Microsoft's image
+// classification sample does: reads each image into memory and predicts from its bytes ("Image" column)
+// through a PredictionEngine, writing { "Score": [...], "PredictedLabel": [...] }.
+// No registration call: ML.NET finds PetsML's loaders from the model itself.
+// --onnx-session opens MODEL.onnx in ONNX Runtime with the session's log severity at WARNING and runs one batch
 // of zeros, so whatever ONNX Runtime warns about lands on this process's standard error (its default log sink).
-// Loads MODEL.zip in this fresh process (after the one registration line), transforms one row per
-// image path ("ImagePath" column) and writes the named columns as JSON: { column: [row values...] }.
 using System.Text.Json;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
-using PetsML.Transforms.Interop.MlNet;
 using PetsML.Transforms.Loading;
 
 if (args[0] == "--onnx-session")
@@ -27,7 +30,18 @@ if (args[0] == "--onnx-session")
 }
 
 var mlContext = new MLContext(seed: 0);
-mlContext.RegisterPetsML();
+if (args[0] == "--engine")
+{
+    var loaded = mlContext.Model.Load(args[1], out _);
+    using var engine = mlContext.Model.CreatePredictionEngine<InMemoryImage, ImagePrediction>(loaded);
+    var predictions = args.Skip(3).Select(p => engine.Predict(new InMemoryImage { Image = File.ReadAllBytes(p) })).ToList();
+    File.WriteAllText(args[2], JsonSerializer.Serialize(new Dictionary<string, object>
+    {
+        ["Score"] = predictions.Select(p => p.Score).ToList(),
+        ["PredictedLabel"] = predictions.Select(p => p.PredictedLabel).ToList(),
+    }));
+    return 0;
+}
 var model = mlContext.Model.Load(args[0], out _);
 var columns = args[2].Split(',');
 var rows = args.Skip(3).Select(p => new ImageFileRow { ImagePath = p }).ToList();
@@ -57,4 +71,17 @@ static Func<object> Reader<T>(DataViewRowCursor cursor, DataViewSchema.Column co
 {
     var getter = cursor.GetGetter<T>(column);
     return () => { T value = default!; getter(ref value); return convert(value); };
+}
+
+/// <summary>An image read into memory, as in Microsoft's sample.</summary>
+sealed class InMemoryImage
+{
+    public byte[] Image { get; set; } = Array.Empty<byte>();
+}
+
+/// <summary>The prediction, as in Microsoft's sample (PredictedLabel mapped back to the class name).</summary>
+sealed class ImagePrediction
+{
+    public float[] Score { get; set; } = Array.Empty<float>();
+    public string PredictedLabel { get; set; } = "";
 }

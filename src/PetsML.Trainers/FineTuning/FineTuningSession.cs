@@ -1,28 +1,34 @@
 using PetsML.Trainers.Modeling;
 using PetsML.Trainers.Training;
+using PetsML.Transforms.Augmentation;
 
 namespace PetsML.Trainers.FineTuning;
 
 /// <summary>
 /// A frozen learner over a pipeline's data, for recipes driven step by step (the lesson's
 /// <c>fit_one_cycle(3, 3e-3); unfreeze(); lr_find(); fit_one_cycle(12, slice(1e-6, 1e-4))</c>).
-/// <see cref="ToTransformer"/> turns the result into the same ML.NET transformer Fit returns.
+/// <see cref="ToTransformer(ImageFineTuningOptions)"/> turns the result into the same ML.NET transformer Fit returns.
 /// </summary>
 public sealed class FineTuningSession : IDisposable
 {
-    internal FineTuningSession(Learner learner, ImageClassifier model, IReadOnlyList<string> classNames, int imageSize, int skippedUnlabeled)
+    readonly ClassifierInput _input;
+    readonly BatchAugmenter _augmenter;
+
+    internal FineTuningSession(Learner learner, ImageClassifier model, IReadOnlyList<string> classNames, ClassifierInput input,
+        BatchAugmenter augmenter, int skippedUnlabeled)
     {
         Learner = learner;
         Model = model;
         ClassNames = classNames;
-        ImageSize = imageSize;
+        _input = input;
+        _augmenter = augmenter;
         SkippedUnlabeled = skippedUnlabeled;
     }
 
     public Learner Learner { get; }
     public ImageClassifier Model { get; }
     public IReadOnlyList<string> ClassNames { get; }
-    public int ImageSize { get; }
+    public int ImageSize => _input.ImageSize;
     public int SkippedUnlabeled { get; }
 
     /// <summary>The files left out because they are not images (<see cref="ImageFineTuningOptions.SkipBadImages"/>); empty otherwise.</summary>
@@ -30,10 +36,16 @@ public sealed class FineTuningSession : IDisposable
 
     /// <summary>The trained model as an ML.NET transformer (it takes over the model; the session only disposes the learner).</summary>
     public ImageClassifierTransformer ToTransformer(ImageFineTuningOptions options)
-    {
-        var history = new TrainingHistory(Learner.History.ToList(), null, SkippedUnlabeled, Learner.Recorder.LearningRates.ToList(), Learner.Recorder.SmoothedLosses.ToList());
-        return new ImageClassifierTransformer(Model, options.Architecture, ClassNames, options.FeatureColumnName, ImageSize, options.Device, history, ownsModel: true);
-    }
+        => ToTransformer(options, new TrainingHistory(Learner.History.ToList(), null, SkippedUnlabeled, Learner.Recorder.LearningRates.ToList(), Learner.Recorder.SmoothedLosses.ToList()));
 
-    public void Dispose() => Learner.Dispose();
+    internal ImageClassifierTransformer ToTransformer(ImageFineTuningOptions options, TrainingHistory history)
+        => new(Model, options.Architecture, ClassNames, _input.ColumnName, ImageSize, options.Device, history, ownsModel: true,
+            _input.Kind, _input.Kind == ClassifierInputKind.Raw ? _input.Steps.Presize : null, _input.Augment,
+            options.ScoreColumnName, options.PredictedLabelColumnName);
+
+    public void Dispose()
+    {
+        Learner.Dispose();
+        _augmenter.Dispose();
+    }
 }

@@ -4,22 +4,35 @@ using Microsoft.ML.Runtime;
 using PetsML.Trainers.Devices;
 using PetsML.Trainers.Modeling;
 using PetsML.Trainers.Training;
+using PetsML.Transforms.Augmentation;
+using PetsML.Transforms.Imaging;
 using PetsML.Transforms.Interop.MlNet;
 using PetsML.Transforms.Pipeline;
+using PetsML.Transforms.Presizing;
 using TorchSharp;
 
 namespace PetsML.Trainers.FineTuning;
 
 /// <summary>
-/// A fine-tuned image classifier inside an ML.NET pipeline: reads the normalised image column and
+/// A fine-tuned image classifier inside an ML.NET pipeline: reads the image column it was trained on (images
+/// it presizes and normalises itself, Presize's bytes, or AugmentImages' normalised floats) and
 /// appends "Score" (class probabilities, with the class names as slot names) and "PredictedLabel"
 /// (a key whose key values are the class names), the columns
 /// <c>mlContext.MulticlassClassification.Evaluate</c> and <c>MapKeyToValue</c> expect.
 /// Saved inside the model .zip with its weights (fp32, plain state-dict names).
 /// </summary>
-public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposable
+/// <remarks>
+/// Lifetime: the model is reference-counted. Whoever fits or loads the transformer holds one reference, and every
+/// row-to-row mapper ML.NET takes from it (each <c>PredictionEngine</c>) holds another; <see cref="Dispose"/> releases one,
+/// and the network is freed with the last. So disposing a PredictionEngine (which by default disposes its model) never
+/// breaks the other engines or the model's owner; a forward pass after the last release throws
+/// <see cref="ObjectDisposedException"/>. Forward passes are serialised by a lock, so engines on several threads give the
+/// same bits as one.
+/// </remarks>
+public sealed class ImageClassifierTransformer : RowMappingTransformer, ITransformer, IDisposable
 {
-    internal static readonly ModelVersion Version = new("PETSCLSF", 0x00010001, 0x00010001, 0x00010001,
+    // 0x00010002: column names, input kind, and the presize/augment settings of the validation path.
+    internal static readonly ModelVersion Version = new("PETSCLSF", 0x00010002, 0x00010001, 0x00010001,
         "PetsMLImageClassifier", typeof(ImageClassifierTransformer).Assembly);
 
     const string WeightsEntry = "Weights.dat";
@@ -30,9 +43,21 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
     TrainingPrecision _resolvedInferencePrecision = TrainingPrecision.Fp32;
     ImageClassifier? _bf16Model;
 
+    readonly PresizeTransformer? _presize;
+    readonly BatchAugmenter? _augmenter;
+    int _references = 1;
+    bool _disposed;
+
     internal ImageClassifierTransformer(ImageClassifier model, ResNetArchitecture architecture, IReadOnlyList<string> classNames,
-        string featureColumnName, int imageSize, string device, TrainingHistory? history, bool ownsModel = true)
+        string featureColumnName, int imageSize, string device, TrainingHistory? history, bool ownsModel = true,
+        ClassifierInputKind inputKind = ClassifierInputKind.Normalized, PresizeTransformer? presize = null, AugmentOptions? augment = null,
+        string scoreColumnName = "Score", string predictedLabelColumnName = "PredictedLabel")
     {
+        InputKind = inputKind;
+        if (inputKind == ClassifierInputKind.Raw) _presize = presize ?? throw new ArgumentNullException(nameof(presize));
+        if (inputKind != ClassifierInputKind.Normalized) _augmenter = new BatchAugmenter(augment ?? throw new ArgumentNullException(nameof(augment)));
+        ScoreColumnName = scoreColumnName;
+        PredictedLabelColumnName = predictedLabelColumnName;
         _ownsModel = ownsModel;
         Model = model;
         Architecture = architecture;
@@ -42,6 +67,7 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
         DeviceName = device;
         History = history;
         _device = TorchDevice.Resolve(device);
+        Nnpack.Disable();
         Model.to(_device);
         Model.eval();
     }
@@ -54,7 +80,7 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
     /// <summary>Class names in class-index order (the label key's key values).</summary>
     public IReadOnlyList<string> ClassNames { get; }
 
-    /// <summary>The normalised image column read (floats 3×ImageSize×ImageSize). Default "Features".</summary>
+    /// <summary>The image column read: the one the trainer read (images, Presize's bytes or AugmentImages' floats 3×ImageSize×ImageSize).</summary>
     public string FeatureColumnName { get; }
 
     /// <summary>Side of the square input image.</summary>
@@ -66,8 +92,14 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
     /// <summary>The epoch table and learning-rate finder results of training; null after <c>Model.Load</c>.</summary>
     public TrainingHistory? History { get; }
 
-    public const string ScoreColumnName = "Score";
-    public const string PredictedLabelColumnName = "PredictedLabel";
+    /// <summary>The class-probability column written. Default "Score".</summary>
+    public string ScoreColumnName { get; }
+
+    /// <summary>The predicted-class key column written. Default "PredictedLabel".</summary>
+    public string PredictedLabelColumnName { get; }
+
+    /// <summary>What <see cref="FeatureColumnName"/> holds, and so what runs before the network.</summary>
+    internal ClassifierInputKind InputKind { get; }
 
     /// <summary>
     /// The precision predictions run in. Default <see cref="TrainingPrecision.Fp32"/> (<see cref="Model"/> itself).
@@ -116,10 +148,42 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
     /// <summary>Feed the network channels-last (NHWC-contiguous) batches: faster on CPU in both precisions. Default false.</summary>
     public bool InferenceChannelsLast { get; set; }
 
+    /// <summary>
+    /// libtorch's intra-op threads for the thread running a forward pass. Default null: 1 thread for a single image (a
+    /// <c>PredictionEngine</c>: on a busy 2-core machine 1 thread was several times faster than libtorch's default for one
+    /// image, bench/README.md), libtorch's default for batches (<c>Transform</c>, <c>Evaluate</c>).
+    /// </summary>
+    public int? InferenceThreads
+    {
+        get => _inferenceThreads;
+        set => _inferenceThreads = value is < 1 ? throw new ArgumentOutOfRangeException(nameof(InferenceThreads), value, "InferenceThreads must be at least 1, or null.") : value;
+    }
+    int? _inferenceThreads;
+
+    /// <summary>Rows per forward pass when ML.NET cursors over data (<c>Transform</c>, <c>Evaluate</c>). Default 32.</summary>
+    public int InferenceBatchSize
+    {
+        get => _inferenceBatchSize;
+        set => _inferenceBatchSize = value < 1 ? throw new ArgumentOutOfRangeException(nameof(InferenceBatchSize), value, "InferenceBatchSize must be at least 1.") : value;
+    }
+    int _inferenceBatchSize = 32;
+
     /// <summary>Class probabilities for a batch of normalised images [N,3,S,S] (softmax of the logits).</summary>
     public float[][] PredictProbabilities(torch.Tensor images)
     {
         lock (_forwardLock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            int threads = InferenceThreads ?? (images.shape[0] == 1 ? 1 : 0);
+            int previousThreads = threads > 0 ? torch.get_num_threads() : 0;
+            if (threads > 0) torch.set_num_threads(threads);
+            try { return Forward(images); }
+            finally { if (threads > 0) torch.set_num_threads(previousThreads); }
+        }
+    }
+
+    float[][] Forward(torch.Tensor images)
+    {
         {
             using var scope = torch.NewDisposeScope();
             using var noGrad = torch.no_grad();
@@ -183,26 +247,76 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
 
     void CheckFeatures(DataViewSchema schema)
     {
-        int expected = 3 * ImageSize * ImageSize;
-        SchemaShapes.Require(schema, FeatureColumnName, $"a vector of {expected} Single (3×{ImageSize}×{ImageSize}, mlContext.Transforms.AugmentImages)",
-            t => t is VectorDataViewType { ItemType: var item, Size: var size } && item == NumberDataViewType.Single && size == expected);
+        switch (InputKind)
+        {
+            case ClassifierInputKind.Normalized:
+                int expected = 3 * ImageSize * ImageSize;
+                SchemaShapes.Require(schema, FeatureColumnName, $"a vector of {expected} Single (3×{ImageSize}×{ImageSize}, mlContext.Transforms.AugmentImages)",
+                    t => t is VectorDataViewType { ItemType: var item, Size: var size } && item == NumberDataViewType.Single && size == expected);
+                break;
+            case ClassifierInputKind.Presized:
+                SchemaShapes.Require(schema, FeatureColumnName, "presized image bytes 3×H×W (mlContext.Transforms.Presize)",
+                    t => t is VectorDataViewType { ItemType: var item, Dimensions: [3, > 0, > 0] } && item == NumberDataViewType.Byte);
+                break;
+            default:
+                SchemaShapes.Require(schema, FeatureColumnName, "images: encoded bytes (LoadRawImageBytes), a path, or an MLImage (LoadImages)", UpstreamImageSteps.IsRawImage);
+                break;
+        }
+    }
+
+    /// <summary>Reads the current row's feature column as the network's input, a normalised batch of one [1,3,S,S].</summary>
+    internal Func<torch.Tensor> MakeImageReader(DataViewRow input)
+    {
+        var column = input.Schema[FeatureColumnName];
+        switch (InputKind)
+        {
+            case ClassifierInputKind.Normalized:
+            {
+                var getter = input.GetGetter<VBuffer<float>>(column);
+                VBuffer<float> features = default;
+                return () =>
+                {
+                    getter(ref features);
+                    return torch.tensor(features.DenseValues().ToArray(), new long[] { 1, 3, ImageSize, ImageSize });
+                };
+            }
+            case ClassifierInputKind.Presized:
+            {
+                var dims = ((VectorDataViewType)column.Type).Dimensions;
+                var getter = input.GetGetter<VBuffer<byte>>(column);
+                VBuffer<byte> pixels = default;
+                return () =>
+                {
+                    getter(ref pixels);
+                    using var raw = torch.tensor(pixels.DenseValues().ToArray(), new long[] { 1, 3, dims[1], dims[2] }, dtype: torch.uint8);
+                    return _augmenter!.Validation(raw);
+                };
+            }
+            default:
+            {
+                var read = ImageSource.MakeReader(input, column);
+                var presize = _presize!;
+                return () =>
+                {
+                    using var raw = torch.tensor(presize.Presize(read()), new long[] { 1, 3, presize.Height, presize.Width }, dtype: torch.uint8);
+                    return _augmenter!.Validation(raw);
+                };
+            }
+        }
     }
 
     protected override IEnumerable<string> GetInputColumnNames() => new[] { FeatureColumnName };
 
     protected override Delegate[] MakeGetters(DataViewRow input, Func<int, bool> isActive)
     {
-        var featureGetter = input.GetGetter<VBuffer<float>>(input.Schema[FeatureColumnName]);
-        VBuffer<float> features = default;
+        var readImage = MakeImageReader(input);
         long cachedPosition = -1;
         float[] probabilities = Array.Empty<float>();
         void Compute()
         {
             if (cachedPosition == input.Position && probabilities.Length > 0) return;
-            featureGetter(ref features);
             using var scope = torch.NewDisposeScope();
-            var x = torch.tensor(features.DenseValues().ToArray(), new long[] { 1, 3, ImageSize, ImageSize });
-            probabilities = PredictProbabilities(x)[0];
+            probabilities = PredictProbabilities(readImage())[0];
             cachedPosition = input.Position;
         }
         ValueGetter<VBuffer<float>> score = (ref VBuffer<float> value) =>
@@ -215,11 +329,28 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
         ValueGetter<uint> predicted = (ref uint value) =>
         {
             Compute();
-            int best = 0;
-            for (int i = 1; i < probabilities.Length; i++) if (probabilities[i] > probabilities[best]) best = i;
-            value = (uint)best + 1;
+            value = BatchedScores.PredictedKey(probabilities);
         };
         return new Delegate[] { score, predicted };
+    }
+
+    /// <summary>Over whole data views the network runs on <see cref="InferenceBatchSize"/> rows at a time (see <see cref="BatchedScores"/>).</summary>
+    protected override Delegate[] MakeCursorGetters(DataViewRowCursor input, IDataView source, bool shuffled, Func<int, bool> isActive)
+    {
+        if (shuffled || InferenceBatchSize == 1) return MakeGetters(input, isActive);
+        var scores = new BatchedScores(this, input, source);
+        return new Delegate[] { (ValueGetter<VBuffer<float>>)scores.GetScore, (ValueGetter<uint>)scores.GetPredictedLabel };
+    }
+
+    /// <summary>Each PredictionEngine (row-to-row mapper) holds a reference to the model; see the class remarks.</summary>
+    IRowToRowMapper ITransformer.GetRowToRowMapper(DataViewSchema inputSchema)
+    {
+        lock (_forwardLock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            _references++;
+        }
+        return GetRowToRowMapper(inputSchema);
     }
 
     public override void Save(ModelSaveContext ctx)
@@ -230,6 +361,11 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
         w.Write(ImageSize);
         w.Write(ClassNames.Count);
         foreach (var name in ClassNames) w.Write(name);
+        w.Write(ScoreColumnName);
+        w.Write(PredictedLabelColumnName);
+        w.Write((int)InputKind);
+        if (_augmenter is not null) AugmentOptionsFormat.Write(w, _augmenter.Options);
+        _presize?.WriteSettings(w);
         lock (_forwardLock)
         {
             // Weights are always written as fp32 on the cpu, under the plain state-dict names.
@@ -260,6 +396,10 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
         string featureColumn;
         int imageSize;
         string[] classNames;
+        string scoreColumn = "Score", predictedColumn = "PredictedLabel";
+        var kind = ClassifierInputKind.Normalized;
+        AugmentOptions? augment = null;
+        PresizeTransformer? presize = null;
         try
         {
             architecture = (ResNetArchitecture)r.ReadInt32();
@@ -275,6 +415,15 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
                 throw Bad($"declares {classCount:N0} classes but has room for fewer names");
             classNames = new string[classCount];
             for (int i = 0; i < classNames.Length; i++) classNames[i] = r.ReadString();
+            if (ctx.VersionWritten >= 0x00010002)
+            {
+                scoreColumn = r.ReadString();
+                predictedColumn = r.ReadString();
+                kind = (ClassifierInputKind)r.ReadInt32();
+                if (!Enum.IsDefined(kind)) throw Bad($"has an unknown input kind {(int)kind} (damaged, or from a newer PetsML)");
+                if (kind != ClassifierInputKind.Normalized) augment = AugmentOptionsFormat.Read(r);
+                if (kind == ClassifierInputKind.Raw) presize = PresizeTransformer.ReadSettings(r, featureColumn + ".Presized");
+            }
         }
         catch (EndOfStreamException) { throw Bad("ends early"); }
 
@@ -304,13 +453,21 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
             if (e is InvalidDataException { Message: var m } && m.StartsWith("The image classifier", StringComparison.Ordinal)) throw;
             throw Bad($"has weights that do not fit the model ({e.Message.Split('\n')[0]})");
         }
-        return new ImageClassifierTransformer(model, architecture, classNames, featureColumn, imageSize, "auto", history: null);
+        return new ImageClassifierTransformer(model, architecture, classNames, featureColumn, imageSize, "auto", history: null, ownsModel: true,
+            kind, presize, augment, scoreColumn, predictedColumn);
     }
 
+    /// <summary>Releases one reference; the last frees the network (see the class remarks).</summary>
     public void Dispose()
     {
-        _bf16Model?.Dispose();
-        _bf16Model = null;
-        if (_ownsModel) Model.Dispose();
+        lock (_forwardLock)
+        {
+            if (_disposed || --_references > 0) return;
+            _disposed = true;
+            _bf16Model?.Dispose();
+            _bf16Model = null;
+            _augmenter?.Dispose();
+            if (_ownsModel) Model.Dispose();
+        }
     }
 }

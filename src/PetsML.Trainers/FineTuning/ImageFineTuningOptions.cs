@@ -1,8 +1,11 @@
 using Microsoft.ML;
 using PetsML.Trainers.Modeling;
 using PetsML.Trainers.Training;
+using PetsML.Transforms.Augmentation;
 using PetsML.Transforms.Batching;
+using PetsML.Transforms.Imaging;
 using PetsML.Transforms.Pipeline;
+using PetsML.Transforms.Presizing;
 
 namespace PetsML.Trainers.FineTuning;
 
@@ -16,17 +19,60 @@ public sealed class ImageFineTuningOptions
     /// <summary>The label key column. Default "Label".</summary>
     public string LabelColumnName { get; set; } = PetsColumnNames.Label;
 
-    /// <summary>The normalised image column (mlContext.Transforms.AugmentImages). Default "Features".</summary>
+    /// <summary>
+    /// The image column the trainer reads. Default "Features". It may hold:
+    /// <list type="bullet">
+    /// <item>encoded image bytes (<c>mlContext.Transforms.LoadRawImageBytes</c>), a path (text) or an <c>MLImage</c>
+    /// (<c>mlContext.Transforms.LoadImages</c>): the trainer presizes and augments them with <see cref="Presize"/> and
+    /// <see cref="Augment"/>, and the fitted model reads the same kind of column (ML.NET's ImageClassification style);</item>
+    /// <item>the presized bytes of <c>mlContext.Transforms.Presize</c>: the trainer augments them with <see cref="Augment"/>;</item>
+    /// <item>the normalised floats of <c>mlContext.Transforms.AugmentImages</c> (the fastai-style pipeline): the trainer
+    /// uses the Presize and AugmentImages settings that column carries as annotations, so a cache checkpoint or an
+    /// in-place Presize in between changes nothing.</item>
+    /// </list>
+    /// </summary>
     public string FeatureColumnName { get; set; } = PetsColumnNames.Features;
 
-    /// <summary>The split column (1 = validation), used when <see cref="ValidationData"/> is null. Default "IsValidation".</summary>
+    /// <summary>The class-probability column the model writes. Default "Score".</summary>
+    public string ScoreColumnName { get; set; } = "Score";
+
+    /// <summary>The predicted-class key column the model writes. Default "PredictedLabel".</summary>
+    public string PredictedLabelColumnName { get; set; } = "PredictedLabel";
+
+    /// <summary>
+    /// The split column (1 = validation, mlContext.Transforms.RandomSplit), used when <see cref="ValidationData"/> is null
+    /// and the data has it. Default "IsValidation".
+    /// </summary>
     public string ValidationColumnName { get; set; } = PetsColumnNames.IsValidation;
 
     /// <summary>
-    /// Separate validation data, already transformed by the same data pipeline (it must have the label and
-    /// image columns). Default null: the rows of the training data whose split column is 1.
+    /// Separate validation data, with the same columns as the training data (ML.NET's <c>validationSet</c>).
+    /// Default null: the rows of the training data whose <see cref="ValidationColumnName"/> is 1, or, when the data has
+    /// no such column, a seeded <see cref="ValidPct"/> of the training rows.
     /// </summary>
     public IDataView? ValidationData { get; set; }
+
+    /// <summary>
+    /// fastai's <c>RandomSplitter(valid_pct)</c>: the fraction of the rows held out for validation when there is neither
+    /// <see cref="ValidationData"/> nor a <see cref="ValidationColumnName"/> column; drawn with <see cref="Seed"/>.
+    /// 0 trains without validation (the epoch table then has no valid_loss or error_rate, and the log says so). Default 0.2.
+    /// </summary>
+    public double ValidPct { get; set; } = 0.2;
+
+    /// <summary>
+    /// fastai's item transform <c>Resize(460)</c>, used when <see cref="FeatureColumnName"/> holds images the trainer
+    /// presizes itself (bytes, paths, MLImages). Default 460 pixels, crop.
+    /// </summary>
+    public PresizeOptions Presize { get; set; } = new();
+
+    /// <summary>How those images are decoded (pixel limit, EXIF orientation). Default <see cref="ImageDecodeOptions"/>'s defaults.</summary>
+    public ImageDecodeOptions DecodeOptions { get; set; } = new();
+
+    /// <summary>
+    /// fastai's <c>aug_transforms(size=224, min_scale=0.75)</c> + <c>Normalize</c>, used unless
+    /// <see cref="FeatureColumnName"/> is AugmentImages' output (which carries its own). Default fastai's.
+    /// </summary>
+    public AugmentOptions Augment { get; set; } = new();
 
     /// <summary>The network body. Default <see cref="ResNetArchitecture.ResNet18Packaged"/>, whose ImageNet weights ship with PetsML.</summary>
     public ResNetArchitecture Architecture { get; set; } = ResNetArchitecture.ResNet18Packaged;
@@ -58,8 +104,14 @@ public sealed class ImageFineTuningOptions
     /// <summary>Label smoothing ε (fastai's LabelSmoothingCrossEntropy uses 0.1). Default 0: plain cross-entropy.</summary>
     public double LabelSmoothing { get; set; }
 
-    /// <summary>Seed of the head's initialisation, the shuffle and the augmentation. Default 42.</summary>
-    public int Seed { get; set; } = 42;
+    /// <summary>
+    /// Seed of the head's initialisation, the shuffle, the augmentation and the ValidPct split. Default null: the seed of
+    /// <c>new MLContext(seed:)</c> when the trainer comes from a catalog and the context has one, else 42.
+    /// </summary>
+    public int? Seed { get; set; }
+
+    /// <summary>The seed when neither the options nor the MLContext set one.</summary>
+    public const int DefaultSeed = 42;
 
     /// <summary>"auto" (cuda when available, else cpu), "cpu", "cuda" or "cuda:N". Default "auto".</summary>
     public string Device { get; set; } = "auto";
@@ -135,9 +187,17 @@ public sealed class ImageFineTuningOptions
 
     internal void Validate()
     {
+        ArgumentNullException.ThrowIfNull(Presize, nameof(Presize));
+        ArgumentNullException.ThrowIfNull(DecodeOptions, nameof(DecodeOptions));
+        ArgumentNullException.ThrowIfNull(Augment, nameof(Augment));
+        Augment.Validate();
+        foreach (var (name, value) in new[] { (nameof(LabelColumnName), LabelColumnName), (nameof(FeatureColumnName), FeatureColumnName),
+                     (nameof(ScoreColumnName), ScoreColumnName), (nameof(PredictedLabelColumnName), PredictedLabelColumnName), (nameof(ValidationColumnName), ValidationColumnName) })
+            if (string.IsNullOrWhiteSpace(value)) throw new ArgumentException($"{name} must not be empty.", name);
+        if (!(ValidPct >= 0 && ValidPct < 1)) throw new ArgumentOutOfRangeException(nameof(ValidPct), ValidPct, "ValidPct must be in [0, 1).");
+        if (Recipe is null && Epochs < 1) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "Epochs must be at least 1 (fine_tune's unfrozen epochs).");
         if (Epochs < 0) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "Epochs must be ≥ 0.");
         if (FreezeEpochs < 0) throw new ArgumentOutOfRangeException(nameof(FreezeEpochs), FreezeEpochs, "FreezeEpochs must be ≥ 0.");
-        if (Epochs + FreezeEpochs == 0 && Recipe is null) throw new ArgumentOutOfRangeException(nameof(Epochs), "Epochs + FreezeEpochs must be at least 1.");
         if (BaseLearningRate is { } lr && !(lr > 0 && double.IsFinite(lr))) throw new ArgumentOutOfRangeException(nameof(BaseLearningRate), lr, "BaseLearningRate must be a positive number, or null to find it.");
         if (!(LrMult > 0)) throw new ArgumentOutOfRangeException(nameof(LrMult), LrMult, "LrMult must be positive.");
         if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "BatchSize must be at least 1.");

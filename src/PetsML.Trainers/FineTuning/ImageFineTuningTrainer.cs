@@ -1,10 +1,13 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
 using PetsML.Trainers.Devices;
+using PetsML.Trainers.Interop.MlNet;
 using PetsML.Trainers.Losses;
 using PetsML.Trainers.LrFinding;
 using PetsML.Trainers.Modeling;
 using PetsML.Trainers.Training;
+using PetsML.Transforms.Augmentation;
 using PetsML.Transforms.Batching;
 using PetsML.Transforms.Imaging;
 using PetsML.Transforms.Pipeline;
@@ -17,20 +20,35 @@ namespace PetsML.Trainers.FineTuning;
 /// fastai's head, trained with fastai's Adam, one-cycle schedule and discriminative learning rates.
 /// </summary>
 /// <remarks>
-/// Append it to PetsML's data pipeline (LoadImageFiles -> LabelFromFileName -> RandomSplit -> Presize ->
-/// AugmentImages). It finds the Presize and AugmentImages steps upstream and re-runs their random
-/// training paths for every batch of every epoch; validation rows get the deterministic path.
-/// Training rows are those whose split column is 0 (or all rows when <see cref="ImageFineTuningOptions.ValidationData"/> is given).
+/// It reads exactly the columns it declares: the label key column and the feature column, which holds images
+/// (encoded bytes, paths, MLImages: the trainer presizes and augments them itself) or the output of PetsML's
+/// Presize/AugmentImages, whose settings travel with the column as annotations (see <see cref="ImageFineTuningOptions.FeatureColumnName"/>).
+/// Either way it re-runs the random training paths for every batch of every epoch; validation rows get the
+/// deterministic path. Validation: <see cref="ImageFineTuningOptions.ValidationData"/>, else the split column, else a
+/// seeded <see cref="ImageFineTuningOptions.ValidPct"/> of the rows.
 /// </remarks>
 public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransformer>
 {
-    readonly ImageFineTuningOptions _options;
+    /// <summary>The channel of <c>mlContext.Log</c> the trainer writes to.</summary>
+    public const string LogChannelName = "FineTuneImageClassifier";
 
-    public ImageFineTuningTrainer(ImageFineTuningOptions? options = null)
+    readonly ImageFineTuningOptions _options;
+    readonly IHostEnvironment? _environment;
+    readonly int _seed;
+
+    public ImageFineTuningTrainer(ImageFineTuningOptions? options = null) : this(options, environment: null) { }
+
+    /// <summary>A trainer of an MLContext: its seed when the options set none, its log beside <see cref="ImageFineTuningOptions.Log"/>.</summary>
+    internal ImageFineTuningTrainer(ImageFineTuningOptions? options, IHostEnvironment? environment)
     {
         _options = options ?? new ImageFineTuningOptions();
         _options.Validate();
+        _environment = environment;
+        _seed = _options.Seed ?? (environment is null ? null : MlNetContext.SeedOf(environment)) ?? ImageFineTuningOptions.DefaultSeed;
     }
+
+    /// <summary>The seed used: <see cref="ImageFineTuningOptions.Seed"/>, else the MLContext's, else 42.</summary>
+    public int Seed => _seed;
 
     public ImageFineTuningOptions Options => _options;
 
@@ -59,8 +77,7 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
             learner.FineTune(_options.Epochs, baseLr, _options.FreezeEpochs, _options.LrMult, cancellationToken: token);
 
         var history = new TrainingHistory(learner.History.ToList(), lrFind, session.SkippedUnlabeled, learner.Recorder.LearningRates.ToList(), learner.Recorder.SmoothedLosses.ToList());
-        return new ImageClassifierTransformer(session.Model, _options.Architecture, session.ClassNames,
-            _options.FeatureColumnName, session.ImageSize, _options.Device, history, ownsModel: true);
+        return session.ToTransformer(_options, history);
     }
 
     /// <summary>fastai's <c>lr_find</c> on a fresh, frozen learner for this data; the model is discarded afterwards.</summary>
@@ -82,27 +99,26 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
         ArgumentNullException.ThrowIfNull(input);
         if (_options.Threads is { } threads) torch.set_num_threads(threads);
         var device = TorchDevice.Resolve(_options.Device);
-        var steps = UpstreamImageSteps.Find(input, _options.FeatureColumnName)
-            ?? throw new InvalidOperationException(
-                $"The trainer reads column '{_options.FeatureColumnName}' but found no mlContext.Transforms.Presize followed by " +
-                "mlContext.Transforms.AugmentImages writing it upstream: append the trainer to PetsML's data pipeline.");
+        var classifierInput = ClassifierInput.Resolve(input.Schema, _options);
         var classNames = ClassNamesOf(input.Schema);
 
-        var (train, valid, skipped) = ReadItems(input, steps);
+        var (train, valid, skipped) = ReadItems(input, classifierInput);
         if (skipped > 0) Log($"{skipped} row(s) without a label were left out.");
         var badImages = LeaveOutBadImages(train, valid);
         Log($"{train.Count} training and {valid.Count} validation images, {classNames.Count} classes; device {device.type}.");
+        if (valid.Count == 0) Log("No validation set (ValidPct = 0): training without validation, so the epoch table has no valid_loss or error_rate.");
 
         var batches = new BatchSourceOptions
         {
-            BatchSize = _options.BatchSize, Seed = _options.Seed, DecodeThreads = _options.DecodeThreads,
+            BatchSize = _options.BatchSize, Seed = _seed, DecodeThreads = _options.DecodeThreads,
             Preparation = _options.BatchPreparation, Device = device, DecodedCacheBytes = _options.DecodedCacheBytes,
         };
-        var trainSource = new ImageBatchSource(train, steps.Presize, steps.Augment.Augmenter, training: true, batches);
-        var validSource = valid.Count > 0 ? new ImageBatchSource(valid, steps.Presize, steps.Augment.Augmenter, training: false, batches) : null;
+        var augmenter = new BatchAugmenter(classifierInput.Augment);
+        var trainSource = new ImageBatchSource(train, classifierInput.Steps.Presize, augmenter, training: true, batches);
+        var validSource = valid.Count > 0 ? new ImageBatchSource(valid, classifierInput.Steps.Presize, augmenter, training: false, batches) : null;
 
-        var model = ImageClassifier.Create(_options.Architecture, classNames.Count, _options.Seed, _options.Pretrained, _options.WeightsFile);
-        var dataStats = steps.Augment.Options.Normalization;
+        var model = ImageClassifier.Create(_options.Architecture, classNames.Count, _seed, _options.Pretrained, _options.WeightsFile);
+        var dataStats = classifierInput.Augment.Normalization;
         var (scale, shift) = ImageClassifier.RenormalizationFor(dataStats.Mean, dataStats.Std, model.ModelStatistics.Mean, model.ModelStatistics.Std);
         model.SetInputRenormalization(scale, shift);
 
@@ -115,13 +131,13 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
             Precision = _options.Precision,
             Bf16BatchNorm = _options.Bf16BatchNorm,
             Progress = _options.Progress,
-            Callbacks = [.. (_options.Log is null ? [] : new ILearnerCallback[] { new EpochLogger(_options.Log) }), .. Tricks.TrainingTricks.Callbacks(_options)],
+            Callbacks = [new EpochLogger(Log), .. Tricks.TrainingTricks.Callbacks(_options, _seed)],
         };
         var learner = new Learner(model, model.GetParameterGroups(), trainSource, validSource, learnerOptions);
         Log($"precision {PrecisionResolver.ToDisplayName(learner.Precision)} (asked: {PrecisionResolver.ToDisplayName(_options.Precision)}), " +
             $"channels_last {(_options.ChannelsLast ? "on" : "off")}.");
         learner.Freeze(); // vision_learner freezes a pretrained model right away
-        return new FineTuningSession(learner, model, classNames, steps.Augment.Options.Size, skipped) { SkippedImages = badImages };
+        return new FineTuningSession(learner, model, classNames, classifierInput, augmenter, skipped) { SkippedImages = badImages };
     }
 
     /// <summary>
@@ -159,32 +175,53 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
         return Enumerable.Range(0, count).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
     }
 
-    (List<LabeledImage> Train, List<LabeledImage> Valid, int Skipped) ReadItems(IDataView input, UpstreamImageSteps steps)
+    /// <summary>
+    /// The training and validation images: <see cref="ImageFineTuningOptions.ValidationData"/>, else the rows whose split
+    /// column is 1, else a seeded <see cref="ImageFineTuningOptions.ValidPct"/> of the rows (fastai's RandomSplitter).
+    /// </summary>
+    (List<LabeledImage> Train, List<LabeledImage> Valid, int Skipped) ReadItems(IDataView input, ClassifierInput classifierInput)
     {
         var train = new List<LabeledImage>();
         var valid = new List<LabeledImage>();
-        int skipped = 0;
-        if (_options.ValidationData is null)
+        int skipped;
+        if (_options.ValidationData is { } validation)
         {
-            skipped += Read(input, steps, train, split: (_options.ValidationColumnName, valid));
+            skipped = Read(input, classifierInput.Steps.RawImages, train, split: null);
+            var validationImages = ClassifierInput.Resolve(validation.Schema, _options).Steps.RawImages;
+            skipped += Read(validation, validationImages, valid, split: null);
+        }
+        else if (input.Schema.GetColumnOrNull(_options.ValidationColumnName) is not null)
+        {
+            skipped = Read(input, classifierInput.Steps.RawImages, train, split: (_options.ValidationColumnName, valid));
         }
         else
         {
-            skipped += Read(input, steps, train, split: null);
-            skipped += Read(_options.ValidationData, steps, valid, split: null);
+            var all = new List<LabeledImage>();
+            skipped = Read(input, classifierInput.Steps.RawImages, all, split: null);
+            (train, valid) = RandomSplit(all);
+            Log($"No validation data and no '{_options.ValidationColumnName}' column: {valid.Count} of {all.Count} rows held out for validation (ValidPct {_options.ValidPct}, seed {_seed}).");
         }
         if (train.Count == 0) throw new InvalidDataException("No training images: every labelled row is a validation row.");
         return (train, valid, skipped);
+    }
+
+    /// <summary>fastai's RandomSplitter: a seeded permutation; the first int(valid_pct·n) rows are validation.</summary>
+    (List<LabeledImage> Train, List<LabeledImage> Valid) RandomSplit(List<LabeledImage> all)
+    {
+        if (_options.ValidPct == 0) return (all, new List<LabeledImage>());
+        using var generator = new torch.Generator((ulong)_seed);
+        using var permutation = torch.randperm(all.Count, generator: generator, dtype: torch.int64);
+        var order = permutation.data<long>().Select(i => (int)i).ToArray();
+        int cut = (int)(_options.ValidPct * all.Count);
+        return (order.Skip(cut).Select(i => all[i]).ToList(), order.Take(cut).Select(i => all[i]).ToList());
     }
 
     /// <summary>
     /// Adds the labelled rows of <paramref name="data"/> to <paramref name="rows"/>, or to the split's list for rows whose
     /// split column is 1; returns how many rows had no label.
     /// </summary>
-    int Read(IDataView data, UpstreamImageSteps steps, List<LabeledImage> rows, (string Column, List<LabeledImage> ValidationRows)? split)
+    int Read(IDataView data, DataViewSchema.Column imageColumn, List<LabeledImage> rows, (string Column, List<LabeledImage> ValidationRows)? split)
     {
-        var imageColumn = data.Schema.GetColumnOrNull(steps.Presize.InputColumnName)
-            ?? throw new ArgumentOutOfRangeException(steps.Presize.InputColumnName, $"Column '{steps.Presize.InputColumnName}' (the Presize input) not found.");
         var labelColumn = SchemaShapes.Require(data.Schema, _options.LabelColumnName, "a key column", t => t is KeyDataViewType);
         DataViewSchema.Column? splitColumn = split is { } sp
             ? SchemaShapes.Require(data.Schema, sp.Column, "a Single split column (1 = validation), mlContext.Transforms.RandomSplit", t => t == NumberDataViewType.Single)
@@ -194,7 +231,7 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
 
         int skipped = 0;
         using var cursor = data.GetRowCursor(active);
-        var readImage = ImageSource.MakeReader(cursor, imageColumn.Name);
+        var readImage = ImageSource.MakeReader(cursor, imageColumn);
         var labelGetter = cursor.GetGetter<uint>(labelColumn);
         ValueGetter<float>? splitGetter = splitColumn is { } sc ? cursor.GetGetter<float>(sc) : null;
         uint key = 0;
@@ -214,8 +251,9 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
     {
         SchemaShapes.Require(inputSchema, _options.LabelColumnName, "a key column (mlContext.Transforms.LabelFromFileName)",
             c => c.Kind == SchemaShape.Column.VectorKind.Scalar && c.IsKey);
-        SchemaShapes.Require(inputSchema, _options.FeatureColumnName, "a known-size vector of Single (mlContext.Transforms.AugmentImages)",
-            c => c.Kind == SchemaShape.Column.VectorKind.Vector && c.ItemType == NumberDataViewType.Single);
+        SchemaShapes.Require(inputSchema, _options.FeatureColumnName, ClassifierInput.Expected,
+            c => (c.Kind == SchemaShape.Column.VectorKind.Scalar && (c.ItemType is TextDataViewType || c.ItemType is Microsoft.ML.Transforms.Image.ImageDataViewType))
+                 || (c.Kind != SchemaShape.Column.VectorKind.Scalar && (c.ItemType == NumberDataViewType.Byte || c.ItemType == NumberDataViewType.Single)));
         var text = TextDataViewType.Instance;
         var scoreAnnotations = new SchemaShape(new[]
         {
@@ -228,9 +266,13 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
             SchemaShapes.Scalar("ScoreColumnSetId", NumberDataViewType.UInt32, isKey: true),
         });
         return SchemaShapes.With(inputSchema,
-            SchemaShapes.Vector(ImageClassifierTransformer.ScoreColumnName, NumberDataViewType.Single, scoreAnnotations),
-            SchemaShapes.Scalar(ImageClassifierTransformer.PredictedLabelColumnName, NumberDataViewType.UInt32, isKey: true, predictedAnnotations));
+            SchemaShapes.Vector(_options.ScoreColumnName, NumberDataViewType.Single, scoreAnnotations),
+            SchemaShapes.Scalar(_options.PredictedLabelColumnName, NumberDataViewType.UInt32, isKey: true, predictedAnnotations));
     }
 
-    void Log(string line) => _options.Log?.Invoke(line);
+    void Log(string line)
+    {
+        _options.Log?.Invoke(line);
+        if (_environment is not null) MlNetContext.Info(_environment, LogChannelName, line);
+    }
 }

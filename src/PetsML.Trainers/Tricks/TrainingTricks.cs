@@ -3,13 +3,13 @@ using PetsML.Trainers.Training;
 
 namespace PetsML.Trainers.Tricks;
 
-/// <summary>The callbacks <see cref="ImageFineTuningOptions"/>' trick options ask for, and the checks of those options.</summary>
+/// <summary>The callbacks <see cref="ImageFineTuningOptions"/>' trick options ask for (seeded with the trainer's resolved seed), and the checks of those options.</summary>
 internal static class TrainingTricks
 {
-    public static IEnumerable<ILearnerCallback> Callbacks(ImageFineTuningOptions options)
+    public static IEnumerable<ILearnerCallback> Callbacks(ImageFineTuningOptions options, int seed)
     {
-        if (options.MixUp > 0) yield return new MixUp(options.MixUp, options.Seed);
-        if (options.CutMix > 0) yield return new CutMix(options.CutMix, options.Seed);
+        if (options.MixUp > 0) yield return new MixUp(options.MixUp, seed);
+        if (options.CutMix > 0) yield return new CutMix(options.CutMix, seed);
         if (options.GradientAccumulationItems > 0) yield return new GradientAccumulation(options.GradientAccumulationItems);
         if (options.KeepBestEpoch) yield return new KeepBestEpoch();
         if (options.EarlyStoppingPatience > 0) yield return new EarlyStopping(options.EarlyStoppingPatience);

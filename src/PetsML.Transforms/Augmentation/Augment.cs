@@ -89,7 +89,11 @@ public sealed class AugmentTransformer : RowMappingTransformer, IDisposable
     {
         CheckInput(inputSchema.GetColumnOrNull(InputColumnName), InputColumnName);
         int size = Options.Size;
-        return new[] { new DataViewSchema.DetachedColumn(OutputColumnName, new VectorDataViewType(NumberDataViewType.Single, 3, size, size)) };
+        return new[]
+        {
+            new DataViewSchema.DetachedColumn(OutputColumnName, new VectorDataViewType(NumberDataViewType.Single, 3, size, size),
+                ImageStepAnnotations.Describe(ImageStepAnnotations.Augment, w => { AugmentOptionsFormat.Write(w, Options); w.Write(InputColumnName); })),
+        };
     }
 
     protected override IEnumerable<string> GetInputColumnNames() => new[] { InputColumnName };

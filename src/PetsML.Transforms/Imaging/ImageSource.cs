@@ -70,9 +70,12 @@ public abstract class ImageSource
     /// (decoded later, possibly on another thread); an MLImage is converted right away, because ML.NET
     /// disposes it when the cursor moves.
     /// </summary>
-    internal static Func<ImageSource> MakeReader(DataViewRow row, string columnName)
+    internal static Func<ImageSource> MakeReader(DataViewRow row, string columnName) => MakeReader(row, row.Schema[columnName]);
+
+    /// <inheritdoc cref="MakeReader(DataViewRow, string)"/>
+    internal static Func<ImageSource> MakeReader(DataViewRow row, DataViewSchema.Column column)
     {
-        var column = row.Schema[columnName];
+        var columnName = column.Name;
         switch (column.Type)
         {
             case TextDataViewType:

@@ -31,6 +31,14 @@ public abstract class RowMappingTransformer : ITransformer
     /// </summary>
     protected abstract Delegate[] MakeGetters(DataViewRow input, Func<int, bool> isActive);
 
+    /// <summary>
+    /// Getters for a cursor over a whole data view (Transform, Evaluate); by default the row-by-row ones. A
+    /// transformer that computes better in batches (the classifier's network) may read ahead in
+    /// <paramref name="source"/>, the view <paramref name="input"/> is a cursor of (not shuffled unless <paramref name="shuffled"/>).
+    /// </summary>
+    protected virtual Delegate[] MakeCursorGetters(DataViewRowCursor input, IDataView source, bool shuffled, Func<int, bool> isActive)
+        => MakeGetters(input, isActive);
+
     /// <summary>Writes this transformer into a model .zip (see Interop/MlNet).</summary>
     public abstract void Save(ModelSaveContext ctx);
 
@@ -81,7 +89,7 @@ public abstract class RowMappingTransformer : ITransformer
         {
             var needed = columnsNeeded.ToList();
             var inputCursor = Source.GetRowCursor(_mapper.GetDependencies(needed), rand);
-            return new Cursor(_mapper, inputCursor, needed);
+            return new Cursor(_mapper, inputCursor, needed, Source, shuffled: rand is not null);
         }
 
         public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null)
@@ -131,6 +139,9 @@ public abstract class RowMappingTransformer : ITransformer
         public Delegate[] MakeGetters(DataViewRow input, Func<int, bool> isAppendedActive)
             => _transformer.MakeGetters(input, isAppendedActive);
 
+        public Delegate[] MakeCursorGetters(DataViewRowCursor input, IDataView source, bool shuffled, Func<int, bool> isAppendedActive)
+            => _transformer.MakeCursorGetters(input, source, shuffled, isAppendedActive);
+
         public int InputCount => _inputCount;
     }
 
@@ -141,15 +152,17 @@ public abstract class RowMappingTransformer : ITransformer
         readonly bool[] _active;
         readonly Delegate[] _getters;
 
-        public MappedRow(Mapper mapper, DataViewRow input, IReadOnlyList<DataViewSchema.Column> active)
+        public MappedRow(Mapper mapper, DataViewRow input, IReadOnlyList<DataViewSchema.Column> active,
+            Func<Func<int, bool>, Delegate[]>? makeGetters = null)
         {
             _mapper = mapper;
             _input = input;
             _active = new bool[mapper.OutputSchema.Count];
             foreach (var column in active) _active[column.Index] = true;
             bool anyAppended = active.Any(c => mapper.IsAppended(c.Index));
+            Func<int, bool> isActive = i => _active[mapper.InputCount + i];
             _getters = anyAppended
-                ? mapper.MakeGetters(input, i => _active[mapper.InputCount + i])
+                ? makeGetters?.Invoke(isActive) ?? mapper.MakeGetters(input, isActive)
                 : Array.Empty<Delegate>();
         }
 
@@ -186,10 +199,10 @@ public abstract class RowMappingTransformer : ITransformer
         readonly DataViewRowCursor _input;
         readonly MappedRow _row;
 
-        public Cursor(Mapper mapper, DataViewRowCursor input, IReadOnlyList<DataViewSchema.Column> active)
+        public Cursor(Mapper mapper, DataViewRowCursor input, IReadOnlyList<DataViewSchema.Column> active, IDataView source, bool shuffled)
         {
             _input = input;
-            _row = new MappedRow(mapper, input, active);
+            _row = new MappedRow(mapper, input, active, isActive => mapper.MakeCursorGetters(input, source, shuffled, isActive));
         }
 
         public override DataViewSchema Schema => _row.Schema;

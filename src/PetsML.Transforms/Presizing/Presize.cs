@@ -93,7 +93,11 @@ public sealed class PresizeTransformer : RowMappingTransformer
         var column = inputSchema.GetColumnOrNull(InputColumnName)
             ?? throw new ArgumentOutOfRangeException(InputColumnName, $"Input column '{InputColumnName}' not found; expected {ExpectedInput}.");
         CheckInput(column.Type, InputColumnName);
-        return new[] { new DataViewSchema.DetachedColumn(OutputColumnName, new VectorDataViewType(NumberDataViewType.Byte, 3, Height, Width)) };
+        return new[]
+        {
+            new DataViewSchema.DetachedColumn(OutputColumnName, new VectorDataViewType(NumberDataViewType.Byte, 3, Height, Width),
+                ImageStepAnnotations.Describe(ImageStepAnnotations.Presize, WriteSettings)),
+        };
     }
 
     protected override IEnumerable<string> GetInputColumnNames() => new[] { InputColumnName };
@@ -121,6 +125,12 @@ public sealed class PresizeTransformer : RowMappingTransformer
     {
         var w = MlNetInternals.BeginSave(ctx, Version);
         w.Write(OutputColumnName);
+        WriteSettings(w);
+    }
+
+    /// <summary>The input column and the options, as the model .zip and the output column's annotation hold them.</summary>
+    internal void WriteSettings(BinaryWriter w)
+    {
         w.Write(InputColumnName);
         w.Write(Options.Size);
         w.Write(Options.Width ?? 0);
@@ -131,10 +141,9 @@ public sealed class PresizeTransformer : RowMappingTransformer
         w.Write(DecodeOptions.ApplyExifOrientation);
     }
 
-    internal static PresizeTransformer Load(IHostEnvironment env, MlNetInternals.ModelLoadReader ctx)
+    /// <summary>Reads what <see cref="WriteSettings"/> wrote.</summary>
+    internal static PresizeTransformer ReadSettings(BinaryReader r, string outputColumnName)
     {
-        var r = ctx.Reader;
-        var output = r.ReadString();
         var input = r.ReadString();
         int size = r.ReadInt32(), width = r.ReadInt32(), height = r.ReadInt32();
         var options = new PresizeOptions
@@ -143,6 +152,12 @@ public sealed class PresizeTransformer : RowMappingTransformer
             Method = (PresizeMethod)r.ReadInt32(), PadMode = (PadMode)r.ReadInt32(),
         };
         var decode = new ImageDecodeOptions { MaxPixels = r.ReadInt64(), ApplyExifOrientation = r.ReadBoolean() };
-        return new PresizeTransformer(output, input, options, decode);
+        return new PresizeTransformer(outputColumnName, input, options, decode);
+    }
+
+    internal static PresizeTransformer Load(IHostEnvironment env, MlNetInternals.ModelLoadReader ctx)
+    {
+        var output = ctx.Reader.ReadString();
+        return ReadSettings(ctx.Reader, output);
     }
 }

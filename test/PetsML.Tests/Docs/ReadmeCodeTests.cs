@@ -19,18 +19,25 @@ public sealed class ReadmeCodeTests
         _ = typeof(PetsML.Trainers.PetsTrainersCatalog);
         _ = typeof(PetsML.Transforms.PetsTransformsCatalog);
         _ = typeof(Microsoft.ML.MLContext);
+        _ = typeof(Microsoft.ML.ImageEstimatorsCatalog); // LoadRawImageBytes, in the first example
         var references = AppDomain.CurrentDomain.GetAssemblies()
             .Where(a => !a.IsDynamic && !string.IsNullOrEmpty(a.Location))
             .Select(a => MetadataReference.CreateFromFile(a.Location));
         // What `dotnet new console` projects get from ImplicitUsings.
         const string implicitUsings = "global using System; global using System.IO; global using System.Linq; global using System.Collections.Generic; " +
                                       "global using System.Threading; global using System.Threading.Tasks; global using System.Net.Http;";
-        var trees = blocks.Append(implicitUsings).Select(b => CSharpSyntaxTree.ParseText(b, new CSharpParseOptions(LanguageVersion.Latest)));
-        var compilation = CSharpCompilation.Create("ReadmeSample", trees, references,
-            new CSharpCompilationOptions(OutputKind.ConsoleApplication, nullableContextOptions: NullableContextOptions.Enable));
-        using var output = new MemoryStream();
-        var result = compilation.Emit(output);
-        var errors = result.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
-        Assert.IsTrue(result.Success, "README C# does not compile:\n" + string.Join("\n", errors));
+        // Each block is a program of its own (top-level statements), as a reader would paste it.
+        for (int b = 0; b < blocks.Count; b++)
+        {
+            var trees = new[] { blocks[b], implicitUsings }.Select(t => CSharpSyntaxTree.ParseText(t, new CSharpParseOptions(LanguageVersion.Latest)));
+            var compilation = CSharpCompilation.Create($"ReadmeSample{b}", trees, references,
+                new CSharpCompilationOptions(OutputKind.ConsoleApplication, nullableContextOptions: NullableContextOptions.Enable));
+            using var output = new MemoryStream();
+            var result = compilation.Emit(output);
+            var errors = result.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
+            Assert.IsTrue(result.Success, $"README C# block {b + 1} does not compile:\n" + string.Join("\n", errors));
+            var usings = Regex.Matches(blocks[b], @"^using [\w.]+;", RegexOptions.Multiline).Count;
+            if (b == 0) Assert.IsTrue(usings <= 3, $"the first example needs at most three using lines, not {usings}");
+        }
     }
 }

@@ -7,17 +7,26 @@ namespace PetsML.Tests.Support;
 public static class FreshProcess
 {
     public static Dictionary<string, JsonElement[]> LoadAndTransform(string modelPath, IEnumerable<string> columns, IEnumerable<string> imagePaths)
+        => Run(new[] { modelPath, "{json}", string.Join(',', columns) }.Concat(imagePaths));
+
+    /// <summary>Microsoft's sample in a fresh process: Model.Load, then a PredictionEngine on each image's bytes ("Image").</summary>
+    public static Dictionary<string, JsonElement[]> PredictFromBytes(string modelPath, IEnumerable<string> imagePaths)
+        => Run(new[] { "--engine", modelPath, "{json}" }.Concat(imagePaths));
+
+    static Dictionary<string, JsonElement[]> Run(IEnumerable<string> args)
     {
         var probe = ProbePath();
         var json = Path.Combine(Path.GetTempPath(), $"petsml-probe-{Guid.NewGuid():N}.json");
         var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var arg in new[] { probe, modelPath, json, string.Join(',', columns) }.Concat(imagePaths))
-            start.ArgumentList.Add(arg);
+        start.ArgumentList.Add(probe);
+        foreach (var arg in args)
+            start.ArgumentList.Add(arg == "{json}" ? json : arg);
         using var process = Process.Start(start)!;
         var stderr = process.StandardError.ReadToEndAsync();
         var stdout = process.StandardOutput.ReadToEndAsync();
         Assert.IsTrue(process.WaitForExit(TimeSpan.FromMinutes(3)), "The load probe did not finish in 3 minutes.");
         Assert.AreEqual(0, process.ExitCode, $"The load probe failed:\n{stdout.Result}\n{stderr.Result}");
+        Assert.IsFalse(stderr.Result.Contains("NNPACK", StringComparison.Ordinal), $"libtorch printed to stderr:\n{stderr.Result}");
         try
         {
             using var document = JsonDocument.Parse(File.ReadAllText(json));

@@ -49,7 +49,7 @@ public sealed class ScoredFolder
     {
         var rows = paths.Select(p => new PetsML.Transforms.Loading.ImageFileRow { ImagePath = p }).ToList();
         var view = model.Transform(mlContext.Data.LoadFromEnumerable(rows));
-        var stats = UpstreamImageSteps.Find(view, PetsColumnNames.Features)?.Augment.Options.Normalization ?? NormalizationStats.ImageNet;
+        var stats = UpstreamImageSteps.Find(view, PetsColumnNames.Features)?.Augment?.Normalization ?? NormalizationStats.ImageNet;
         var column = view.Schema[PetsColumnNames.Features];
         var images = new List<float[]>();
         using (var cursor = view.GetRowCursor(new[] { column }))

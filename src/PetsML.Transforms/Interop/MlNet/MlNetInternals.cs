@@ -1,13 +1,12 @@
 // Why this file exists
 // --------------------
 // ML.NET 5.0.1 keeps its model persistence API internal (ModelSaveContext.Writer/SetVersionInfo/
-// SaveBinaryStream, ModelLoadContext, VersionInfo, LoadableClassAttribute, ComponentCatalog.AddClass)
-// and the SchemaShape.Column constructor too. A third-party transformer that wants to live inside an
-// ordinary model .zip (mlContext.Model.Save / Model.Load) has to reach them by reflection.
-// This is the ONLY place in PetsML that does so; every member is resolved eagerly on first use and a
-// missing one fails with a MissingMemberException that names it, so an ML.NET upgrade that changes
+// SaveBinaryStream, ModelLoadContext, VersionInfo) and the SchemaShape.Column constructor too. PetsML's
+// loaders are ordinary [assembly: LoadableClass] attributes (TransformLoaders.cs, compiled against publicized
+// references, build/MlNetInternals), so ML.NET finds them by itself; the save and load contexts are still reached
+// here by reflection. This is the ONLY place in PetsML that does so; every member is resolved eagerly on first
+// use and a missing one fails with a MissingMemberException that names it, so an ML.NET upgrade that changes
 // shape breaks loudly here, not subtly elsewhere. Checked against Microsoft.ML 5.0.1 (release/5.0).
-// See ../shared/docs/mlnet-extension.md ("option A: a reflection bridge").
 using System.Reflection;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -35,9 +34,6 @@ internal static class MlNetInternals
     static readonly Assembly Core = typeof(ICanSaveModel).Assembly;              // Microsoft.ML.Core
     static readonly Type VersionInfoType = Required(Core.GetType("Microsoft.ML.VersionInfo"), "Microsoft.ML.VersionInfo");
     static readonly Type LoadContextType = Required(Core.GetType("Microsoft.ML.ModelLoadContext"), "Microsoft.ML.ModelLoadContext");
-    static readonly Type SignatureLoadModelType = Required(Core.GetType("Microsoft.ML.SignatureLoadModel"), "Microsoft.ML.SignatureLoadModel");
-    static readonly Type LoadableClassAttributeType = Required(Core.GetType("Microsoft.ML.LoadableClassAttribute"), "Microsoft.ML.LoadableClassAttribute");
-    static readonly Type LoadableClassInfoType = Required(typeof(ComponentCatalog).GetNestedType("LoadableClassInfo", BindingFlags.NonPublic), "ComponentCatalog.LoadableClassInfo");
 
     static readonly ConstructorInfo VersionInfoCtor = Required(VersionInfoType.GetConstructor(
         new[] { typeof(string), typeof(uint), typeof(uint), typeof(uint), typeof(string), typeof(string), typeof(string) }), "VersionInfo(string, uint, uint, uint, string, string, string)");
@@ -70,49 +66,21 @@ internal static class MlNetInternals
         => Invoke(SaveBinaryStreamMethod, ctx, entryName, write);
 
     /// <summary>
-    /// Registers a loader for <typeparamref name="T"/> in one catalog, so that <c>mlContext.Model.Load</c>
-    /// can recreate it. Idempotent.
+    /// The body of every <c>[assembly: LoadableClass]</c> loader: checks the component's version header, then reads it.
     /// </summary>
-    public static void RegisterLoader<T>(ComponentCatalog catalog, ModelVersion version, Func<IHostEnvironment, ModelLoadReader, T> load)
-        where T : class
+    public static T Load<T>(IHostEnvironment env, ModelLoadContext ctx, ModelVersion version, Func<IHostEnvironment, ModelLoadReader, T> load)
     {
-        ArgumentNullException.ThrowIfNull(catalog);
-        LoaderThunk<T>.Load = load;
-        LoaderThunk<T>.Version = version;
-
-        lock (CatalogLock(catalog))
+        var reader = new ModelLoadReader(ctx);
+        reader.CheckAtModel(version);
+        try
         {
-            var getInfo = typeof(ComponentCatalog).GetMethod("GetLoadableClassInfo", Instance, new[] { typeof(string), typeof(Type) });
-            if (getInfo is not null && getInfo.Invoke(catalog, new object[] { version.LoaderSignature, SignatureLoadModelType }) is not null)
-                return;
-
-            // LoadableClassAttribute(instType, loaderType, argType, sigType, userName, params loadNames)
-            var attribute = Activator.CreateInstance(LoadableClassAttributeType, Instance, null,
-                new object?[] { typeof(T), typeof(LoaderThunk<T>), null, SignatureLoadModelType, typeof(T).Name, new[] { version.LoaderSignature } }, null)
-                ?? throw new MissingMemberException("LoadableClassAttribute", ".ctor");
-            var create = typeof(LoaderThunk<T>).GetMethod(nameof(LoaderThunk<T>.Create), BindingFlags.Static | BindingFlags.Public)!;
-            var info = Activator.CreateInstance(LoadableClassInfoType, Instance, null,
-                new object?[] { attribute, null, null, create, true }, null)
-                ?? throw new MissingMemberException("ComponentCatalog.LoadableClassInfo", ".ctor");
-            var addClass = Method(typeof(ComponentCatalog), "AddClass", new[] { LoadableClassInfoType, typeof(string[]), typeof(bool) });
-            Invoke(addClass, catalog, info, new[] { version.LoaderSignature }, false);
+            return load(env, reader);
         }
-    }
-
-    /// <summary>
-    /// What ML.NET calls when it loads a registered component: a static Create(env, ctx) whose context
-    /// parameter is typed object, because C# cannot name the internal ModelLoadContext.
-    /// </summary>
-    public static class LoaderThunk<T> where T : class
-    {
-        internal static Func<IHostEnvironment, ModelLoadReader, T>? Load;
-        internal static ModelVersion? Version;
-
-        public static T Create(IHostEnvironment env, object ctx)
+        catch (Exception e) when (e is EndOfStreamException or IOException or FormatException or OverflowException)
         {
-            var reader = new ModelLoadReader(ctx);
-            reader.CheckAtModel(Version!);
-            return Load!(env, reader);
+            throw new InvalidDataException(
+                $"PetsML could not read its {typeof(T).Name} ({version.LoaderSignature}) from the model .zip: {e.Message} " +
+                "The file is damaged, or was written by another PetsML version: load it with that version, or train and save it again.", e);
         }
     }
 
@@ -175,9 +143,6 @@ internal static class MlNetInternals
     static object ToVersionInfo(ModelVersion v)
         => VersionInfoCtor.Invoke(new object?[] { v.ModelSignature, v.VersionWritten, v.VersionReadable, v.VersionWeCanReadBack, v.LoaderAssembly.FullName, v.LoaderSignature, null });
 
-    static object CatalogLock(ComponentCatalog catalog)
-        => Field(typeof(ComponentCatalog), "_lock").GetValue(catalog) ?? catalog;
-
     static object? Invoke(MethodInfo method, object? target, params object?[] args)
     {
         try
@@ -200,15 +165,4 @@ internal static class MlNetInternals
     static T Required<T>(T? member, string name) where T : class
         => member ?? throw new MissingMemberException(
             $"ML.NET internal member '{name}' was not found. PetsML's persistence bridge (Interop/MlNet) was checked against Microsoft.ML 5.0.1; pin that version.");
-}
-
-/// <summary>Walks ML.NET's own transformed data views back to their source (IDataTransform is internal).</summary>
-internal static class DataViewSources
-{
-    static readonly Type? DataTransformType = typeof(TextLoader).Assembly.GetType("Microsoft.ML.Data.IDataTransform");
-    static readonly PropertyInfo? SourceProperty = DataTransformType?.GetProperty("Source");
-
-    /// <summary>The view <paramref name="view"/> reads from, when it is one of ML.NET's transforms; else null.</summary>
-    public static IDataView? SourceOf(IDataView view)
-        => DataTransformType is not null && DataTransformType.IsInstanceOfType(view) ? SourceProperty?.GetValue(view) as IDataView : null;
 }

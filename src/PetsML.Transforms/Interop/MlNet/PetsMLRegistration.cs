@@ -1,23 +1,16 @@
 using System.Reflection;
 using Microsoft.ML;
-using Microsoft.ML.Runtime;
 
 namespace PetsML.Transforms.Interop.MlNet;
 
-/// <summary>Implemented once per PetsML assembly: registers that assembly's model loaders.</summary>
-internal interface IComponentLoaders
-{
-    void Register(ComponentCatalog catalog);
-}
-
 /// <summary>
-/// The one line a fresh process needs before <c>mlContext.Model.Load</c> of a model that contains
-/// PetsML components: <c>mlContext.RegisterPetsML();</c>.
+/// Kept for callers written before PetsML's loaders were found by ML.NET itself: <c>mlContext.RegisterPetsML();</c>
+/// is no longer needed before <c>mlContext.Model.Load</c>, and harmless.
 /// </summary>
 /// <remarks>
-/// ML.NET gives every <see cref="MLContext"/> its own, initially empty component catalog and finds a
-/// third-party loader only through an internal attribute (see MlNetInternals.cs), so the loaders are
-/// added at run time. Saving needs no registration.
+/// A model .zip names the assembly of each component, and ML.NET registers that assembly's
+/// <c>[assembly: LoadableClass]</c> loaders when it loads the model (TransformLoaders.cs, TrainerLoaders.cs). This method
+/// registers the same assemblies up front, through ML.NET's public <c>ComponentCatalog.RegisterAssembly</c>.
 /// </remarks>
 public static class PetsMLRegistration
 {
@@ -32,9 +25,7 @@ public static class PetsMLRegistration
             Assembly assembly;
             try { assembly = Assembly.Load(name); }
             catch (FileNotFoundException) { continue; } // an app may use the transforms without the trainer
-            foreach (var type in assembly.GetTypes())
-                if (typeof(IComponentLoaders).IsAssignableFrom(type) && type is { IsClass: true, IsAbstract: false })
-                    ((IComponentLoaders)Activator.CreateInstance(type, nonPublic: true)!).Register(mlContext.ComponentCatalog);
+            mlContext.ComponentCatalog.RegisterAssembly(assembly);
         }
         return mlContext;
     }

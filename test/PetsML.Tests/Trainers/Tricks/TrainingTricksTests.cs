@@ -10,18 +10,18 @@ public sealed class TrainingTricksTests
     [TestMethod]
     public void Each_trick_option_adds_its_callback_with_its_settings()
     {
-        Assert.AreEqual(0, TrainingTricks.Callbacks(new ImageFineTuningOptions()).Count(), "no trick by default");
+        Assert.AreEqual(0, TrainingTricks.Callbacks(new ImageFineTuningOptions(), seed: 0).Count(), "no trick by default");
         var callbacks = TrainingTricks.Callbacks(new ImageFineTuningOptions
         {
-            MixUp = 0.4, KeepBestEpoch = true, EarlyStoppingPatience = 2, GradientAccumulationItems = 64, Seed = 7,
-        }).ToList();
+            MixUp = 0.4, KeepBestEpoch = true, EarlyStoppingPatience = 2, GradientAccumulationItems = 64,
+        }, seed: 7).ToList();
         var mixUp = callbacks.OfType<MixUp>().Single();
         Assert.AreEqual(0.4, mixUp.Alpha);
         Assert.AreEqual(7, mixUp.Seed);
         Assert.AreEqual(2, callbacks.OfType<EarlyStopping>().Single().Patience);
         Assert.AreEqual(64, callbacks.OfType<GradientAccumulation>().Single().Items);
         Assert.AreEqual(1, callbacks.OfType<KeepBestEpoch>().Count());
-        Assert.AreEqual(1.0, TrainingTricks.Callbacks(new ImageFineTuningOptions { CutMix = 1.0 }).OfType<CutMix>().Single().Alpha);
+        Assert.AreEqual(1.0, TrainingTricks.Callbacks(new ImageFineTuningOptions { CutMix = 1.0 }, seed: 0).OfType<CutMix>().Single().Alpha);
     }
 
     [TestMethod]

@@ -178,7 +178,7 @@ public sealed class DataPipelineTests
     }
 
     [TestMethod]
-    public void Loading_without_the_registration_line_fails()
+    public void Loading_needs_no_registration_line_and_the_old_line_is_harmless()
     {
         var ml = new MLContext();
         var data = ml.Data.LoadImageFiles(_folder.Combine("images"));
@@ -186,6 +186,10 @@ public sealed class DataPipelineTests
         using var folder = new TempFolder();
         var path = folder.Combine("m.zip");
         ml.Model.Save(model, data.Schema, path);
-        Assert.Throws<Exception>(() => new MLContext().Model.Load(path, out _));
+        var loaded = new MLContext().Model.Load(path, out _);
+        CollectionAssert.AreEqual(model.Transform(data).GetColumn<uint>("Label").ToArray(), loaded.Transform(data).GetColumn<uint>("Label").ToArray());
+        var registered = new MLContext().RegisterPetsML().RegisterPetsML();
+        CollectionAssert.AreEqual(model.Transform(data).GetColumn<uint>("Label").ToArray(),
+            registered.Model.Load(path, out _).Transform(data).GetColumn<uint>("Label").ToArray(), "RegisterPetsML (twice) before Load");
     }
 }
