@@ -1,70 +1,72 @@
-// The README's drop-in example in an app that references PetsML's NuGet packages (see DropIn.csproj).
-// It makes its own small data set: coloured shapes of three kinds, labelled by file name as the pets are.
+// The README's drop-in example in an app that references PetsML's NuGet packages (see DropIn.csproj): the shape
+// of Microsoft's ML.NET image-classification sample (DeepLearning_ImageClassification_Training) with only its
+// trainer line changed. It makes its own small data set: coloured shapes of three kinds, a folder per class.
 //
 //   dotnet run -c Release [-- <working folder>]
 //
-// Prints the validation error rate, then predicts three new images after saving and loading the model.
+// Prints the validation error rate, then, after saving and loading the model with plain ML.NET, predicts one
+// new image of each kind from its bytes in memory.
 using Microsoft.ML;
-using Microsoft.ML.Data;
 using PetsML.Trainers;
-using PetsML.Trainers.FineTuning;
-using PetsML.Transforms;
-using PetsML.Transforms.Augmentation;
-using PetsML.Transforms.Interop.MlNet;
-using PetsML.Transforms.Loading;
-using PetsML.Transforms.Presizing;
 using SkiaSharp;
 
 var workFolder = args.Length > 0 ? args[0] : Path.Combine(Path.GetTempPath(), "petsml-dropin");
-var trainFolder = Path.Combine(workFolder, "images");
+var folder = Path.Combine(workFolder, "images");
 var newFolder = Path.Combine(workFolder, "new");
-ShapeImages.Write(trainFolder, perClass: 30, seed: 1);
+ShapeImages.Write(folder, perClass: 60, seed: 1);
 ShapeImages.Write(newFolder, perClass: 1, seed: 2);
 
-var ml = new MLContext(seed: 0);
-var files = ml.Data.LoadImageFiles(trainFolder);
+var mlContext = new MLContext(seed: 1);
+var images = Directory.GetFiles(folder, "*.png", SearchOption.AllDirectories).Order(StringComparer.Ordinal)
+    .Select(path => new ImageData { ImagePath = Path.GetRelativePath(folder, path), Label = Directory.GetParent(path)!.Name });
+IDataView shuffled = mlContext.Data.ShuffleRows(mlContext.Data.LoadFromEnumerable(images));
+IDataView prepared = mlContext.Transforms.Conversion.MapValueToKey("LabelAsKey", "Label")
+    .Append(mlContext.Transforms.LoadRawImageBytes("Image", folder, "ImagePath"))
+    .Fit(shuffled).Transform(shuffled);
+var split = mlContext.Data.TrainTestSplit(prepared, testFraction: 0.2);
 
-// The DataBlock: label from the file name, seeded split, presize, batch augmentation (tiny images, so it is quick).
-var data = ml.Transforms.LabelFromFileName(@"(.+)_\d+\.png$")
-    .Append(ml.Transforms.RandomSplit(validPct: 0.25, seed: 42))
-    .Append(ml.Transforms.Presize(new PresizeOptions { Size = 40 }))
-    .Append(ml.Transforms.AugmentImages(new AugmentOptions { Size = 32, MinScale = 0.75 }));
+var pipeline = mlContext.MulticlassClassification.Trainers.FineTuneImageClassifier(     // the only PetsML line
+        featureColumnName: "Image", labelColumnName: "LabelAsKey", validationSet: split.TestSet)
+    .Append(mlContext.Transforms.Conversion.MapKeyToValue("PredictedLabel", "PredictedLabel"));
+mlContext.Log += (_, e) => { if (e.Source == "FineTuneImageClassifier") Console.WriteLine(e.Message); };
+ITransformer model = pipeline.Fit(split.TrainSet);
 
-// vision_learner(dls, resnet18, metrics=error_rate).fine_tune(1, 5e-3): a frozen epoch, then an unfrozen one.
-var trainer = ml.MulticlassClassification.Trainers.FineTuneImageClassifier(new ImageFineTuningOptions
-{
-    Epochs = 1,
-    BatchSize = 8,
-    BaseLearningRate = 5e-3,
-    Log = Console.WriteLine,
-});
-var model = data.Append(trainer)
-    .Append(ml.Transforms.Conversion.MapKeyToValue("Shape", "PredictedLabel"))
-    .Fit(files);
-
-var metrics = ml.MulticlassClassification.Evaluate(ml.Data.ValidationRows(model.Transform(files)));
+var metrics = mlContext.MulticlassClassification.Evaluate(model.Transform(split.TestSet), labelColumnName: "LabelAsKey");
 Console.WriteLine($"error_rate {1 - metrics.MicroAccuracy:0.0000}");
-var modelPath = Path.Combine(workFolder, "shapes.zip");
-ml.Model.SaveAtomically(model, files.Schema, modelPath);
+var modelPath = Path.Combine(workFolder, "model.zip");
+mlContext.Model.Save(model, split.TrainSet.Schema, modelPath);
 
-// Later, as another app would: one registration line, then ML.NET as usual.
-var ml2 = new MLContext().RegisterPetsML();
-var loaded = ml2.Model.Load(modelPath, out _);
-var engine = ml2.Model.CreatePredictionEngine<ImageFileRow, ShapePrediction>(loaded);
-foreach (var path in Directory.GetFiles(newFolder, "*.png").Order(StringComparer.Ordinal))
+// Later, as another app would: plain ML.NET, no registration.
+var loadContext = new MLContext();
+var loaded = loadContext.Model.Load(modelPath, out _);
+using var engine = loadContext.Model.CreatePredictionEngine<InMemoryImageData, ImagePrediction>(loaded);
+foreach (var path in Directory.GetFiles(newFolder, "*.png", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
 {
-    var prediction = engine.Predict(new ImageFileRow { ImagePath = path });
-    Console.WriteLine($"predicted {Path.GetFileName(path)}: {prediction.Shape} ({prediction.Score.Max():P1})");
+    var prediction = engine.Predict(new InMemoryImageData { Image = File.ReadAllBytes(path) });
+    Console.WriteLine($"predicted {Path.GetFileName(path)}: {prediction.PredictedLabel} ({prediction.Score.Max():P1})");
+}
+
+/// <summary>A row of the data set: an image file (relative to the images folder) and its class.</summary>
+public sealed class ImageData
+{
+    public string ImagePath { get; set; } = "";
+    public string Label { get; set; } = "";
+}
+
+/// <summary>What the app predicts from: the encoded image, in memory.</summary>
+public sealed class InMemoryImageData
+{
+    public byte[] Image { get; set; } = [];
 }
 
 /// <summary>What the PredictionEngine fills in.</summary>
-public sealed class ShapePrediction
+public sealed class ImagePrediction
 {
-    public string Shape { get; set; } = "";
     public float[] Score { get; set; } = [];
+    public string PredictedLabel { get; set; } = "";
 }
 
-/// <summary>Small PNGs of three kinds: red circles, green squares and blue triangles, at random places and sizes.</summary>
+/// <summary>Small PNGs of three kinds, a folder per kind: red circles, green squares and blue triangles, at random places and sizes.</summary>
 static class ShapeImages
 {
     public static void Write(string folder, int perClass, int seed)
@@ -72,8 +74,11 @@ static class ShapeImages
         Directory.CreateDirectory(folder);
         var random = new Random(seed);
         foreach (var shape in new[] { "circle", "square", "triangle" })
+        {
+            Directory.CreateDirectory(Path.Combine(folder, shape));
             for (var i = 0; i < perClass; i++)
-                Write(Path.Combine(folder, $"{shape}_{i}.png"), shape, random);
+                Write(Path.Combine(folder, shape, $"{shape}_{i}.png"), shape, random);
+        }
     }
 
     private static void Write(string path, string shape, Random random)
