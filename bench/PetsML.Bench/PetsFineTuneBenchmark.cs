@@ -6,6 +6,7 @@ using PetsML.Trainers.FineTuning;
 using PetsML.Trainers.Training;
 using PetsML.Transforms;
 using PetsML.Transforms.Augmentation;
+using PetsML.Transforms.Batching;
 using PetsML.Transforms.Presizing;
 using TorchSharp;
 
@@ -18,20 +19,24 @@ namespace PetsML.Bench;
 /// </summary>
 internal static class PetsFineTuneBenchmark
 {
-    public const string Help = "fine_tune on a photo folder: --data DIR [--epochs 2] [--freeze-epochs 1] [--bs 32] [--size 224] [--presize 460] [--seed 0] [--split-seed 42] [--lr 2e-3] [--lr-find] [--threads 2] [--channels-last true] [--precision fp32|bf16-mixed|auto] [--bn fp32|native] [--out-json F]";
+    public const string Help = "fine_tune on a photo folder: --data DIR [--epochs 2] [--freeze-epochs 1] [--bs 32] [--size 224] [--presize 460] [--seed 0] [--split-seed 42] [--lr 2e-3] [--lr-find] [--threads 2] [--channels-last true] [--precision fp32|bf16-mixed|auto] [--bn fp32|native] [--train-list FILE] [--cache-mb 512] [--tta] [--mixup A] [--cutmix A] [--label-smoothing E] [--out-json F]";
 
     public static int Run(string[] args)
     {
-        var a = new BenchArgs(args, "lr-find");
+        var a = new BenchArgs(args, "lr-find", "tta");
         var data = a.String("data") ?? throw new ArgumentException("--data DIR is required");
         int size = a.Int("size", 224), bs = a.Int("bs", 32), epochs = a.Int("epochs", 2), freeze = a.Int("freeze-epochs", 1);
         int presize = a.Int("presize", size == 224 ? 460 : (int)Math.Round(size * 460.0 / 224));
         torch.set_num_threads(a.Int("threads", 2));
 
         var ml = new MLContext(seed: 0);
-        var files = ml.Data.LoadImageFiles(data);
-        var dataPipeline = ml.Transforms.LabelFromFileName(pattern: a.String("label-regex", @"(.+)_\d+\.\w+$")!)
-            .Append(ml.Transforms.RandomSplit(validPct: 0.2, seed: a.Int("split-seed", 42)))
+        // --train-list: the files named there train, every other file validates (bench/fewshot_cut.py writes one);
+        // otherwise the lesson's seeded 20% split.
+        var trainList = a.String("train-list");
+        var files = trainList is null ? ml.Data.LoadImageFiles(data) : ExplicitSplit.Load(ml, data, trainList);
+        var labels = ml.Transforms.LabelFromFileName(pattern: a.String("label-regex", @"(.+)_\d+\.\w+$")!);
+        var split = trainList is null ? labels.Append(ml.Transforms.RandomSplit(validPct: 0.2, seed: a.Int("split-seed", 42))) : (IEstimator<ITransformer>)labels;
+        var dataPipeline = split
             .Append(ml.Transforms.Presize(new PresizeOptions { Size = presize }))
             .Append(ml.Transforms.AugmentImages(new AugmentOptions { Size = size }));
         var prepared = dataPipeline.Fit(files);
@@ -48,6 +53,8 @@ internal static class PetsFineTuneBenchmark
             Precision = PrecisionResolver.Parse(a.String("precision", "fp32")!),
             Bf16BatchNorm = a.String("bn", "fp32") == "native" ? Bf16BatchNorm.Native : Bf16BatchNorm.Fp32Compute,
             Log = line => Console.Error.WriteLine(line),
+            DecodedCacheBytes = a.String("cache-mb") is { } mb ? long.Parse(mb) << 20 : BatchSourceOptions.DefaultDecodedCacheBytes,
+            MixUp = a.Double("mixup", 0), CutMix = a.Double("cutmix", 0), LabelSmoothing = a.Double("label-smoothing", 0),
         };
         var trainer = ml.MulticlassClassification.Trainers.FineTuneImageClassifier(options);
         var total = Stopwatch.StartNew();
@@ -73,6 +80,20 @@ internal static class PetsFineTuneBenchmark
         }
         total.Stop();
 
+        // fastai's learn.tta() on the validation set, timed against one plain validation pass.
+        double? ttaError = null, ttaLoss = null, ttaSeconds = null, plainSeconds = null;
+        if (a.Flag("tta") && learner.Valid is ImageBatchSource valid)
+        {
+            var watch = Stopwatch.StartNew();
+            using (var plain = learner.GetPreds()) plainSeconds = watch.Elapsed.TotalSeconds;
+            watch.Restart();
+            using var tta = learner.Tta(valid.WithTrainingAugmentation());
+            ttaSeconds = watch.Elapsed.TotalSeconds;
+            ttaError = 1 - tta.Accuracy();
+            ttaLoss = tta.Losses.mean().item<float>();
+            Console.Error.WriteLine($"tta: error {ttaError:F4}, valid loss {ttaLoss:F4}, {ttaSeconds:F1} s (one plain pass {plainSeconds:F1} s)");
+        }
+
         var frozen = epochTimes.Where(e => e.Frozen).ToList();
         var unfrozen = epochTimes.Where(e => !e.Frozen).ToList();
         var result = new
@@ -85,6 +106,9 @@ internal static class PetsFineTuneBenchmark
             final_error_rate = learner.History.LastOrDefault()?.ErrorRate,
             final_valid_loss = learner.History.LastOrDefault()?.ValidLoss,
             error_rates = learner.History.Select(h => h.ErrorRate).ToArray(),
+            valid_losses = learner.History.Select(h => h.ValidLoss).ToArray(),
+            cache_mb = options.DecodedCacheBytes >> 20, mixup = options.MixUp, cutmix = options.CutMix, label_smoothing = options.LabelSmoothing, train_list = trainList,
+            tta_error_rate = ttaError, tta_valid_loss = ttaLoss, tta_seconds = ttaSeconds, plain_valid_seconds = plainSeconds,
             frozen_train_images_per_s = frozen.Count == 0 ? 0 : frozen.Sum(e => e.Images) / frozen.Sum(e => e.Seconds),
             unfrozen_train_images_per_s = unfrozen.Count == 0 ? 0 : unfrozen.Sum(e => e.Images) / unfrozen.Sum(e => e.Seconds),
             valid_images_per_s = probe.ValidImagesPerSecond,

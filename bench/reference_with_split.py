@@ -1,0 +1,43 @@
+#!/usr/bin/python3
+"""Runs the reference (fastai's recipe in plain PyTorch, ../shared/tools/reference/fastai_recipe.py) unchanged,
+except for its split: with --train-list FILE the files named there train and every other file validates.
+
+The reference has only a seeded random split; the few-shot cut of bench/study.sh needs the same explicit split
+on both sides. This wrapper imports the reference and replaces its two split helpers; nothing else changes.
+  bench/reference_with_split.py --reference ../shared/tools/reference/fastai_recipe.py --train-list cut.txt -- <reference args>
+"""
+import importlib.util, os, sys
+
+argv = sys.argv[1:]
+sep = argv.index('--') if '--' in argv else len(argv)
+own, rest = argv[:sep], argv[sep + 1:]
+opts = dict(zip(own[0::2], own[1::2]))
+path = opts['--reference']
+
+spec = importlib.util.spec_from_file_location('fastai_recipe', path)
+recipe = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(recipe)
+
+if '--train-list' in opts:
+    with open(opts['--train-list']) as f:
+        train_names = {line.strip() for line in f if line.strip()}
+    listed = {}
+    list_images = recipe.list_images
+
+    def listing(folder):
+        listed['files'] = list_images(folder)
+        return listed['files']
+
+    def split(n, valid_pct, seed):
+        files = listed['files']
+        train = [i for i, f in enumerate(files) if os.path.basename(f) in train_names]
+        valid = [i for i, f in enumerate(files) if os.path.basename(f) not in train_names]
+        if len(train) != len(train_names):
+            sys.exit(f'--train-list: {len(train_names) - len(train)} listed files are not in the data folder')
+        return train, valid
+
+    recipe.list_images = listing
+    recipe.random_split = split
+
+sys.argv = [path] + rest
+recipe.main()

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The accuracy study of issue 10: PetsML and the reference (fastai's recipe in plain PyTorch), alternately, seed by
+# seed, on two cuts of the same photos with the same splits and weights:
+#   full    - the lesson's seeded 20% split (split seed 42), fine_tune(2) at 224, batch 32;
+#   fewshot - 8 training images a class (bench/fewshot_cut.py, seed 42), every other image validates,
+#             fine_tune(4, freeze_epochs=1) at 224, batch 8 (24 training images: batch 32 would drop them all).
+# PetsML also reports fastai's tta() on the final model. Accuracy does not depend on machine load; times do.
+#   bench/study.sh                                  # seeds 0-9, both cuts, both systems
+#   SEEDS="0 1 2 3 4" NAME=mixup PETSML_EXTRA="--mixup 0.4" REFERENCE=0 bench/study.sh   # a trick, PetsML only
+#   /usr/bin/python3 bench/study_summary.py bench/results/study   # the table
+# Needs: apt-get install -y python3-torch python3-torchvision python3-onnx python3-pil (Debian 12).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DATA=${DATA:-../shared/data/pets-sample/images}
+REF=${REF:-../shared/tools/reference}
+SEEDS=${SEEDS:-0 1 2 3 4 5 6 7 8 9}
+CUTS=${CUTS:-fewshot full}
+NAME=${NAME:-baseline}
+REFERENCE=${REFERENCE:-1}
+PETSML_EXTRA=${PETSML_EXTRA:-}
+OUT=${OUT:-bench/results/study}
+ONNX=${ONNX:-$HOME/.nuget/packages/microsoft.ml.dnnimagefeaturizer.resnet18/0.23.1/tools/DnnImageModels/ResNet18Onnx/ResNet18.onnx}
+mkdir -p "$OUT"
+[ -n "${NO_BUILD:-}" ] || dotnet build -c Release bench/PetsML.Bench -v quiet -nologo > /dev/null
+BENCH="dotnet bench/PetsML.Bench/bin/Release/net10.0/PetsML.Bench.dll pets --data $DATA --tta"
+PY="/usr/bin/python3 bench/reference_with_split.py --reference $REF/fastai_recipe.py"
+PYARGS="--data $DATA --onnx $ONNX --mapping $REF/mapping.json"
+CUT="$OUT/fewshot-train.txt"
+/usr/bin/python3 bench/fewshot_cut.py --data "$DATA" --per-class 8 --seed 42 --out "$CUT" > /dev/null
+
+for seed in $SEEDS; do
+  for cut in $CUTS; do
+    if [ "$cut" = fewshot ]; then
+      P="--train-list $CUT --bs 8 --epochs 4 --freeze-epochs 1"; R="--train-list $CUT"; RP="--bs 8 --epochs 4 --freeze-epochs 1"
+    else
+      P="--bs 32 --epochs 2 --freeze-epochs 1"; R=""; RP="--bs 32 --epochs 2 --freeze-epochs 1"
+    fi
+    f="$OUT/$cut-petsml-$NAME-seed$seed"
+    [ -s "$f.json" ] || $BENCH $P --seed "$seed" $PETSML_EXTRA --out-json "$f.json" > /dev/null 2> "$f.log"
+    f="$OUT/$cut-reference-seed$seed"
+    if [ "$REFERENCE" = 1 ] && [ ! -s "$f.json" ]; then
+      $PY $R -- $PYARGS $RP --seed "$seed" --out-json "$f.json" > "$f.log" 2>&1
+    fi
+  done
+done
+/usr/bin/python3 bench/study_summary.py "$OUT"
