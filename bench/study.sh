@@ -6,6 +6,8 @@
 #             fine_tune(4, freeze_epochs=1) at 224, batch 8 (24 training images: batch 32 would drop them all).
 # PetsML also reports fastai's tta() on the final model. Accuracy does not depend on machine load; times do.
 #   bench/study.sh                                  # seeds 0-9, both cuts, both systems
+#   CUTS=full TTA=0 bench/study.sh                 # one cut, without the TTA pass
+#   BENCH_DLL=/tmp/b/PetsML.Bench.dll NO_BUILD=1 bench/study.sh   # a copy of the binaries, so rebuilding cannot disturb a long study
 #   SEEDS="0 1 2 3 4" NAME=mixup PETSML_EXTRA="--mixup 0.4" REFERENCE=0 bench/study.sh   # a trick, PetsML only
 #   /usr/bin/python3 bench/study_summary.py bench/results/study   # the table
 # Needs: apt-get install -y python3-torch python3-torchvision python3-onnx python3-pil (Debian 12).
@@ -22,7 +24,9 @@ OUT=${OUT:-bench/results/study}
 ONNX=${ONNX:-$HOME/.nuget/packages/microsoft.ml.dnnimagefeaturizer.resnet18/0.23.1/tools/DnnImageModels/ResNet18Onnx/ResNet18.onnx}
 mkdir -p "$OUT"
 [ -n "${NO_BUILD:-}" ] || dotnet build -c Release bench/PetsML.Bench -v quiet -nologo > /dev/null
-BENCH="dotnet bench/PetsML.Bench/bin/Release/net10.0/PetsML.Bench.dll pets --data $DATA --tta"
+TTA=${TTA:-1}
+BENCH="dotnet ${BENCH_DLL:-bench/PetsML.Bench/bin/Release/net10.0/PetsML.Bench.dll} pets --data $DATA"
+if [ "$TTA" = 1 ]; then BENCH="$BENCH --tta"; fi
 PY="/usr/bin/python3 bench/reference_with_split.py --reference $REF/fastai_recipe.py"
 PYARGS="--data $DATA --onnx $ONNX --mapping $REF/mapping.json"
 CUT="$OUT/fewshot-train.txt"
