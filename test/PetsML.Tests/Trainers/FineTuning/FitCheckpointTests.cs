@@ -129,6 +129,21 @@ public sealed class FitCheckpointTests
     }
 
     [TestMethod]
+    public void A_stopped_Fit_keeps_its_checkpoint_and_its_log_says_which_epoch_it_holds()
+    {
+        var path = s_temp.Combine("stopped.checkpoint");
+        var log = new List<string>();
+        using var cancel = new CancellationTokenSource();
+        var options = Options(path, log: log);
+        options.CancellationToken = cancel.Token;
+        options.CheckpointWritten = _ => cancel.Cancel(); // Ctrl+C right after the first checkpoint
+        Assert.Throws<OperationCanceledException>(() => s_ml.MulticlassClassification.Trainers.FineTuneImageClassifier(options).Fit(s_data));
+        Assert.AreEqual(FreezeEpochs, TrainingCheckpoint.Load(path).EpochsDone);
+        Assert.IsTrue(log.Any(l => l.Contains($"Checkpoint after epoch 1 of {FreezeEpochs + Epochs}: {path}", StringComparison.Ordinal)
+            && l.Contains("ResumeFrom", StringComparison.Ordinal)), string.Join("\n", log));
+    }
+
+    [TestMethod]
     public void Resuming_with_other_tricks_or_another_schedule_is_refused_naming_them()
     {
         var checkpoint = TrainingCheckpoint.Load(s_temp.Combine("run.checkpoint-2"));
