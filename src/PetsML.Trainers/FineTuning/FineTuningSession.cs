@@ -36,7 +36,8 @@ public sealed class FineTuningSession : IDisposable
 
     /// <summary>The trained model as an ML.NET transformer (it takes over the model; the session only disposes the learner).</summary>
     public ImageClassifierTransformer ToTransformer(ImageFineTuningOptions options)
-        => ToTransformer(options, new TrainingHistory(Learner.History.ToList(), null, SkippedUnlabeled, Learner.Recorder.LearningRates.ToList(), Learner.Recorder.SmoothedLosses.ToList()));
+        => ToTransformer(options, new TrainingHistory(Learner.History.ToList(), null, SkippedUnlabeled, Learner.Recorder.LearningRates.ToList(), Learner.Recorder.SmoothedLosses.ToList())
+            { SkippedImages = SkippedImages });
 
     internal ImageClassifierTransformer ToTransformer(ImageFineTuningOptions options, TrainingHistory history)
         => new(Model, options.Architecture, ClassNames, _input.ColumnName, ImageSize, options.Device, history, ownsModel: true,

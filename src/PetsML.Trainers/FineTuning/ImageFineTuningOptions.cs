@@ -151,7 +151,10 @@ public sealed class ImageFineTuningOptions
     /// <summary>Per-batch progress (phase, epoch, batch, images/s, loss). Default null.</summary>
     public IProgress<BatchProgress>? Progress { get; set; }
 
-    /// <summary>Receives human-readable lines: the chosen device, skipped rows, each epoch's row of the table. Default null.</summary>
+    /// <summary>
+    /// Receives human-readable lines: the chosen device, skipped rows, each epoch's row of the table; a warning (a checkpoint
+    /// that could not be written) starts with "warning: ". Default null.
+    /// </summary>
     public Action<string>? Log { get; set; }
 
     /// <summary>MixUp's α (fastai's <c>MixUp(alpha=0.4)</c>); 0 (the default) trains without MixUp.</summary>
@@ -185,6 +188,41 @@ public sealed class ImageFineTuningOptions
     /// </summary>
     public long DecodedCacheBytes { get; set; } = BatchSourceOptions.DefaultDecodedCacheBytes;
 
+    /// <summary>
+    /// Callbacks joining the learner of every <c>Fit</c>, <c>FindLearningRate</c> and <c>CreateSession</c> (fastai's <c>cbs</c>),
+    /// beside those the options ask for (the tricks, the epoch log): for example a progress display that notices each fit.
+    /// Default empty.
+    /// </summary>
+    public IList<ILearnerCallback> Callbacks { get; set; } = new List<ILearnerCallback>();
+
+    /// <summary>
+    /// Where <c>Fit</c> keeps a <see cref="TrainingCheckpoint"/> of the fine_tune, so a stopped or failed run is never lost:
+    /// written atomically (<see cref="AtomicFile"/>) after every finished epoch but the last (then the caller saves the model,
+    /// which needs that disk space more); one that cannot be written is a warning on <see cref="Log"/> and training goes on;
+    /// temporary files that killed runs left next to it are removed first. When Fit fails once a checkpoint exists, the log
+    /// says which epoch it holds. Continue with <see cref="ResumeFrom"/>. Not with a <see cref="Recipe"/>. Default null: none.
+    /// </summary>
+    public string? CheckpointPath { get; set; }
+
+    /// <summary>
+    /// Settings stored in each checkpoint beside the trainer's own (the training tricks' values): what the caller needs to
+    /// rebuild its data and model when resuming (data folder, sizes, seeds...). Default null.
+    /// </summary>
+    public IReadOnlyDictionary<string, string>? CheckpointSettings { get; set; }
+
+    /// <summary>
+    /// A checkpoint of this same run (<see cref="TrainingCheckpoint.Load"/> of <see cref="CheckpointPath"/>) to continue from:
+    /// <c>Fit</c> skips its finished epochs and computes the remaining ones exactly as the uninterrupted run (same data and seed
+    /// required). Epochs, FreezeEpochs, LrMult and, when set, BaseLearningRate must equal the checkpoint's (a null
+    /// BaseLearningRate takes the checkpoint's, so a "find" is not re-run), as must the classes and the training tricks
+    /// (LabelSmoothing, MixUp, CutMix, KeepBestEpoch, EarlyStoppingPatience, GradientAccumulationItems), else Fit throws
+    /// naming what differs. Not with a <see cref="Recipe"/>. Default null.
+    /// </summary>
+    public TrainingCheckpoint? ResumeFrom { get; set; }
+
+    /// <summary>Called after each checkpoint is written, with the fine_tune's epochs it holds. Default null.</summary>
+    public Action<int>? CheckpointWritten { get; set; }
+
     internal void Validate()
     {
         ArgumentNullException.ThrowIfNull(Presize, nameof(Presize));
@@ -209,6 +247,12 @@ public sealed class ImageFineTuningOptions
         if (DecodeThreads < 1) throw new ArgumentOutOfRangeException(nameof(DecodeThreads), DecodeThreads, "DecodeThreads must be at least 1.");
         if (DecodedCacheBytes < 0) throw new ArgumentOutOfRangeException(nameof(DecodedCacheBytes), DecodedCacheBytes, "DecodedCacheBytes must be ≥ 0 (0 turns the cache off).");
         if (WeightsFile is not null && !File.Exists(WeightsFile)) throw new FileNotFoundException($"WeightsFile '{WeightsFile}' does not exist.", WeightsFile);
+        if (Callbacks is null || Callbacks.Any(c => c is null))
+            throw new ArgumentNullException(nameof(Callbacks), "Callbacks must not be null or contain null.");
+        if (CheckpointPath is not null && string.IsNullOrWhiteSpace(CheckpointPath))
+            throw new ArgumentException("CheckpointPath must name a file, or be null for no checkpoint.", nameof(CheckpointPath));
+        if (Recipe is not null && (CheckpointPath is not null || ResumeFrom is not null))
+            throw new ArgumentException("CheckpointPath and ResumeFrom checkpoint fine_tune; a Recipe trains its own way (attach a CheckpointCallback in it).", nameof(Recipe));
         Devices.TorchDevice.Resolve(Device);
         Tricks.TrainingTricks.Validate(this);
     }

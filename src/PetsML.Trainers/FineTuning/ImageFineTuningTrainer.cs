@@ -52,17 +52,27 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
 
     public ImageFineTuningOptions Options => _options;
 
-    /// <summary>Trains the classifier (fine_tune, or the options' recipe) and returns it with its epoch table.</summary>
+    /// <summary>
+    /// Trains the classifier (fine_tune, or the options' recipe) and returns it with its epoch table. With
+    /// <see cref="ImageFineTuningOptions.CheckpointPath"/> the fine_tune keeps a checkpoint; with
+    /// <see cref="ImageFineTuningOptions.ResumeFrom"/> it continues one.
+    /// </summary>
     public ImageClassifierTransformer Fit(IDataView input)
     {
         using var session = Prepare(input);
         var learner = session.Learner;
         var token = _options.CancellationToken;
+        var resume = _options.ResumeFrom;
+        if (resume is not null) EnsureResumable(resume, session.ClassNames);
         LrFindResult? lrFind = null;
         double baseLr;
         if (_options.BaseLearningRate is { } given)
         {
             baseLr = given;
+        }
+        else if (resume is not null)
+        {
+            baseLr = resume.Plan.BaseLearningRate; // the interrupted run's "find" already chose it
         }
         else
         {
@@ -74,10 +84,56 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
         if (_options.Recipe is { } recipe)
             recipe(learner);
         else
-            learner.FineTune(_options.Epochs, baseLr, _options.FreezeEpochs, _options.LrMult, cancellationToken: token);
+            FineTune(learner, session.ClassNames, baseLr, resume);
 
-        var history = new TrainingHistory(learner.History.ToList(), lrFind, session.SkippedUnlabeled, learner.Recorder.LearningRates.ToList(), learner.Recorder.SmoothedLosses.ToList());
+        var history = new TrainingHistory(learner.History.ToList(), lrFind, session.SkippedUnlabeled, learner.Recorder.LearningRates.ToList(), learner.Recorder.SmoothedLosses.ToList())
+        {
+            SkippedImages = session.SkippedImages,
+        };
         return session.ToTransformer(_options, history);
+    }
+
+    /// <summary>
+    /// fine_tune with the options' schedule; with a <see cref="ImageFineTuningOptions.CheckpointPath"/>, a
+    /// <see cref="CheckpointCallback"/> keeps the run, and a failure once it wrote a checkpoint is logged with its epoch.
+    /// </summary>
+    void FineTune(Learner learner, IReadOnlyList<string> classNames, double baseLr, TrainingCheckpoint? resume)
+    {
+        var plan = FineTunePlan.WithDefaults(_options.Epochs, _options.FreezeEpochs, baseLr, _options.LrMult);
+        CheckpointCallback? checkpoint = null;
+        if (_options.CheckpointPath is { } path)
+        {
+            foreach (var stale in AtomicFile.RemoveStale(path)) Log($"Removed a temporary file an interrupted earlier run left behind: {stale}");
+            var settings = new Dictionary<string, string>(_options.CheckpointSettings ?? new Dictionary<string, string>(), StringComparer.Ordinal);
+            foreach (var (key, value) in Tricks.TrainingTricks.Settings(_options)) settings[key] = value;
+            checkpoint = new CheckpointCallback(path, plan, classNames, settings, resume?.EpochsDone ?? 0, warning => Log("warning: " + warning))
+            {
+                OnWritten = _options.CheckpointWritten,
+            };
+            learner.AddCallback(checkpoint);
+        }
+        try
+        {
+            learner.FineTune(plan.Epochs, plan.BaseLearningRate, plan.FreezeEpochs, plan.LrMult, plan.PctStart, plan.Div, _options.CancellationToken, resume);
+        }
+        catch when (checkpoint is { Written: true })
+        {
+            Log($"Checkpoint after epoch {checkpoint.SavedEpochs} of {plan.TotalEpochs}: {checkpoint.Path}. " +
+                "Continue with ResumeFrom = TrainingCheckpoint.Load(that file), the same data and the same options.");
+            throw;
+        }
+        finally
+        {
+            if (checkpoint is not null) learner.RemoveCallback(checkpoint);
+        }
+    }
+
+    /// <summary>A checkpoint continues this run only if it has the data's classes and the options' tricks (Learner.FineTune checks the schedule).</summary>
+    void EnsureResumable(TrainingCheckpoint resume, IReadOnlyList<string> classNames)
+    {
+        if (!resume.ClassNames.SequenceEqual(classNames, StringComparer.Ordinal))
+            throw new InvalidDataException($"ResumeFrom: the checkpoint's classes ({string.Join(", ", resume.ClassNames)}) differ from the data's ({string.Join(", ", classNames)}).");
+        Tricks.TrainingTricks.EnsureSameAs(_options, resume.Settings);
     }
 
     /// <summary>fastai's <c>lr_find</c> on a fresh, frozen learner for this data; the model is discarded afterwards.</summary>
@@ -131,7 +187,7 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
             Precision = _options.Precision,
             Bf16BatchNorm = _options.Bf16BatchNorm,
             Progress = _options.Progress,
-            Callbacks = [new EpochLogger(Log), .. Tricks.TrainingTricks.Callbacks(_options, _seed)],
+            Callbacks = [new EpochLogger(Log), .. Tricks.TrainingTricks.Callbacks(_options, _seed), .. _options.Callbacks],
         };
         var learner = new Learner(model, model.GetParameterGroups(), trainSource, validSource, learnerOptions);
         Log($"precision {PrecisionResolver.ToDisplayName(learner.Precision)} (asked: {PrecisionResolver.ToDisplayName(_options.Precision)}), " +

@@ -16,6 +16,9 @@ public sealed record TrainingHistory(
     IReadOnlyList<double> LearningRates,
     IReadOnlyList<double> SmoothedLosses)
 {
+    /// <summary>The files left out because they are not images (<see cref="ImageFineTuningOptions.SkipBadImages"/>); empty otherwise.</summary>
+    public IReadOnlyList<PetsML.Transforms.Imaging.BadImage> SkippedImages { get; init; } = [];
+
     /// <summary>The epoch table as fastai prints it.</summary>
     public string FormatTable() => Recorder.FormatTable(Epochs);
 }

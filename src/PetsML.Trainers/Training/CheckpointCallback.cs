@@ -5,8 +5,11 @@ namespace PetsML.Trainers.Training;
 /// <see cref="Learner.FineTune"/> but the last (lr_find's epochs are skipped), replacing the previous one atomically.
 /// After the last epoch the caller saves the model instead: a checkpoint then would cost the disk space the model needs.
 /// A checkpoint that cannot be written (a full disk, a folder in the way) is a warning, not the end of the run: the
-/// previous checkpoint stays as it was. Order 90: after the recorder, the scheduler and the progress display. Attach it
-/// for the fine_tune only: it counts epochs from <paramref name="epochsDone"/> on, so other fits would be counted too.
+/// previous checkpoint stays as it was. Order 90: after the recorder, the scheduler, keeping the best epoch and early
+/// stopping. The checkpoint of a fit's last epoch is written at the end of that fit (AfterFit), once keeping the best
+/// epoch has put its weights back, so it is exactly the start of the next fit; so is the one of a fit that early stopping
+/// ended (it counts as all of that fit's epochs done). Attach it for the fine_tune only: it counts epochs from
+/// <paramref name="epochsDone"/> on, so other fits would be counted too.
 /// </summary>
 /// <param name="path">The checkpoint file (for example the model path + ".checkpoint").</param>
 /// <param name="plan">The fine_tune's arguments.</param>
@@ -18,6 +21,8 @@ public sealed class CheckpointCallback(string path, FineTunePlan plan, IReadOnly
     IReadOnlyDictionary<string, string>? settings = null, int epochsDone = 0, Action<string>? warn = null) : ILearnerCallback
 {
     readonly List<string> _warnings = [];
+    int _fitStart;
+    bool _fitFinished;
 
     public int Order => 90;
 
@@ -39,15 +44,42 @@ public sealed class CheckpointCallback(string path, FineTunePlan plan, IReadOnly
     /// <summary>Writes the checkpoint; tests replace it to simulate a full disk.</summary>
     internal Action<TrainingCheckpoint, string> Save { get; init; } = static (checkpoint, file) => checkpoint.Save(file);
 
+    /// <summary>Called after each checkpoint written, with the epochs it holds (for example to tell the user how to resume later).</summary>
+    public Action<int>? OnWritten { get; init; }
+
+    public void BeforeFit(TrainingContext context)
+    {
+        if (context.IsLrFind) return;
+        _fitStart = EpochsDone - context.StartEpoch;
+        _fitFinished = false;
+    }
+
     public void AfterEpoch(TrainingContext context)
     {
         if (context.IsLrFind) return;
         EpochsDone++;
+        // The fit's last epoch: AfterFit writes it, after the callbacks that end a fit (keep-best) have run.
+        if (context.Epoch == context.EpochCount - 1) { _fitFinished = true; return; }
+        TrySave(context);
+    }
+
+    public void AfterFit(TrainingContext context)
+    {
+        // A fit that ended with an exception (Ctrl+C, a diverged loss) keeps the checkpoint of its last finished epoch.
+        if (context.IsLrFind || !(_fitFinished || context.StoppedEarly)) return;
+        // Early stopping skipped the fit's remaining epochs: they count as done, so a resume starts the next fit.
+        EpochsDone = _fitStart + context.EpochCount;
+        TrySave(context);
+    }
+
+    void TrySave(TrainingContext context)
+    {
         if (EpochsDone >= plan.TotalEpochs) return;
         try
         {
             Save(TrainingCheckpoint.Capture(context.Learner, plan, EpochsDone, classNames, settings), Path);
             SavedEpochs = EpochsDone;
+            OnWritten?.Invoke(EpochsDone);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

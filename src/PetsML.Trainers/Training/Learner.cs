@@ -28,6 +28,7 @@ public sealed class Learner : IDisposable
     private readonly List<EpochRecord> _history = [];
     private readonly TrainingStep _step;
     private SmoothedLossState? _resumedSmoothing;
+    private IReadOnlyDictionary<string, byte[]>? _resumedCallbackStates;
     private bool _disposed;
 
     /// <param name="model">The network; logits [N, C] from images [N, 3, H, W]. Moved to the options' device if needed.</param>
@@ -209,8 +210,24 @@ public sealed class Learner : IDisposable
         }
         // A fit resumed inside its epochs continues the smoothed loss it had; a fit started afresh resets it, as uninterrupted.
         _resumedSmoothing = resumeFrom?.SmoothedLoss;
+        _resumedCallbackStates = resumeFrom?.CallbackStates;
         try { FineTunePhases(epochs, baseLr, freezeEpochs, lrMult, pctStart, div, cancellationToken, resumeFrom, done); }
-        finally { _resumedSmoothing = null; }
+        finally { (_resumedSmoothing, _resumedCallbackStates) = (null, null); }
+    }
+
+    /// <summary>Gives each <see cref="IResumableCallback"/> of a fit resumed inside its epochs the state the checkpoint stored for it.</summary>
+    private static void RestoreCallbackStates(IReadOnlyList<ILearnerCallback> callbacks, IReadOnlyDictionary<string, byte[]> states)
+    {
+        // Both directions are refused: a resumed run with a callback more or less than the interrupted one would not compute the same epochs.
+        var resumable = callbacks.OfType<IResumableCallback>().ToList();
+        var missing = resumable.Select(c => c.StateKey).Except(states.Keys, StringComparer.Ordinal).ToList();
+        var orphans = states.Keys.Except(resumable.Select(c => c.StateKey), StringComparer.Ordinal).ToList();
+        if (missing.Count > 0 || orphans.Count > 0)
+            throw new ArgumentException("The checkpoint's callbacks differ from this learner's (" +
+                string.Join("; ", new[] { orphans.Count > 0 ? $"only the checkpoint has {string.Join(", ", orphans)}" : null,
+                    missing.Count > 0 ? $"only this learner has {string.Join(", ", missing)}" : null }.OfType<string>()) +
+                "); resume with the same callbacks (training tricks).");
+        foreach (var callback in resumable) callback.RestoreState(states[callback.StateKey]);
     }
 
     private void FineTunePhases(int epochs, double baseLr, int freezeEpochs, double lrMult, double pctStart, double div,
@@ -265,6 +282,7 @@ public sealed class Learner : IDisposable
         {
             Fire(callbacks, static (c, x) => c.BeforeFit(x), context);
             if (startEpoch > 0 && _resumedSmoothing is { } smoothing) Recorder.RestoreSmoothing(smoothing);
+            if (startEpoch > 0 && _resumedCallbackStates is { } states) RestoreCallbackStates(callbacks, states);
             // After BeforeFit: a callback may have loaded weights into the model.
             _step.Refresh();
             for (int epoch = startEpoch; epoch < epochs; epoch++)
@@ -280,6 +298,7 @@ public sealed class Learner : IDisposable
         catch (CancelFitException)
         {
             // A callback ended the fit early (e.g. the LR finder): a normal ending.
+            context.StoppedEarly = true;
         }
         finally
         {

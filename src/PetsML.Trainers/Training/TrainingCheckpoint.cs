@@ -10,14 +10,14 @@ namespace PetsML.Trainers.Training;
 /// Everything needed to continue a <see cref="Learner.FineTune"/> after its last finished epoch, as one file: the
 /// model's weights and buffers (<c>Module.save</c>, fp32), the optimizer state (moments, step counts,
 /// hyper-parameters), the masks generators of <see cref="SeededDropout"/> modules, the fine_tune arguments
-/// (<see cref="Plan"/>), the epochs done, the class names and free-form settings the caller needs to rebuild its
-/// data and model (architecture, sizes, seeds...).
+/// (<see cref="Plan"/>), the epochs done, the class names, the state of the learner's <see cref="IResumableCallback"/>s
+/// (keep-best, early stopping) and free-form settings the caller needs to rebuild its data and model (architecture, sizes, seeds...).
 /// </summary>
 /// <remarks>
 /// Not stored, because it is a function of the seeds and the learner's data epoch (<see cref="DataEpoch"/>, stored):
 /// the shuffling and augmentation of later epochs (the batch sequences derive them from seed + epoch). Rebuild the learner with the same seeds and data, then
 /// call <see cref="Learner.FineTune"/> with <c>resumeFrom</c>; the remaining epochs then compute exactly what an
-/// uninterrupted run computes. The file is a zip: checkpoint.json, model.bin, optimizer.bin, dropout.bin.
+/// uninterrupted run computes. The file is a zip: checkpoint.json, model.bin, optimizer.bin, dropout.bin, callbacks/KEY.bin.
 /// </remarks>
 public sealed class TrainingCheckpoint
 {
@@ -28,14 +28,17 @@ public sealed class TrainingCheckpoint
     const string ModelEntry = "model.bin";
     const string OptimizerEntry = "optimizer.bin";
     const string DropoutEntry = "dropout.bin";
+    const string CallbackEntryPrefix = "callbacks/";
 
     readonly byte[] _model;
     readonly byte[] _optimizer;
     readonly IReadOnlyList<byte[]> _dropoutStates;
 
     TrainingCheckpoint(FineTunePlan plan, int epochsDone, int dataEpoch, IReadOnlyList<string> classNames, IReadOnlyDictionary<string, string> settings,
-        byte[] model, byte[] optimizer, IReadOnlyList<byte[]> dropoutStates, SmoothedLossState? smoothedLoss)
+        byte[] model, byte[] optimizer, IReadOnlyList<byte[]> dropoutStates, SmoothedLossState? smoothedLoss,
+        IReadOnlyDictionary<string, byte[]> callbackStates)
     {
+        CallbackStates = callbackStates;
         SmoothedLoss = smoothedLoss;
         Plan = plan;
         EpochsDone = epochsDone;
@@ -68,6 +71,12 @@ public sealed class TrainingCheckpoint
     /// </summary>
     public SmoothedLossState? SmoothedLoss { get; }
 
+    /// <summary>
+    /// The state of each <see cref="IResumableCallback"/> of the learner after the last finished epoch, by
+    /// <see cref="IResumableCallback.StateKey"/>; a fit resumed inside its epochs puts them back. Empty when it had none.
+    /// </summary>
+    public IReadOnlyDictionary<string, byte[]> CallbackStates { get; }
+
     /// <summary>Copies the learner's current weights and optimizer state; epochsDone counts the plan's finished epochs (frozen ones included).</summary>
     public static TrainingCheckpoint Capture(Learner learner, FineTunePlan plan, int epochsDone, IReadOnlyList<string> classNames,
         IReadOnlyDictionary<string, string>? settings = null)
@@ -87,9 +96,17 @@ public sealed class TrainingCheckpoint
             using var state = d.GetGeneratorState();
             dropout.Add(state.data<byte>().ToArray());
         }
+        var callbackStates = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        foreach (var callback in learner.Callbacks.OfType<IResumableCallback>())
+        {
+            if (!IsStateKey(callback.StateKey))
+                throw new ArgumentException($"Callback state key '{callback.StateKey}' must be 1-64 letters, digits or '-'.", nameof(learner));
+            if (!callbackStates.TryAdd(callback.StateKey, callback.SaveState()))
+                throw new ArgumentException($"Two callbacks of the learner store their state as '{callback.StateKey}'.", nameof(learner));
+        }
         return new TrainingCheckpoint(plan, epochsDone, learner.DataEpoch, classNames.ToList(),
             new Dictionary<string, string>(settings ?? new Dictionary<string, string>(), StringComparer.Ordinal),
-            model.ToArray(), optimizer.ToArray(), dropout, learner.Recorder.SmoothingState);
+            model.ToArray(), optimizer.ToArray(), dropout, learner.Recorder.SmoothingState, callbackStates);
     }
 
     /// <summary>Writes the checkpoint to <paramref name="path"/> atomically (<see cref="AtomicFile"/>): a temporary file next to it, flushed, then a rename.</summary>
@@ -102,7 +119,7 @@ public sealed class TrainingCheckpoint
             using var zip = new ZipArchive(file, ZipArchiveMode.Create);
             var metadata = new Metadata(Format, EpochsDone, Plan.Epochs, Plan.FreezeEpochs, Plan.BaseLearningRate, Plan.LrMult,
                 Plan.PctStart, Plan.Div, ClassNames.ToList(), new Dictionary<string, string>(Settings), _dropoutStates.Count,
-                SmoothedLoss?.Sum, SmoothedLoss?.Count, DataEpoch);
+                SmoothedLoss?.Sum, SmoothedLoss?.Count, DataEpoch, CallbackStates.Keys.ToList());
             Write(zip, MetadataEntry, JsonSerializer.SerializeToUtf8Bytes(metadata, JsonOptions));
             Write(zip, ModelEntry, _model);
             Write(zip, OptimizerEntry, _optimizer);
@@ -110,6 +127,7 @@ public sealed class TrainingCheckpoint
             using (var writer = new BinaryWriter(dropout, System.Text.Encoding.UTF8, leaveOpen: true))
                 foreach (var state in _dropoutStates) { writer.Write(state.Length); writer.Write(state); }
             Write(zip, DropoutEntry, dropout.ToArray());
+            foreach (var (key, state) in CallbackStates) Write(zip, CallbackEntryPrefix + key + ".bin", state);
         });
     }
 
@@ -139,9 +157,16 @@ public sealed class TrainingCheckpoint
             int dataEpoch = metadata.DataEpoch ?? metadata.EpochsDone;
             if (dataEpoch < metadata.EpochsDone)
                 throw new InvalidDataException($"'{path}': {dataEpoch} data epochs is fewer than the {metadata.EpochsDone} epochs done.");
+            var callbackStates = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+            foreach (var key in metadata.CallbackStates ?? [])
+            {
+                if (!IsStateKey(key) || callbackStates.ContainsKey(key))
+                    throw new InvalidDataException($"'{path}': '{key}' is not a callback state name (1-64 letters, digits or '-', once each).");
+                callbackStates[key] = Read(zip, CallbackEntryPrefix + key + ".bin", path);
+            }
             return new TrainingCheckpoint(plan, metadata.EpochsDone, dataEpoch, metadata.ClassNames ?? [],
                 metadata.Settings ?? new Dictionary<string, string>(), Read(zip, ModelEntry, path), Read(zip, OptimizerEntry, path), dropout,
-                metadata is { SmoothedLossSum: { } sum, SmoothedLossCount: { } count } ? new SmoothedLossState(sum, count) : null);
+                metadata is { SmoothedLossSum: { } sum, SmoothedLossCount: { } count } ? new SmoothedLossState(sum, count) : null, callbackStates);
         }
         catch (Exception e) when (e is JsonException or EndOfStreamException)
         {
@@ -185,6 +210,8 @@ public sealed class TrainingCheckpoint
         optimizer.LoadState(stream);
     }
 
+    static bool IsStateKey(string? key) => key is { Length: > 0 and <= 64 } && key.All(c => char.IsAsciiLetterOrDigit(c) || c == '-');
+
     static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
     static void Write(ZipArchive zip, string name, byte[] bytes)
@@ -205,5 +232,5 @@ public sealed class TrainingCheckpoint
 
     sealed record Metadata(string Format, int EpochsDone, int Epochs, int FreezeEpochs, double BaseLearningRate, double LrMult,
         double PctStart, double Div, List<string>? ClassNames, Dictionary<string, string>? Settings, int DropoutModules,
-        double? SmoothedLossSum = null, int? SmoothedLossCount = null, int? DataEpoch = null);
+        double? SmoothedLossSum = null, int? SmoothedLossCount = null, int? DataEpoch = null, List<string>? CallbackStates = null);
 }

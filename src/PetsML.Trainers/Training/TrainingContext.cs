@@ -34,6 +34,9 @@ public sealed class TrainingContext
     /// </summary>
     public int StartEpoch { get; }
 
+    /// <summary>True once a callback ended this fit early (<see cref="CancelFitException"/>, e.g. early stopping); read it in AfterFit.</summary>
+    public bool StoppedEarly { get; internal set; }
+
     /// <summary>The learner running the loop.</summary>
     public Learner Learner { get; }
 

@@ -5,9 +5,12 @@ namespace PetsML.Trainers.Tricks;
 /// <summary>
 /// fastai's <c>EarlyStoppingCallback(monitor='valid_loss', min_delta=0, patience=1)</c>: ends the fit when the
 /// validation loss has not gone below its best − <see cref="MinDelta"/> for <see cref="Patience"/> epochs in a row.
-/// Starts afresh in every fit. Order 95: after every other callback's AfterEpoch (the checkpoint keeps the last epoch).
+/// Starts afresh in every fit. Order 80: after the recorder (50), keeping the best epoch (60) and the epoch log (70), and
+/// before the checkpoint (90), which therefore stores the counter as it is after the epoch (<see cref="IResumableCallback"/>:
+/// a resumed fit stops after the same epoch as the uninterrupted one); when it stops the fit, the checkpoint is written at
+/// the end of the fit instead, as the start of the next one.
 /// </summary>
-public sealed class EarlyStopping : ILearnerCallback
+public sealed class EarlyStopping : IResumableCallback
 {
     public EarlyStopping(int patience = 1, double minDelta = 0)
     {
@@ -17,7 +20,7 @@ public sealed class EarlyStopping : ILearnerCallback
         MinDelta = minDelta;
     }
 
-    public int Order => 95;
+    public int Order => 80;
 
     /// <summary>Epochs without improvement that end the fit.</summary>
     public int Patience { get; }
@@ -52,5 +55,26 @@ public sealed class EarlyStopping : ILearnerCallback
         if (++_wait < Patience) return;
         StoppedAfter = context.Epoch;
         throw new CancelFitException();
+    }
+
+    public string StateKey => "early-stopping";
+
+    /// <summary>The best validation loss of the fit so far and the epochs since it.</summary>
+    public byte[] SaveState()
+    {
+        var state = new byte[12];
+        BitConverter.TryWriteBytes(state.AsSpan(0, 8), _best);
+        BitConverter.TryWriteBytes(state.AsSpan(8, 4), _wait);
+        return state;
+    }
+
+    public void RestoreState(byte[] state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (state.Length != 12) throw new InvalidDataException($"The early-stopping state has {state.Length} bytes; expected 12.");
+        double best = BitConverter.ToDouble(state, 0);
+        int wait = BitConverter.ToInt32(state, 8);
+        if (double.IsNaN(best) || wait < 0) throw new InvalidDataException($"The early-stopping state ({best}, {wait}) is not a loss with a count ≥ 0.");
+        (_best, _wait) = (best, wait);
     }
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using PetsML.Trainers.FineTuning;
 using PetsML.Trainers.Training;
 
@@ -13,6 +14,35 @@ internal static class TrainingTricks
         if (options.GradientAccumulationItems > 0) yield return new GradientAccumulation(options.GradientAccumulationItems);
         if (options.KeepBestEpoch) yield return new KeepBestEpoch();
         if (options.EarlyStoppingPatience > 0) yield return new EarlyStopping(options.EarlyStoppingPatience);
+    }
+
+    /// <summary>The trick options as checkpoint settings (keys named after petsml train's flags, invariant culture).</summary>
+    public static IReadOnlyDictionary<string, string> Settings(ImageFineTuningOptions options)
+    {
+        static string D(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+        static string I(int v) => v.ToString(CultureInfo.InvariantCulture);
+        return new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            [LabelSmoothingKey] = D(options.LabelSmoothing), [MixUpKey] = D(options.MixUp), [CutMixKey] = D(options.CutMix),
+            [KeepBestKey] = options.KeepBestEpoch ? "true" : "false",
+            [EarlyStoppingKey] = I(options.EarlyStoppingPatience), [GradAccumKey] = I(options.GradientAccumulationItems),
+        };
+    }
+
+    public const string LabelSmoothingKey = "label-smoothing", MixUpKey = "mixup", CutMixKey = "cutmix", KeepBestKey = "keep-best",
+        EarlyStoppingKey = "early-stopping", GradAccumKey = "grad-accum";
+
+    /// <summary>Throws when <paramref name="checkpointSettings"/> holds trick values other than the options' (a checkpoint without them passes).</summary>
+    /// <exception cref="ArgumentException">Names every trick that differs.</exception>
+    public static void EnsureSameAs(ImageFineTuningOptions options, IReadOnlyDictionary<string, string> checkpointSettings)
+    {
+        var diffs = Settings(options)
+            .Where(kv => checkpointSettings.TryGetValue(kv.Key, out var saved) && saved != kv.Value)
+            .Select(kv => $"{kv.Key} {kv.Value} vs {checkpointSettings[kv.Key]}")
+            .ToList();
+        if (diffs.Count > 0)
+            throw new ArgumentException($"ResumeFrom: the checkpoint was trained with other tricks ({string.Join(", ", diffs)}: these options vs the checkpoint's); resume with the checkpoint's.",
+                nameof(ImageFineTuningOptions.ResumeFrom));
     }
 
     public static void Validate(ImageFineTuningOptions options)

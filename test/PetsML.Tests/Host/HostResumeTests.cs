@@ -15,6 +15,21 @@ public sealed class HostResumeTests
         ["train", "--data", data, "--presize", "40", "--size", "32", "--batch-size", "8", "--epochs", "2", "--freeze-epochs", "1",
          "--seed", "3", "--out", model, "--batch-png", "none", "--json"];
 
+    /// <summary>Runs <paramref name="args"/> and presses Ctrl+C as soon as <paramref name="checkpoint"/> appears: the run stops before the next batch.</summary>
+    static HostRunner.Result StopAtFirstCheckpoint(string checkpoint, string[] args)
+    {
+        using var stop = new CancellationTokenSource();
+        var watcher = Task.Run(async () =>
+        {
+            var deadline = DateTime.UtcNow.AddMinutes(4);
+            while (!File.Exists(checkpoint) && DateTime.UtcNow < deadline) await Task.Delay(5);
+            stop.Cancel();
+        });
+        var stopped = HostRunner.Run(stop.Token, args);
+        watcher.GetAwaiter().GetResult();
+        return stopped;
+    }
+
     [TestMethod]
     [Timeout(300_000, CooperativeCancellation = true)]
     public void Ctrl_C_keeps_a_checkpoint_and_resume_finishes_like_an_uninterrupted_run()
@@ -32,18 +47,9 @@ public sealed class HostResumeTests
         var wholeEpochs = JsonDocument.Parse(uninterrupted.Json).RootElement.GetProperty("epochs");
         Assert.AreEqual(3, wholeEpochs.GetArrayLength());
 
-        // Ctrl+C as soon as the first checkpoint appears: the run stops before the next batch.
         var model = temp.Combine("parts", "model.zip");
         var checkpoint = model + ".checkpoint";
-        using var stop = new CancellationTokenSource();
-        var watcher = Task.Run(async () =>
-        {
-            var deadline = DateTime.UtcNow.AddMinutes(4);
-            while (!File.Exists(checkpoint) && DateTime.UtcNow < deadline) await Task.Delay(5);
-            stop.Cancel();
-        });
-        var stopped = HostRunner.Run(stop.Token, TrainArgs(data, model));
-        watcher.GetAwaiter().GetResult();
+        var stopped = StopAtFirstCheckpoint(checkpoint, TrainArgs(data, model));
         Assert.AreEqual(ExitCodes.Cancelled, stopped.ExitCode, stopped.Error);
         StringAssert.Contains(stopped.Error, $"Resume with: petsml train --resume {checkpoint} --out {model} --batch-png none --json");
         Assert.IsTrue(File.Exists(checkpoint), "the checkpoint is kept on Ctrl+C");
@@ -66,6 +72,45 @@ public sealed class HostResumeTests
             Assert.AreEqual(expected.GetProperty("errorRate").GetDouble(), row.GetProperty("errorRate").GetDouble(), "error_rate");
         }
         Assert.AreEqual(2, rows[rows.GetArrayLength() - 1].GetProperty("epoch").GetInt32(), "the run ends at the last epoch");
+    }
+
+    [TestMethod]
+    [Timeout(300_000, CooperativeCancellation = true)]
+    public void Resume_continues_with_the_training_tricks_the_checkpoint_stored()
+    {
+        using var temp = new TempFolder("petsml-host-resume-tricks");
+        var data = temp.Combine("images");
+        TestImages.WriteShapeDataset(data, perClass: 10, width: 48, height: 40);
+        string[] Args(string model) =>
+            ["train", "--data", data, "--presize", "40", "--size", "32", "--batch-size", "8", "--epochs", "1", "--freeze-epochs", "1",
+             "--seed", "3", "--out", model, "--batch-png", "none", "--json",
+             "--mixup", "0.4", "--label-smoothing", "0.1", "--grad-accum", "16", "--keep-best", "--early-stopping", "2"];
+
+        var whole = temp.Combine("whole", "model.zip");
+        var uninterrupted = HostRunner.Run(Args(whole));
+        Assert.AreEqual(ExitCodes.Success, uninterrupted.ExitCode, uninterrupted.Error);
+        var wholeEpochs = JsonDocument.Parse(uninterrupted.Json).RootElement.GetProperty("epochs");
+
+        var model = temp.Combine("parts", "model.zip");
+        var checkpoint = model + ".checkpoint";
+        var stopped = StopAtFirstCheckpoint(checkpoint, Args(model));
+        Assert.AreEqual(ExitCodes.Cancelled, stopped.ExitCode, stopped.Error);
+        var settings = PetsML.Trainers.Training.TrainingCheckpoint.Load(checkpoint).Settings;
+        Assert.AreEqual("0.4", settings["mixup"]);
+        Assert.AreEqual("0.1", settings["label-smoothing"]);
+        Assert.AreEqual("16", settings["grad-accum"]);
+        Assert.AreEqual("true", settings["keep-best"]);
+        Assert.AreEqual("2", settings["early-stopping"]);
+
+        // The printed command names no trick: the checkpoint brings them back, so the last epoch is the uninterrupted run's.
+        var resumed = HostRunner.Run("train", "--resume", checkpoint, "--out", model, "--batch-png", "none", "--json");
+        Assert.AreEqual(ExitCodes.Success, resumed.ExitCode, resumed.Error);
+        var row = JsonDocument.Parse(resumed.Json).RootElement.GetProperty("epochs").EnumerateArray().Single();
+        var expected = wholeEpochs[row.GetProperty("epoch").GetInt32()];
+        Assert.AreEqual(1, row.GetProperty("epoch").GetInt32());
+        // train_loss is the mixed, smoothed-label loss with accumulated steps: it matches only if every trick came back.
+        Assert.AreEqual(expected.GetProperty("trainLoss").GetDouble(), row.GetProperty("trainLoss").GetDouble(), "train_loss");
+        Assert.AreEqual(expected.GetProperty("validLoss").GetDouble(), row.GetProperty("validLoss").GetDouble(), "valid_loss");
     }
 
     [TestMethod]

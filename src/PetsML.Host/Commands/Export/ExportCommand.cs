@@ -14,13 +14,8 @@ namespace PetsML.Host.Commands.Export;
 /// </summary>
 public sealed class ExportCommand(HostConsole console) : Command<ExportCommand.Settings>
 {
-    public sealed class Settings : HostSettings
+    public sealed class Settings : ModelFileSettings
     {
-        [CommandOption("-m|--model <FILE>")]
-        [Description("A model .zip written by 'petsml train'.")]
-        [DefaultValue("model.zip")]
-        public string Model { get; set; } = "model.zip";
-
         [CommandOption("--onnx <FILE>")]
         [Description("The ONNX file to write.")]
         [DefaultValue("model.onnx")]
@@ -47,7 +42,6 @@ public sealed class ExportCommand(HostConsole console) : Command<ExportCommand.S
 
         public override ValidationResult Validate()
         {
-            if (string.IsNullOrWhiteSpace(Model)) return ValidationResult.Error("--model must name a file.");
             if (string.IsNullOrWhiteSpace(Onnx)) return ValidationResult.Error("--onnx must name a file.");
             if (Layout is not ("nchw" or "nhwc")) return ValidationResult.Error($"--layout must be nchw or nhwc; got '{Layout}'.");
             if (MaxBatchSize < 1) return ValidationResult.Error($"--max-batch-size must be at least 1; got {MaxBatchSize}.");

@@ -28,12 +28,10 @@ public sealed class LrFindCommand(HostConsole console) : Command<LrFindCommand.S
         var mlContext = new MLContext(seed: settings.Seed);
         var data = PetsData.Load(mlContext, settings, human);
         var display = new TrainingProgressDisplay(console.Error) { FitNames = ["lr_find"] };
-        var trainer = mlContext.MulticlassClassification.Trainers.FineTuneImageClassifier(
-            settings.TrainerOptions(display, line => human.WriteLine(line), cancellationToken));
-        using var session = trainer.CreateSession(data.Transformed);
-        session.Learner.AddCallback(display);
-        var result = display.Run(() => session.Learner.LrFind(cancellationToken: cancellationToken));
-        session.Model.Dispose();
+        var options = settings.TrainerOptions(display, line => human.WriteLine(line), cancellationToken);
+        options.Callbacks.Add(display);
+        var trainer = mlContext.MulticlassClassification.Trainers.FineTuneImageClassifier(options);
+        var result = display.Run(() => trainer.FindLearningRate(data.Transformed));
 
         string F(double v) => v.ToString("0.##e+0", CultureInfo.InvariantCulture);
         var table = new Table().Title("lr_find suggestions").AddColumns("suggestion", "learning rate");

@@ -4,14 +4,21 @@ using Spectre.Console.Cli;
 
 namespace PetsML.Host.Commands.Shared;
 
-/// <summary>Options of the commands that use a trained model.</summary>
-public class ModelSettings : HostSettings
+/// <summary>The model file option of every command that reads a trained model (export reads it without running it).</summary>
+public class ModelFileSettings : HostSettings
 {
     [CommandOption("-m|--model <FILE>")]
     [Description("A model .zip written by 'petsml train'.")]
     [DefaultValue("model.zip")]
     public string Model { get; set; } = "model.zip";
 
+    public override ValidationResult Validate()
+        => string.IsNullOrWhiteSpace(Model) ? ValidationResult.Error("--model must name a file.") : base.Validate();
+}
+
+/// <summary>Options of the commands that run a trained model: the model file and how it computes.</summary>
+public class ModelSettings : ModelFileSettings
+{
     [CommandOption("--precision <MODE>")]
     [Description(ComputeOptions.PrecisionHelp + " The model file is fp32 either way.")]
     [DefaultValue("auto")]
@@ -24,7 +31,6 @@ public class ModelSettings : HostSettings
 
     public override ValidationResult Validate()
     {
-        if (string.IsNullOrWhiteSpace(Model)) return ValidationResult.Error("--model must name a file.");
         if (ComputeOptions.Validate(Precision, ChannelsLast) is { Successful: false } compute) return compute;
         return base.Validate();
     }

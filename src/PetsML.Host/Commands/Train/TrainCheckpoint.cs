@@ -6,8 +6,8 @@ namespace PetsML.Host.Commands.Train;
 
 /// <summary>
 /// How <c>petsml train</c> names, fills and reads its checkpoints: the file is <c>--out</c> + ".checkpoint"; it stores the
-/// options that rebuild the data and the model (data folder, label regex, split, seeds, arch, weights, sizes), and
-/// <c>--resume</c> puts them back into the settings before anything is built.
+/// options that rebuild the data and the model (data folder, label regex, split, seeds, arch, weights, sizes; the trainer
+/// adds the training tricks), and <c>--resume</c> puts them back into the settings before anything is built.
 /// </summary>
 public static class TrainCheckpoint
 {
@@ -67,6 +67,15 @@ public static class TrainCheckpoint
         settings.Epochs = checkpoint.Plan.Epochs;
         settings.FreezeEpochs = checkpoint.Plan.FreezeEpochs;
         settings.Lr = checkpoint.Plan.BaseLearningRate.ToString("R", CultureInfo.InvariantCulture);
+        // The tricks, which the trainer stores under these flags' names: a checkpoint written before they were stored had none on.
+        double Double(string key) => s.TryGetValue(key, out var v) ? double.Parse(v, CultureInfo.InvariantCulture) : 0;
+        int Count(string key) => s.TryGetValue(key, out var v) ? int.Parse(v, CultureInfo.InvariantCulture) : 0;
+        settings.LabelSmoothing = Double("label-smoothing");
+        settings.MixUp = Double("mixup");
+        settings.CutMix = Double("cutmix");
+        settings.KeepBest = s.TryGetValue("keep-best", out var keepBest) && keepBest == "true";
+        settings.EarlyStopping = Count("early-stopping");
+        settings.GradAccum = Count("grad-accum");
     }
 
     /// <summary>The command line that continues a run from <paramref name="checkpointPath"/>.</summary>

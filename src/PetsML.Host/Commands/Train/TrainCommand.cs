@@ -49,7 +49,7 @@ public sealed class TrainCommand(HostConsole console) : Command<TrainCommand.Set
         public string? Report { get; set; }
 
         [CommandOption("--resume <CHECKPOINT>")]
-        [Description("Continue an interrupted run from its checkpoint (--out + '.checkpoint'): data, model, seeds, sizes and schedule come from the checkpoint; the finished epochs are skipped.")]
+        [Description("Continue an interrupted run from its checkpoint (--out + '.checkpoint'): data, model, seeds, sizes, schedule and training tricks come from the checkpoint; the finished epochs are skipped.")]
         public string? Resume { get; set; }
 
         [CommandOption("--skip-bad-images")]
@@ -128,13 +128,20 @@ public sealed class TrainCommand(HostConsole console) : Command<TrainCommand.Set
             // Everything that shapes the run comes from the checkpoint, so the remaining epochs are those of the interrupted run.
             resume = TrainCheckpoint.Load(resumePath);
             TrainCheckpoint.Apply(resume, settings);
-            human.MarkupLineInterpolated($"Resuming {resumePath}: {resume.EpochsDone} of {resume.Plan.TotalEpochs} epochs done; data, seeds, sizes and schedule from the checkpoint.");
+            human.MarkupLineInterpolated($"Resuming {resumePath}: {resume.EpochsDone} of {resume.Plan.TotalEpochs} epochs done; data, seeds, sizes, schedule and tricks from the checkpoint.");
         }
         var mlContext = new MLContext(seed: settings.Seed);
         var data = PetsData.Load(mlContext, settings, human);
+        if (resume is not null && !resume.ClassNames.SequenceEqual(data.ClassNames))
+            throw new BadInputException($"--resume: the checkpoint's classes ({string.Join(", ", resume.ClassNames)}) differ from those found in {data.Folder} ({string.Join(", ", data.ClassNames)}).");
         int frozenLeft = Math.Max(0, settings.FreezeEpochsOrDefault - (resume?.EpochsDone ?? 0));
         var display = new TrainingProgressDisplay(console.Error) { FitNames = frozenLeft > 0 ? ["frozen", "unfrozen"] : ["unfrozen"] };
-        var options = settings.TrainerOptions(display, line => human.WriteLine(line), cancellationToken);
+        // The trainer's warnings (a checkpoint that could not be written) go to stderr in yellow, the rest with the human output.
+        var options = settings.TrainerOptions(display, line =>
+        {
+            if (line.StartsWith(WarningPrefix, StringComparison.Ordinal)) console.Warn(line[WarningPrefix.Length..]);
+            else human.WriteLine(line);
+        }, cancellationToken);
         options.Epochs = settings.EpochsOrDefault;
         options.FreezeEpochs = settings.FreezeEpochsOrDefault;
         options.BaseLearningRate = settings.BaseLearningRate;
@@ -142,61 +149,40 @@ public sealed class TrainCommand(HostConsole console) : Command<TrainCommand.Set
         options.LabelSmoothing = settings.LabelSmoothing;
         (options.MixUp, options.CutMix, options.KeepBestEpoch) = (settings.MixUp, settings.CutMix, settings.KeepBest);
         (options.EarlyStoppingPatience, options.GradientAccumulationItems) = (settings.EarlyStopping, settings.GradAccum);
-        var trainer = mlContext.MulticlassClassification.Trainers.FineTuneImageClassifier(options);
-        using var session = trainer.CreateSession(data.Transformed);
-        var learner = session.Learner;
-        learner.AddCallback(display);
-        if (resume is not null && !resume.ClassNames.SequenceEqual(session.ClassNames))
-            throw new BadInputException($"--resume: the checkpoint's classes ({string.Join(", ", resume.ClassNames)}) differ from those found in {data.Folder} ({string.Join(", ", session.ClassNames)}).");
-
+        options.Callbacks.Add(display);
         string? batchPng = settings.BatchPngPath;
-        if (batchPng is not null)
-        {
-            Shared.ShowBatch.Save(learner.Train, data.Transformed, session.ClassNames, batchPng);
-            human.MarkupLineInterpolated($"Batch picture: {batchPng}");
-        }
+        if (batchPng is not null) options.Callbacks.Add(new BatchPictureCallback(data.Transformed, data.ClassNames, batchPng));
+        // Checkpoint and resume are the trainer's: this command only says where, what to store beside the model, and how to go on.
+        options.CheckpointPath = checkpointPath;
+        options.CheckpointSettings = TrainCheckpoint.SettingsOf(settings, data.Folder, data.IsDemo);
+        options.ResumeFrom = resume;
+        int savedEpochs = 0;
+        options.CheckpointWritten = epochs => savedEpochs = epochs;
+        int totalEpochs = options.Epochs + options.FreezeEpochs;
 
-        LrFindResult? lrFind = null;
-        double baseLr;
-        if (resume is not null) baseLr = resume.Plan.BaseLearningRate; // a resolved 'find' is not re-run
-        else if (options.BaseLearningRate is { } given) baseLr = given;
-        else
-        {
-            lrFind = display.Run(() => learner.LrFind(cancellationToken: cancellationToken));
-            baseLr = lrFind.Valley;
-            human.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"lr_find: valley {lrFind.Valley:0.##e+0}, minimum/10 {lrFind.Minimum:0.##e+0}, steep {lrFind.Steep:0.##e+0}, slide {lrFind.Slide:0.##e+0}; using the valley."));
-        }
-
-        var plan = resume?.Plan ?? FineTunePlan.WithDefaults(options.Epochs, options.FreezeEpochs, baseLr, options.LrMult);
-        var checkpoint = new CheckpointCallback(checkpointPath, plan, session.ClassNames,
-            TrainCheckpoint.SettingsOf(settings, data.Folder, data.IsDemo), resume?.EpochsDone ?? 0, console.Warn);
-        learner.AddCallback(checkpoint);
+        var trainer = mlContext.MulticlassClassification.Trainers.FineTuneImageClassifier(options);
         ImageClassifierTransformer classifier;
         ITransformer model;
         try
         {
-            display.Run(() =>
-            {
-                learner.FineTune(plan.Epochs, plan.BaseLearningRate, plan.FreezeEpochs, plan.LrMult, plan.PctStart, plan.Div, cancellationToken, resume);
-                return 0;
-            });
-            learner.RemoveCallback(checkpoint);
-            classifier = session.ToTransformer(options);
+            classifier = display.Run(() => trainer.Fit(data.Transformed));
             model = data.Model.Append<ITransformer>(classifier);
             mlContext.Model.SaveAtomically(model, data.Raw.Schema, settings.Out);
         }
         catch (Exception e)
         {
             // Ctrl+C, a full disk at the model file, a diverged loss...: once a checkpoint exists, say how to go on from it.
-            TellHowToResume(checkpoint, plan.TotalEpochs, resume, settings, e is OperationCanceledException);
+            TellHowToResume(checkpointPath, savedEpochs, totalEpochs, resume, settings, e is OperationCanceledException);
             throw;
         }
+        if (batchPng is not null) human.MarkupLineInterpolated($"Batch picture: {batchPng}");
         human.MarkupLineInterpolated($"Model: {settings.Out}");
         // The model file now holds everything the checkpoint did (and more); a stale checkpoint would only mislead a later --resume.
-        if (File.Exists(checkpoint.Path)) File.Delete(checkpoint.Path);
+        if (File.Exists(checkpointPath)) File.Delete(checkpointPath);
 
         var history = classifier.History!;
+        var lrFind = history.LrFind;
+        double baseLr = resume?.Plan.BaseLearningRate ?? settings.BaseLearningRate ?? lrFind!.Valley;
         var last = history.Epochs.Count > 0 ? history.Epochs[^1] : null; // none when resuming a checkpoint taken after the last epoch
         int firstEpoch = resume?.EpochsDone ?? 0; // a resumed run's rows start after the checkpoint's epochs
         var phases = history.Epochs.Select((_, i) => firstEpoch + i < options.FreezeEpochs ? "frozen" : "unfrozen").ToList();
@@ -206,7 +192,7 @@ public sealed class TrainCommand(HostConsole console) : Command<TrainCommand.Set
             var report = new HtmlReport
             {
                 Title = $"PetsML training report ({settings.Arch}, {settings.EpochsOrDefault} + {settings.FreezeEpochsOrDefault} frozen epochs)",
-                DataFolder = data.Folder, ClassNames = session.ClassNames, Epochs = history.Epochs, EpochPhases = phases,
+                DataFolder = data.Folder, ClassNames = classifier.ClassNames, Epochs = history.Epochs, EpochPhases = phases,
                 BaseLearningRate = baseLr, LrFind = lrFind, Validation = validation,
             };
             Directory.CreateDirectory(reportFolder);
@@ -220,7 +206,9 @@ public sealed class TrainCommand(HostConsole console) : Command<TrainCommand.Set
                 LrFindPlot.Save(lrFind, Path.Combine(reportFolder, "lr_find.png"));
                 report.Pictures.Add(("lr_find.png", "Learning-rate finder: smoothed loss against learning rate, suggestions marked."));
             }
-            LossPlot.Save(learner.Recorder.SmoothedLosses, learner.Recorder.Epochs, Path.Combine(reportFolder, "loss.png"));
+            // The smoothed losses are the last fit's (the unfrozen one), as are the rows drawn with them.
+            var lastFit = history.Epochs.Where((_, i) => phases[i] == "unfrozen").ToList();
+            LossPlot.Save(history.SmoothedLosses, lastFit, Path.Combine(reportFolder, "loss.png"));
             report.Pictures.Add(("loss.png", "Training loss (smoothed, per batch) and validation loss (per epoch) of the last fit (unfrozen)."));
             InterpretationPictures.Write(mlContext, model, validation, reportFolder, k: 9);
             report.Pictures.Add((InterpretationPictures.ConfusionMatrixFile, "Confusion matrix on the validation images: rows actual, columns predicted."));
@@ -235,7 +223,7 @@ public sealed class TrainCommand(HostConsole console) : Command<TrainCommand.Set
                 command = "train",
                 data = data.Folder,
                 demo = data.IsDemo,
-                classes = session.ClassNames,
+                classes = classifier.ClassNames,
                 model = Path.GetFullPath(settings.Out),
                 batchPicture = batchPng is null ? null : Path.GetFullPath(batchPng),
                 baseLearningRate = baseLr,
@@ -246,7 +234,7 @@ public sealed class TrainCommand(HostConsole console) : Command<TrainCommand.Set
                     trainLoss = e.TrainLoss, validLoss = e.ValidLoss, errorRate = e.ErrorRate, accuracy = e.Accuracy, seconds = e.Elapsed.TotalSeconds,
                 }),
                 errorRate = last?.ErrorRate,
-                skippedImages = session.SkippedImages.Select(b => new { file = b.Name, reason = b.Reason }),
+                skippedImages = history.SkippedImages.Select(b => new { file = b.Name, reason = b.Reason }),
                 resumedFrom = settings.Resume is null ? null : Path.GetFullPath(settings.Resume),
                 report = settings.Report is null ? null : Path.GetFullPath(Path.Combine(settings.Report, HtmlReport.IndexFile)),
             });
@@ -254,11 +242,14 @@ public sealed class TrainCommand(HostConsole console) : Command<TrainCommand.Set
         return ExitCodes.Success;
     }
 
+    /// <summary>The prefix of the trainer's warning lines on its log (ImageFineTuningOptions.Log).</summary>
+    const string WarningPrefix = "warning: ";
+
     /// <summary>Prints the checkpoint a failed or stopped run can continue from, and the command that does it.</summary>
-    void TellHowToResume(CheckpointCallback checkpoint, int totalEpochs, TrainingCheckpoint? resume, Settings settings, bool cancelled)
+    void TellHowToResume(string checkpointPath, int savedEpochs, int totalEpochs, TrainingCheckpoint? resume, Settings settings, bool cancelled)
     {
         // This run's newest checkpoint, else the one it resumed from (still on disk: a successful run deletes it only at the end).
-        var (kept, epochs) = checkpoint.Written ? (checkpoint.Path, checkpoint.SavedEpochs)
+        var (kept, epochs) = savedEpochs > 0 ? (checkpointPath, savedEpochs)
             : settings.Resume is { } resumed && resume is not null ? (resumed, resume.EpochsDone) : (null, 0);
         if (kept is not null && File.Exists(kept))
         {

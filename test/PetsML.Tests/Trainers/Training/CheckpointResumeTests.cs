@@ -28,15 +28,20 @@ public sealed class CheckpointResumeTests
     static Dictionary<string, Tensor> s_uninterrupted = null!;
     static List<EpochRecord> s_uninterruptedHistory = null!;
 
-    /// <summary>Copies the checkpoint after each epoch to checkpoint-N, so each resume point can be tested.</summary>
-    sealed class KeepEveryCheckpoint(string path) : ILearnerCallback
+    /// <summary>
+    /// Copies each checkpoint to checkpoint-N (N its epochs done), so each resume point can be tested. A fit's last epoch is
+    /// checkpointed at the end of the fit, so look after every epoch and every fit.
+    /// </summary>
+    internal sealed class KeepEveryCheckpoint(string path) : ILearnerCallback
     {
-        int _epochs;
         public int Order => 95; // after CheckpointCallback (90)
-        public void AfterEpoch(TrainingContext context)
+        public void AfterEpoch(TrainingContext context) => Copy(context);
+        public void AfterFit(TrainingContext context) => Copy(context);
+
+        void Copy(TrainingContext context)
         {
-            if (context.IsLrFind) return;
-            File.Copy(path, $"{path}-{++_epochs}", overwrite: true);
+            if (context.IsLrFind || !File.Exists(path)) return;
+            File.Copy(path, $"{path}-{TrainingCheckpoint.Load(path).EpochsDone}", overwrite: true);
         }
     }
 
