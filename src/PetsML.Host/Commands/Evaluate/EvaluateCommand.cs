@@ -16,7 +16,7 @@ public sealed class EvaluateCommand(HostConsole console) : Command<ModelDataSett
         var human = console.Human(settings.Json);
         var mlContext = new MLContext(seed: 0);
         using var saved = SavedModel.Load(mlContext, settings);
-        var scored = ScoredFolder.Score(mlContext, saved.Model, settings.Data, settings.All);
+        var scored = ScoredFolder.Score(mlContext, saved.Model, settings.Data, settings.All, settings.Tta);
         var interpretation = scored.Interpretation;
         var mostConfused = interpretation.MostConfused(settings.MinVal);
         ConsoleTables.WriteMetrics(human, scored.Metrics, interpretation);
@@ -31,6 +31,7 @@ public sealed class EvaluateCommand(HostConsole console) : Command<ModelDataSett
                 split = settings.All ? "all" : "validation",
                 images = interpretation.Count,
                 errorRate = interpretation.ErrorRate,
+                tta = settings.Tta,
                 microAccuracy = scored.Metrics.MicroAccuracy,
                 macroAccuracy = scored.Metrics.MacroAccuracy,
                 logLoss = scored.Metrics.LogLoss,

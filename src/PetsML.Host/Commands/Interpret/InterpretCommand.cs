@@ -39,7 +39,7 @@ public sealed class InterpretCommand(HostConsole console) : Command<InterpretCom
         var human = console.Human(settings.Json);
         var mlContext = new MLContext(seed: 0);
         using var saved = SavedModel.Load(mlContext, settings);
-        var scored = ScoredFolder.Score(mlContext, saved.Model, settings.Data, settings.All);
+        var scored = ScoredFolder.Score(mlContext, saved.Model, settings.Data, settings.All, settings.Tta);
         var interpretation = scored.Interpretation;
         var top = InterpretationPictures.Write(mlContext, saved.Model, scored, settings.Out, settings.TopLosses);
         var mostConfused = interpretation.MostConfused(settings.MinVal);
@@ -59,6 +59,7 @@ public sealed class InterpretCommand(HostConsole console) : Command<InterpretCom
                 data = scored.Folder,
                 images = interpretation.Count,
                 errorRate = interpretation.ErrorRate,
+                tta = settings.Tta,
                 classes = interpretation.ClassNames,
                 confusionMatrix = ConsoleTables.Rows(interpretation.ConfusionMatrix()),
                 mostConfused,
