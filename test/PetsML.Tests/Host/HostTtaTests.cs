@@ -24,8 +24,10 @@ public sealed class HostTtaTests
         var data = temp.Combine("images");
         TestImages.WriteShapeDataset(data, perClass: 10, width: 56, height: 48);
         var model = temp.Combine("model.zip");
-        var train = Json(HostRunner.Run("train", "--data", data, "--presize", "40", "--size", "32", "--batch-size", "4", "--progressive", "16",
-            "--epochs", "1", "--freeze-epochs", "1", "--out", model, "--batch-png", "none", "--json"));
+        var trained = HostRunner.Run("train", "--data", data, "--presize", "40", "--size", "32", "--batch-size", "4", "--progressive", "16",
+            "--epochs", "1", "--freeze-epochs", "1", "--out", model, "--batch-png", "none", "--json");
+        var train = Json(trained);
+        StringAssert.Contains(trained.Error, "Progressive resizing: fine_tune's first 1 epoch(s) at 16 px, the rest at 32 px.");
         Assert.AreEqual(2, train.GetProperty("epochs").GetArrayLength());
         Assert.IsFalse(HostRunner.Run("train", "--data", data, "--size", "32", "--progressive", "32", "--out", model).ExitCode == ExitCodes.Success,
             "--progressive must be below --size");
