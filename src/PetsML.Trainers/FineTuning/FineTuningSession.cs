@@ -34,6 +34,9 @@ public sealed class FineTuningSession : IDisposable
     /// <summary>The files left out because they are not images (<see cref="ImageFineTuningOptions.SkipBadImages"/>); empty otherwise.</summary>
     public IReadOnlyList<PetsML.Transforms.Imaging.BadImage> SkippedImages { get; init; } = [];
 
+    /// <summary>The progressive-resizing switch between sizes (<see cref="ImageFineTuningOptions.ProgressiveResizing"/>), or null.</summary>
+    internal Tricks.ProgressiveResizing? Progressive { get; init; }
+
     /// <summary>The trained model as an ML.NET transformer (it takes over the model; the session only disposes the learner).</summary>
     public ImageClassifierTransformer ToTransformer(ImageFineTuningOptions options)
         => ToTransformer(options, new TrainingHistory(Learner.History.ToList(), null, SkippedUnlabeled, Learner.Recorder.LearningRates.ToList(), Learner.Recorder.SmoothedLosses.ToList())
@@ -48,5 +51,6 @@ public sealed class FineTuningSession : IDisposable
     {
         Learner.Dispose();
         _augmenter.Dispose();
+        Progressive?.Dispose();
     }
 }

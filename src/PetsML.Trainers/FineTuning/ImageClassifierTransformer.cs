@@ -5,6 +5,7 @@ using PetsML.Trainers.Devices;
 using PetsML.Trainers.Modeling;
 using PetsML.Trainers.Training;
 using PetsML.Transforms.Augmentation;
+using PetsML.Transforms.Batching;
 using PetsML.Transforms.Imaging;
 using PetsML.Transforms.Interop.MlNet;
 using PetsML.Transforms.Pipeline;
@@ -198,7 +199,41 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, ITransfo
         }
     }
 
-    protected override IReadOnlyList<DataViewSchema.DetachedColumn> GetOutputColumns(DataViewSchema inputSchema)
+    /// <summary>
+    /// fastai's <c>learn.tta(n=4, beta=0.25)</c> on <paramref name="input"/> (what <see cref="RowMappingTransformer.Transform"/> reads):
+    /// the same columns as Transform appends, with each row's Score <c>lerp(mean of n augmented copies' probabilities, the
+    /// plain probabilities, beta)</c> = (1 − beta)·augmented mean + beta·plain, and PredictedLabel its arg max. The copies
+    /// take the training path the model was trained with (random presize crop, then the training augmentation, read from
+    /// the model or from the feature column's Presize/AugmentImages annotations); copy i of the rows is epoch i of
+    /// <see cref="ImageBatchSource.WithTrainingAugmentation"/> over them in batches of <see cref="InferenceBatchSize"/>, so the
+    /// same <paramref name="seed"/> (default 42) and batch size give the same scores. Computed here, once (n + 1 forward passes per
+    /// row; decoded images are kept between passes within <see cref="BatchSourceOptions.DefaultDecodedCacheBytes"/>); the
+    /// view returned reads them by row id.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The feature column holds normalised floats that carry no AugmentImages annotation, so there are no images to augment.</exception>
+    public IDataView TransformWithTta(IDataView input, int n = 4, double beta = 0.25, int seed = 42)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (n < 1) throw new ArgumentOutOfRangeException(nameof(n), n, "n (augmented copies) must be at least 1.");
+        if (!(beta >= 0 && beta <= 1)) throw new ArgumentOutOfRangeException(nameof(beta), beta, "beta must lie in [0, 1].");
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return TtaScores.Transform(this, input, n, beta, seed);
+    }
+
+    /// <summary>The presize step, the column of images it reads, and the augmentation behind <see cref="FeatureColumnName"/> in <paramref name="schema"/>.</summary>
+    internal (PresizeTransformer Presize, DataViewSchema.Column Images, AugmentOptions Augment) AugmentationSteps(DataViewSchema schema)
+    {
+        CheckFeatures(schema);
+        if (InputKind == ClassifierInputKind.Raw) return (_presize!, schema[FeatureColumnName], _augmenter!.Options);
+        var steps = UpstreamImageSteps.Find(schema, FeatureColumnName)
+            ?? throw new InvalidOperationException($"Column '{FeatureColumnName}' carries no PetsML Presize/AugmentImages annotation: test-time augmentation needs the images behind it.");
+        return (steps.Presize, steps.RawImages, InputKind == ClassifierInputKind.Normalized ? steps.Augment! : _augmenter!.Options);
+    }
+
+    protected override IReadOnlyList<DataViewSchema.DetachedColumn> GetOutputColumns(DataViewSchema inputSchema) => ScoreColumns(inputSchema);
+
+    /// <summary>Score and PredictedLabel with the annotations ML.NET's evaluators expect, for <paramref name="inputSchema"/>.</summary>
+    internal IReadOnlyList<DataViewSchema.DetachedColumn> ScoreColumns(DataViewSchema inputSchema)
     {
         CheckFeatures(inputSchema);
         int k = ClassNames.Count;

@@ -157,6 +157,22 @@ public sealed class ImageFineTuningOptions
     /// </summary>
     public Action<string>? Log { get; set; }
 
+    /// <summary>
+    /// Progressive resizing (fastbook chapter 7, which trains at 128 and then switches the data to 224): the side, in
+    /// pixels, of the images of fine_tune's first <see cref="ProgressiveEpochs"/> epochs, training and validation alike;
+    /// the later epochs use <see cref="Augment"/>'s Size. It must be smaller than that size. The presize (460) does not
+    /// change and no image is decoded or cached twice; lr_find before fine_tune runs at this size. The saved model predicts
+    /// at the final size. Only with fine_tune (not with a <see cref="Recipe"/>). Default 0: off.
+    /// </summary>
+    public int ProgressiveResizing { get; set; }
+
+    /// <summary>
+    /// With <see cref="ProgressiveResizing"/>: how many of fine_tune's epochs, counting the frozen ones first, train at the
+    /// small size; at least one epoch must remain at the final size. Default null: the frozen epochs
+    /// (<see cref="FreezeEpochs"/>), so the head trains on small images and the unfrozen network on full-size ones.
+    /// </summary>
+    public int? ProgressiveEpochs { get; set; }
+
     /// <summary>MixUp's α (fastai's <c>MixUp(alpha=0.4)</c>); 0 (the default) trains without MixUp.</summary>
     public double MixUp { get; set; }
 

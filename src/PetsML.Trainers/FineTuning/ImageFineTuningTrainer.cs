@@ -7,6 +7,7 @@ using PetsML.Trainers.Losses;
 using PetsML.Trainers.LrFinding;
 using PetsML.Trainers.Modeling;
 using PetsML.Trainers.Training;
+using PetsML.Trainers.Tricks;
 using PetsML.Transforms.Augmentation;
 using PetsML.Transforms.Batching;
 using PetsML.Transforms.Imaging;
@@ -172,6 +173,12 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
         var augmenter = new BatchAugmenter(classifierInput.Augment);
         var trainSource = new ImageBatchSource(train, classifierInput.Steps.Presize, augmenter, training: true, batches);
         var validSource = valid.Count > 0 ? new ImageBatchSource(valid, classifierInput.Steps.Presize, augmenter, training: false, batches) : null;
+        var progressive = _options.ProgressiveResizing > 0
+            ? new ProgressiveResizing(classifierInput.Augment, trainSource, validSource, _options.ProgressiveResizing,
+                _options.ProgressiveEpochs ?? _options.FreezeEpochs, _options.FreezeEpochs)
+            : null;
+        if (progressive is not null)
+            Log($"Progressive resizing: fine_tune's first {progressive.SmallEpochs} epoch(s) at {progressive.SmallSize} px, the rest at {classifierInput.Augment.Size} px.");
 
         var model = ImageClassifier.Create(_options.Architecture, classNames.Count, _seed, _options.Pretrained, _options.WeightsFile);
         var dataStats = classifierInput.Augment.Normalization;
@@ -187,13 +194,13 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
             Precision = _options.Precision,
             Bf16BatchNorm = _options.Bf16BatchNorm,
             Progress = _options.Progress,
-            Callbacks = [new EpochLogger(Log), .. Tricks.TrainingTricks.Callbacks(_options, _seed), .. _options.Callbacks],
+            Callbacks = [new EpochLogger(Log), .. Tricks.TrainingTricks.Callbacks(_options, _seed), .. progressive is null ? [] : new ILearnerCallback[] { progressive }, .. _options.Callbacks],
         };
-        var learner = new Learner(model, model.GetParameterGroups(), trainSource, validSource, learnerOptions);
+        var learner = new Learner(model, model.GetParameterGroups(), progressive?.Train ?? trainSource, progressive is null ? validSource : progressive.Valid, learnerOptions);
         Log($"precision {PrecisionResolver.ToDisplayName(learner.Precision)} (asked: {PrecisionResolver.ToDisplayName(_options.Precision)}), " +
             $"channels_last {(_options.ChannelsLast ? "on" : "off")}.");
         learner.Freeze(); // vision_learner freezes a pretrained model right away
-        return new FineTuningSession(learner, model, classNames, classifierInput, augmenter, skipped) { SkippedImages = badImages };
+        return new FineTuningSession(learner, model, classNames, classifierInput, augmenter, skipped) { SkippedImages = badImages, Progressive = progressive };
     }
 
     /// <summary>

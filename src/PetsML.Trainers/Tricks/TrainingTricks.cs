@@ -57,5 +57,22 @@ internal static class TrainingTricks
             throw new ArgumentOutOfRangeException(nameof(options.EarlyStoppingPatience), options.EarlyStoppingPatience, "EarlyStoppingPatience must be ≥ 0; 0 is off.");
         if (options.GradientAccumulationItems < 0)
             throw new ArgumentOutOfRangeException(nameof(options.GradientAccumulationItems), options.GradientAccumulationItems, "GradientAccumulationItems must be ≥ 0; 0 is off.");
+        ValidateProgressiveResizing(options);
+    }
+
+    static void ValidateProgressiveResizing(ImageFineTuningOptions options)
+    {
+        if (options.ProgressiveResizing < 0)
+            throw new ArgumentOutOfRangeException(nameof(options.ProgressiveResizing), options.ProgressiveResizing, "ProgressiveResizing (the first epochs' image size) must be ≥ 0; 0 is off.");
+        if (options.ProgressiveResizing == 0) return;
+        if (options.Recipe is not null)
+            throw new ArgumentException("ProgressiveResizing works with fine_tune, not with a Recipe.", nameof(options.ProgressiveResizing));
+        int small = options.ProgressiveEpochs ?? options.FreezeEpochs;
+        if (small < 1)
+            throw new ArgumentOutOfRangeException(nameof(options.ProgressiveEpochs), options.ProgressiveEpochs,
+                "ProgressiveEpochs must be at least 1 (with no frozen epochs, set it: its default is FreezeEpochs).");
+        if (small >= options.FreezeEpochs + options.Epochs)
+            throw new ArgumentOutOfRangeException(nameof(options.ProgressiveEpochs), small,
+                $"ProgressiveEpochs must leave at least one of fine_tune's {options.FreezeEpochs + options.Epochs} epochs at the final size.");
     }
 }

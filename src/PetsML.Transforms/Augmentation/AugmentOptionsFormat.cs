@@ -22,6 +22,22 @@ internal static class AugmentOptionsFormat
         for (int c = 0; c < 3; c++) w.Write(o.Normalization.Std[c]);
     }
 
+    /// <summary>
+    /// A copy of <paramref name="o"/> with another <see cref="AugmentOptions.Size"/> (progressive resizing), made through
+    /// this format so that no field is left out: Size is the first field written.
+    /// </summary>
+    public static AugmentOptions WithSize(AugmentOptions o, int size)
+    {
+        using var stream = new MemoryStream();
+        using var w = new BinaryWriter(stream);
+        Write(w, o);
+        stream.Position = 0;
+        w.Write(size);
+        stream.Position = 0;
+        using var r = new BinaryReader(stream);
+        return Read(r);
+    }
+
     public static AugmentOptions Read(BinaryReader r) => new()
     {
         Size = r.ReadInt32(),

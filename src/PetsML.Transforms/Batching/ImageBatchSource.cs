@@ -78,18 +78,26 @@ public sealed class ImageBatchSource : IBatchSequence
     readonly PresizeTransformer _presize;
     readonly BatchAugmenter _augmenter;
     readonly BatchSourceOptions _options;
-    readonly ConcurrentDictionary<int, RgbImage> _decoded = new();
-    long _cachedBytes;
+    readonly DecodedCache _cache;
     readonly bool _augmented;
 
+    /// <summary>The decoded images kept between epochs and their bytes; views of one source (TTA, other sizes) share it.</summary>
+    sealed class DecodedCache
+    {
+        public readonly ConcurrentDictionary<int, RgbImage> Images = new();
+        public long Bytes;
+    }
+
     public ImageBatchSource(IReadOnlyList<LabeledImage> items, PresizeTransformer presize, BatchAugmenter augmenter, bool training, BatchSourceOptions? options = null)
-        : this(items, presize, augmenter, training, augmented: training, options)
+        : this(items, presize, augmenter, training, augmented: training, options, new DecodedCache())
     {
     }
 
-    ImageBatchSource(IReadOnlyList<LabeledImage> items, PresizeTransformer presize, BatchAugmenter augmenter, bool training, bool augmented, BatchSourceOptions? options)
+    ImageBatchSource(IReadOnlyList<LabeledImage> items, PresizeTransformer presize, BatchAugmenter augmenter, bool training, bool augmented,
+        BatchSourceOptions? options, DecodedCache cache)
     {
         _augmented = augmented;
+        _cache = cache;
         ArgumentNullException.ThrowIfNull(items);
         _options = options ?? new BatchSourceOptions();
         _options.Validate();
@@ -113,7 +121,18 @@ public sealed class ImageBatchSource : IBatchSequence
     /// transforms): the same items in the same order, every one kept, with the training path's random presize crop
     /// and augmentation, drawn from the seed and the epoch number.
     /// </summary>
-    public ImageBatchSource WithTrainingAugmentation() => new(_items, _presize, _augmenter, training: false, augmented: true, _options);
+    public ImageBatchSource WithTrainingAugmentation() => new(_items, _presize, _augmenter, training: false, augmented: true, _options, _cache);
+
+    /// <summary>
+    /// For progressive resizing (fastbook chapter 7): the same items, order, seeds and decoded-image cache (no image is
+    /// decoded or kept twice), augmented by <paramref name="augmenter"/>, e.g. one with a smaller
+    /// <see cref="AugmentOptions.Size"/>. The caller keeps owning <paramref name="augmenter"/>.
+    /// </summary>
+    public ImageBatchSource WithAugmenter(BatchAugmenter augmenter) =>
+        new(_items, _presize, augmenter ?? throw new ArgumentNullException(nameof(augmenter)), IsTraining, _augmented, _options, _cache);
+
+    /// <summary>Side of the square images the batches hold (the augmenter's <see cref="AugmentOptions.Size"/>).</summary>
+    public int ImageSize => _augmenter.Options.Size;
 
     public IReadOnlyList<LabeledImage> Items => _items;
 
@@ -122,7 +141,7 @@ public sealed class ImageBatchSource : IBatchSequence
     public int BatchCount => IsTraining ? _items.Count / _options.BatchSize : (_items.Count + _options.BatchSize - 1) / _options.BatchSize;
 
     /// <summary>Bytes of pixels the decoded-image cache holds now (at most <see cref="BatchSourceOptions.DecodedCacheBytes"/>).</summary>
-    public long CachedBytes => Interlocked.Read(ref _cachedBytes);
+    public long CachedBytes => Interlocked.Read(ref _cache.Bytes);
 
     public int ItemCount => IsTraining ? BatchCount * _options.BatchSize : _items.Count;
 
@@ -236,14 +255,14 @@ public sealed class ImageBatchSource : IBatchSequence
 
     RgbImage Decoded(int index, LabeledImage item)
     {
-        if (_decoded.TryGetValue(index, out var cached)) return cached;
+        if (_cache.Images.TryGetValue(index, out var cached)) return cached;
         var image = item.Source.Decode(_presize.DecodeOptions);
         if (!_options.CacheDecodedImages) return image;
         // Reserve the bytes first, so threads racing for the last of the budget cannot overshoot it together.
         long bytes = image.Pixels.LongLength;
-        if (Interlocked.Add(ref _cachedBytes, bytes) > _options.DecodedCacheBytes)
+        if (Interlocked.Add(ref _cache.Bytes, bytes) > _options.DecodedCacheBytes)
         {
-            Interlocked.Add(ref _cachedBytes, -bytes);
+            Interlocked.Add(ref _cache.Bytes, -bytes);
             return image;
         }
         // The kept copy goes to the pinned-object heap: interleaved with the short-lived decodes and batch arrays on the
@@ -251,7 +270,7 @@ public sealed class ImageBatchSource : IBatchSequence
         var pixels = GC.AllocateUninitializedArray<byte>(image.Pixels.Length, pinned: true);
         image.Pixels.CopyTo(pixels, 0);
         var kept = new RgbImage(image.Width, image.Height, pixels);
-        if (!_decoded.TryAdd(index, kept)) Interlocked.Add(ref _cachedBytes, -bytes);
+        if (!_cache.Images.TryAdd(index, kept)) Interlocked.Add(ref _cache.Bytes, -bytes);
         return kept;
     }
 }

@@ -24,6 +24,11 @@ public sealed class PredictCommand(HostConsole console) : Command<PredictCommand
         [DefaultValue(3)]
         public int Top { get; set; } = 3;
 
+        [CommandOption("--tta")]
+        [Description(TestTimeAugmentation.Help)]
+        [DefaultValue(false)]
+        public bool Tta { get; set; }
+
         public override ValidationResult Validate()
         {
             if (Images.Length == 0) return ValidationResult.Error("Give at least one IMAGE.");
@@ -51,7 +56,7 @@ public sealed class PredictCommand(HostConsole console) : Command<PredictCommand
                 continue;
             }
             float[] probabilities;
-            try { probabilities = Score(mlContext, saved.Model, image); }
+            try { probabilities = Score(mlContext, saved.Model, image, settings.Tta); }
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 var message = e.GetBaseException().Message;
@@ -67,13 +72,14 @@ public sealed class PredictCommand(HostConsole console) : Command<PredictCommand
                 Markup.Escape(string.Join(", ", top.Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.Class} {t.Probability:0.000}")))));
         }
         if (table.Rows.Count > 0) human.Write(table);
-        if (settings.Json) console.WriteJson(new { command = "predict", model = settings.Model, predictions = results });
+        if (settings.Json) console.WriteJson(new { command = "predict", model = settings.Model, tta = settings.Tta, predictions = results });
         return failed == 0 ? ExitCodes.Success : ExitCodes.BadInput;
     }
 
-    static float[] Score(MLContext mlContext, ITransformer model, string image)
+    static float[] Score(MLContext mlContext, ITransformer model, string image, bool tta)
     {
-        var view = model.Transform(mlContext.Data.LoadFromEnumerable(new[] { new ImageFileRow { ImagePath = image } }));
+        var rows = mlContext.Data.LoadFromEnumerable(new[] { new ImageFileRow { ImagePath = image } });
+        var view = tta ? TestTimeAugmentation.Score(model, rows) : model.Transform(rows);
         var score = view.Schema["Score"];
         using var cursor = view.GetRowCursor(new[] { score });
         var getter = cursor.GetGetter<VBuffer<float>>(score);

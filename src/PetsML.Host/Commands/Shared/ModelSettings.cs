@@ -48,6 +48,11 @@ public class ModelDataSettings : ModelSettings
     [DefaultValue(false)]
     public bool All { get; set; }
 
+    [CommandOption("--tta")]
+    [Description(TestTimeAugmentation.Help)]
+    [DefaultValue(false)]
+    public bool Tta { get; set; }
+
     [CommandOption("--min-val <N>")]
     [Description("Smallest count of a most-confused pair to list (fastai's min_val).")]
     [DefaultValue(1)]

@@ -25,16 +25,19 @@ public sealed class ScoredFolder
     public ClassificationInterpretation Interpretation { get; }
     public string Folder { get; }
 
-    /// <summary>Scores <paramref name="folder"/> (the demo photos when null, the drawn set for <see cref="DataFolder.Drawn"/>) with <paramref name="model"/>; the validation rows only unless <paramref name="all"/>.</summary>
-    public static ScoredFolder Score(MLContext mlContext, ITransformer model, string? folder, bool all)
+    /// <summary>
+    /// Scores <paramref name="folder"/> (the demo photos when null, the drawn set for <see cref="DataFolder.Drawn"/>) with <paramref name="model"/>;
+    /// the validation rows only unless <paramref name="all"/>; with <paramref name="tta"/> by test-time augmentation (<see cref="TestTimeAugmentation"/>).
+    /// </summary>
+    public static ScoredFolder Score(MLContext mlContext, ITransformer model, string? folder, bool all, bool tta = false)
     {
         folder = DataFolder.Resolve(folder);
         IDataView files;
         try { files = mlContext.Data.LoadImageFiles(folder); }
         catch (InvalidDataException e) { throw new BadInputException($"--data: {e.Message}", e); }
-        var scored = model.Transform(files);
-        if (!all && scored.Schema.GetColumnOrNull(PetsColumnNames.IsValidation) is not null)
-            scored = mlContext.Data.ValidationRows(scored);
+        IDataView Select(IDataView view) => !all && view.Schema.GetColumnOrNull(PetsColumnNames.IsValidation) is not null
+            ? mlContext.Data.ValidationRows(view) : view;
+        var scored = tta ? TestTimeAugmentation.Score(model, files, Select) : Select(model.Transform(files));
         // Cache so that the images are decoded and the network runs once for the metrics, the interpretation and the pictures.
         scored = mlContext.Data.Cache(scored, PetsColumnNames.ImagePath, PetsColumnNames.Label, "Score", "PredictedLabel");
         var interpretation = ClassificationInterpretation.FromScoredData(scored);

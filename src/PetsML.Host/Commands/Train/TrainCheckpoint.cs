@@ -29,6 +29,7 @@ public static class TrainCheckpoint
             ["presize"] = settings.PresizeOrDefault.ToString(CultureInfo.InvariantCulture),
             ["size"] = settings.SizeOrDefault.ToString(CultureInfo.InvariantCulture),
             ["batch-size"] = settings.BatchSizeOrDefault.ToString(CultureInfo.InvariantCulture),
+            ["progressive"] = settings.Progressive.ToString(CultureInfo.InvariantCulture),
         };
         if (settings.Weights is not null) map["weights"] = Path.GetFullPath(settings.Weights);
         return map;
@@ -76,6 +77,7 @@ public static class TrainCheckpoint
         settings.KeepBest = s.TryGetValue("keep-best", out var keepBest) && keepBest == "true";
         settings.EarlyStopping = Count("early-stopping");
         settings.GradAccum = Count("grad-accum");
+        settings.Progressive = Count("progressive");
     }
 
     /// <summary>The command line that continues a run from <paramref name="checkpointPath"/>.</summary>

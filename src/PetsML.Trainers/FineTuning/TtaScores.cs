@@ -1,0 +1,112 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using PetsML.Transforms.Augmentation;
+using PetsML.Transforms.Batching;
+using PetsML.Transforms.Imaging;
+using PetsML.Transforms.Pipeline;
+using TorchSharp;
+
+namespace PetsML.Trainers.FineTuning;
+
+/// <summary>
+/// fastai's <c>tta(n, beta)</c> for a fitted classifier (<see cref="ImageClassifierTransformer.TransformWithTta"/>): every row's
+/// image through the validation path and through <c>n</c> passes of the training path (random presize crop and
+/// augmentation, <see cref="ImageBatchSource.WithTrainingAugmentation"/>), then per row
+/// <c>lerp(mean of the augmented probabilities, plain probabilities, beta)</c>. The probabilities are computed when the
+/// view is made and looked up by row id, so every cursor of the view, shuffled or not, reads the same ones.
+/// </summary>
+internal sealed class TtaScores : RowMappingTransformer
+{
+    readonly ImageClassifierTransformer _classifier;
+    readonly Dictionary<DataViewRowId, float[]> _probabilities;
+
+    TtaScores(ImageClassifierTransformer classifier, Dictionary<DataViewRowId, float[]> probabilities)
+    {
+        _classifier = classifier;
+        _probabilities = probabilities;
+    }
+
+    public static IDataView Transform(ImageClassifierTransformer classifier, IDataView input, int n, double beta, int seed)
+    {
+        var (presize, imageColumn, augment) = classifier.AugmentationSteps(input.Schema);
+        var items = new List<LabeledImage>();
+        var ids = new List<DataViewRowId>();
+        using (var cursor = input.GetRowCursor([imageColumn]))
+        {
+            var read = ImageSource.MakeReader(cursor, imageColumn);
+            var idGetter = cursor.GetIdGetter();
+            DataViewRowId id = default;
+            while (cursor.MoveNext())
+            {
+                items.Add(new LabeledImage(read(), 0));
+                idGetter(ref id);
+                ids.Add(id);
+            }
+        }
+        var probabilities = new Dictionary<DataViewRowId, float[]>(items.Count);
+        if (items.Count > 0)
+        {
+            using var augmenter = new BatchAugmenter(augment);
+            var plain = new ImageBatchSource(items, presize, augmenter, training: false,
+                new BatchSourceOptions { BatchSize = classifier.InferenceBatchSize, Seed = seed, Device = torch.CPU });
+            var mixed = Mix(Probabilities(classifier, plain, 0), Enumerable.Range(0, n).Select(i => Probabilities(classifier, plain.WithTrainingAugmentation(), i)), beta);
+            for (int r = 0; r < ids.Count; r++) probabilities[ids[r]] = mixed[r];
+        }
+        return new TtaScores(classifier, probabilities).Transform(input);
+    }
+
+    /// <summary>The class probabilities of one epoch of <paramref name="images"/>, in item order.</summary>
+    static List<float[]> Probabilities(ImageClassifierTransformer classifier, ImageBatchSource images, int epoch)
+    {
+        var rows = new List<float[]>(images.ItemCount);
+        foreach (var batch in images.GetBatches(epoch))
+            using (batch) rows.AddRange(classifier.PredictProbabilities(batch.Images));
+        return rows;
+    }
+
+    /// <summary>torch.lerp(mean of <paramref name="augmented"/>, <paramref name="plain"/>, beta) per row and class, as fastai's tta.</summary>
+    static float[][] Mix(List<float[]> plain, IEnumerable<List<float[]>> augmented, double beta)
+    {
+        var sum = plain.Select(p => new double[p.Length]).ToArray();
+        int passes = 0;
+        foreach (var pass in augmented)
+        {
+            for (int r = 0; r < sum.Length; r++)
+                for (int k = 0; k < sum[r].Length; k++) sum[r][k] += pass[r][k];
+            passes++;
+        }
+        return sum.Select((s, r) => s.Select((total, k) =>
+        {
+            double mean = total / passes;
+            return (float)(mean + beta * (plain[r][k] - mean));
+        }).ToArray()).ToArray();
+    }
+
+    protected override IReadOnlyList<DataViewSchema.DetachedColumn> GetOutputColumns(DataViewSchema inputSchema) => _classifier.ScoreColumns(inputSchema);
+
+    protected override IEnumerable<string> GetInputColumnNames() => [];
+
+    protected override Delegate[] MakeGetters(DataViewRow input, Func<int, bool> isActive)
+    {
+        var idGetter = input.GetIdGetter();
+        float[] Current()
+        {
+            DataViewRowId id = default;
+            idGetter(ref id);
+            return _probabilities.TryGetValue(id, out var p) ? p
+                : throw new InvalidOperationException("TransformWithTta's scores belong to the data view they were computed for; this row is not in it.");
+        }
+        ValueGetter<VBuffer<float>> score = (ref VBuffer<float> value) =>
+        {
+            var probabilities = Current();
+            var editor = VBufferEditor.Create(ref value, probabilities.Length);
+            probabilities.CopyTo(editor.Values);
+            value = editor.Commit();
+        };
+        ValueGetter<uint> predicted = (ref uint value) => value = BatchedScores.PredictedKey(Current());
+        return [score, predicted];
+    }
+
+    public override void Save(ModelSaveContext ctx) =>
+        throw new NotSupportedException("Test-time augmentation scores are computed for one data view and cannot be saved; save the classifier.");
+}
