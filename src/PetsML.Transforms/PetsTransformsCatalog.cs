@@ -1,4 +1,3 @@
-using Microsoft.ML;
 using PetsML.Transforms.Augmentation;
 using PetsML.Transforms.Imaging;
 using PetsML.Transforms.Labeling;
@@ -7,7 +6,7 @@ using PetsML.Transforms.Pipeline;
 using PetsML.Transforms.Presizing;
 using PetsML.Transforms.Splitting;
 
-namespace PetsML.Transforms;
+namespace Microsoft.ML;
 
 /// <summary>
 /// The front door of PetsML's data side, in the order data flows: files -> label -> split -> presize ->

@@ -16,8 +16,8 @@ public sealed class ReadmeCodeTests
         Assert.IsNotEmpty(blocks, "the README has a C# block");
 
         // Make sure the libraries the sample uses are loaded, then reference everything loaded.
-        _ = typeof(PetsML.Trainers.PetsTrainersCatalog);
-        _ = typeof(PetsML.Transforms.PetsTransformsCatalog);
+        _ = typeof(Microsoft.ML.PetsTrainersCatalog);
+        _ = typeof(Microsoft.ML.PetsTransformsCatalog);
         _ = typeof(Microsoft.ML.MLContext);
         _ = typeof(Microsoft.ML.ImageEstimatorsCatalog); // LoadRawImageBytes, in the first example
         var references = AppDomain.CurrentDomain.GetAssemblies()
