@@ -1,3 +1,4 @@
+using PetsML;
 using PetsML.Trainers.FineTuning;
 using PetsML.Trainers.Training;
 using PetsML.Trainers.Interop.MlNet;

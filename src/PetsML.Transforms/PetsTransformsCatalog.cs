@@ -1,10 +1,10 @@
+using PetsML;
 using PetsML.Transforms.Augmentation;
 using PetsML.Transforms.Imaging;
 using PetsML.Transforms.Labeling;
 using PetsML.Transforms.Loading;
 using PetsML.Transforms.Pipeline;
 using PetsML.Transforms.Presizing;
-using PetsML.Transforms.Splitting;
 
 namespace Microsoft.ML;
 

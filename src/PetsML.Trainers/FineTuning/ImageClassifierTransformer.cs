@@ -10,8 +10,9 @@ using PetsML.Transforms.Interop.MlNet;
 using PetsML.Transforms.Pipeline;
 using PetsML.Transforms.Presizing;
 using TorchSharp;
+using PetsML.Trainers.FineTuning;
 
-namespace PetsML.Trainers.FineTuning;
+namespace PetsML;
 
 /// <summary>
 /// A fine-tuned image classifier inside an ML.NET pipeline: reads the image column it was trained on (images

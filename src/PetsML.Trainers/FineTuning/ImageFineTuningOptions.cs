@@ -6,8 +6,9 @@ using PetsML.Transforms.Batching;
 using PetsML.Transforms.Imaging;
 using PetsML.Transforms.Pipeline;
 using PetsML.Transforms.Presizing;
+using PetsML.Trainers.FineTuning;
 
-namespace PetsML.Trainers.FineTuning;
+namespace PetsML;
 
 /// <summary>
 /// The knobs of the fastai lesson for <see cref="ImageFineTuningTrainer"/>:
@@ -132,7 +133,7 @@ public sealed class ImageFineTuningOptions
     /// </summary>
     public TrainingPrecision Precision { get; set; } = TrainingPrecision.Auto;
 
-    /// <summary>How BatchNorm runs in the bf16 working copy (bf16-mixed only). Default <see cref="Training.Bf16BatchNorm.Native"/>.</summary>
+    /// <summary>How BatchNorm runs in the bf16 working copy (bf16-mixed only). Default <see cref="Bf16BatchNorm.Native"/>.</summary>
     public Bf16BatchNorm Bf16BatchNorm { get; set; } = LearnerOptions.Defaults.BatchNorm;
 
     /// <summary>Threads that decode and presize images. Default: the number of processors.</summary>
@@ -209,7 +210,7 @@ public sealed class ImageFineTuningOptions
         if (DecodeThreads < 1) throw new ArgumentOutOfRangeException(nameof(DecodeThreads), DecodeThreads, "DecodeThreads must be at least 1.");
         if (DecodedCacheBytes < 0) throw new ArgumentOutOfRangeException(nameof(DecodedCacheBytes), DecodedCacheBytes, "DecodedCacheBytes must be ≥ 0 (0 turns the cache off).");
         if (WeightsFile is not null && !File.Exists(WeightsFile)) throw new FileNotFoundException($"WeightsFile '{WeightsFile}' does not exist.", WeightsFile);
-        Devices.TorchDevice.Resolve(Device);
-        Tricks.TrainingTricks.Validate(this);
+        Trainers.Devices.TorchDevice.Resolve(Device);
+        Trainers.Tricks.TrainingTricks.Validate(this);
     }
 }

@@ -12,8 +12,9 @@ using PetsML.Transforms.Batching;
 using PetsML.Transforms.Imaging;
 using PetsML.Transforms.Pipeline;
 using TorchSharp;
+using PetsML.Trainers.FineTuning;
 
-namespace PetsML.Trainers.FineTuning;
+namespace PetsML;
 
 /// <summary>
 /// fastai's <c>vision_learner</c> + <c>fine_tune</c> as an ML.NET trainer: a pretrained ResNet body with
@@ -131,7 +132,7 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
             Precision = _options.Precision,
             Bf16BatchNorm = _options.Bf16BatchNorm,
             Progress = _options.Progress,
-            Callbacks = [new EpochLogger(Log), .. Tricks.TrainingTricks.Callbacks(_options, _seed)],
+            Callbacks = [new EpochLogger(Log), .. Trainers.Tricks.TrainingTricks.Callbacks(_options, _seed)],
         };
         var learner = new Learner(model, model.GetParameterGroups(), trainSource, validSource, learnerOptions);
         Log($"precision {PrecisionResolver.ToDisplayName(learner.Precision)} (asked: {PrecisionResolver.ToDisplayName(_options.Precision)}), " +

@@ -1,7 +1,8 @@
 using PetsML.Trainers.LrFinding;
 using PetsML.Trainers.Training;
+using PetsML.Trainers.FineTuning;
 
-namespace PetsML.Trainers.FineTuning;
+namespace PetsML;
 
 /// <summary>What training recorded: fastai's epoch table, the learning-rate finder's result if it ran, and the per-batch curve.</summary>
 /// <param name="Epochs">One row per epoch (train_loss, valid_loss, error_rate, accuracy, time).</param>

@@ -1,4 +1,5 @@
-namespace PetsML.Trainers.Training;
+using PetsML.Trainers.Training;
+namespace PetsML;
 
 /// <summary>
 /// How BatchNorm runs inside a bf16 model (the <see cref="TrainingPrecision.Bf16Mixed"/> working copy, bf16

@@ -1,4 +1,5 @@
-namespace PetsML.Trainers.Training;
+using PetsML.Trainers.Training;
+namespace PetsML;
 
 /// <summary>
 /// A participant in <see cref="Learner"/>'s training loop (fastai's <c>Callback</c>). Implement only the

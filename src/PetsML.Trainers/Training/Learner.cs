@@ -9,8 +9,9 @@ using PetsML.Trainers.Scheduling;
 using PetsML.Transforms.Batching;
 using TorchSharp;
 using static TorchSharp.torch;
+using PetsML.Trainers.Training;
 
-namespace PetsML.Trainers.Training;
+namespace PetsML;
 
 /// <summary>
 /// fastai's <c>Learner</c> for single-label image classification: a model, its parameter groups, the training and

@@ -1,8 +1,9 @@
 using PetsML.Trainers.Losses;
 using PetsML.Trainers.Optimization;
 using TorchSharp;
+using PetsML.Trainers.Training;
 
-namespace PetsML.Trainers.Training;
+namespace PetsML;
 
 /// <summary>Numeric precision of the training step.</summary>
 public enum TrainingPrecision

@@ -1,7 +1,8 @@
 using PetsML.Trainers.Optimization;
 using static TorchSharp.torch;
+using PetsML.Trainers.Training;
 
-namespace PetsML.Trainers.Training;
+namespace PetsML;
 
 /// <summary>Which half of an epoch the loop is in.</summary>
 public enum TrainingPhase

@@ -1,6 +1,7 @@
 using System.Globalization;
+using PetsML.Trainers.Training;
 
-namespace PetsML.Trainers.Training;
+namespace PetsML;
 
 /// <summary>
 /// The training loss became NaN or infinite. The weights are those after the last finished batch

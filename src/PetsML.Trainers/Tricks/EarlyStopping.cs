@@ -1,6 +1,7 @@
 using PetsML.Trainers.Training;
+using PetsML.Trainers.Tricks;
 
-namespace PetsML.Trainers.Tricks;
+namespace PetsML;
 
 /// <summary>
 /// fastai's <c>EarlyStoppingCallback(monitor='valid_loss', min_delta=0, patience=1)</c>: ends the fit when the

@@ -1,6 +1,7 @@
 using PetsML.Trainers.Training;
+using PetsML.Trainers.Tricks;
 
-namespace PetsML.Trainers.Tricks;
+namespace PetsML;
 
 /// <summary>
 /// fastai's <c>GradientAccumulation(n_acc=32)</c>: the optimizer steps once every <see cref="Items"/> training items

@@ -1,6 +1,7 @@
 using PetsML.Trainers.Training;
+using PetsML.Trainers.Tricks;
 
-namespace PetsML.Trainers.Tricks;
+namespace PetsML;
 
 /// <summary>
 /// fastai's <c>SaveModelCallback(monitor='valid_loss')</c>, kept in memory: after every epoch with a lower validation

@@ -2,8 +2,9 @@ using PetsML.Trainers.Losses;
 using PetsML.Trainers.Training;
 using PetsML.Transforms.Batching;
 using static TorchSharp.torch;
+using PetsML.Trainers.Tricks;
 
-namespace PetsML.Trainers.Tricks;
+namespace PetsML;
 
 /// <summary>
 /// What MixUp and CutMix share (fastai's <c>MixHandler</c>): on training batches only, mix each item with a partner

@@ -4,8 +4,9 @@ using Microsoft.ML.Runtime;
 using PetsML.Transforms.Interop.MlNet;
 using PetsML.Transforms.Pipeline;
 using TorchSharp;
+using PetsML.Transforms.Augmentation;
 
-namespace PetsML.Transforms.Augmentation;
+namespace PetsML;
 
 /// <summary>
 /// fastai's batch transforms <c>aug_transforms(size=224, min_scale=0.75)</c> plus <c>Normalize</c>, as an

@@ -1,4 +1,5 @@
-namespace PetsML.Transforms.Imaging;
+using PetsML.Transforms.Imaging;
+namespace PetsML;
 
 /// <summary>Why an image could not be decoded.</summary>
 public enum ImageDecodeFailure

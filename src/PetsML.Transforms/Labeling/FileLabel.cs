@@ -4,8 +4,9 @@ using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using PetsML.Transforms.Interop.MlNet;
 using PetsML.Transforms.Pipeline;
+using PetsML.Transforms.Labeling;
 
-namespace PetsML.Transforms.Labeling;
+namespace PetsML;
 
 /// <summary>What to do with files whose label cannot be read at fit time.</summary>
 public enum UnlabeledFiles

@@ -1,7 +1,8 @@
 using Microsoft.ML.Data;
 using PetsML.Transforms.Pipeline;
+using PetsML.Transforms.Loading;
 
-namespace PetsML.Transforms.Loading;
+namespace PetsML;
 
 /// <summary>One row of <c>mlContext.Data.LoadImageFiles</c>: an image file's path.</summary>
 public sealed class ImageFileRow

@@ -1,4 +1,5 @@
-namespace PetsML.Transforms.Presizing;
+using PetsML.Transforms.Presizing;
+namespace PetsML;
 
 /// <summary>
 /// How pixels outside the image are filled: by <see cref="PresizeMethod.Pad"/> when presizing, and by the

@@ -5,8 +5,9 @@ using Microsoft.ML.Runtime;
 using PetsML.Transforms.Imaging;
 using PetsML.Transforms.Interop.MlNet;
 using PetsML.Transforms.Pipeline;
+using PetsML.Transforms.Presizing;
 
-namespace PetsML.Transforms.Presizing;
+namespace PetsML;
 
 /// <summary>
 /// fastai's item transform <c>Resize(460)</c> as an ML.NET estimator: decode each image by content,

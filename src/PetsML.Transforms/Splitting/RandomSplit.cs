@@ -6,7 +6,7 @@ using PetsML.Transforms.Interop.Torch;
 using PetsML.Transforms.Pipeline;
 using TorchSharp;
 
-namespace PetsML.Transforms.Splitting;
+namespace PetsML;
 
 /// <summary>Options of <see cref="RandomSplitEstimator"/>: fastai's <c>RandomSplitter(valid_pct=0.2, seed=42)</c>.</summary>
 public sealed class RandomSplitOptions
