@@ -8,7 +8,7 @@ namespace PetsML.Trainers.Devices;
 /// the native runtime is picked at build time (a PetsML.Runtime.* package, or build/TorchRuntime.targets inside
 /// this repository), the device here.
 /// </summary>
-public static class TorchDevice
+internal static class TorchDevice
 {
     /// <summary>
     /// Resolves a device name: <c>"auto"</c> (the default) gives cuda when a CUDA runtime and a GPU

@@ -74,7 +74,7 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, ITransfo
     }
 
     /// <summary>The network (eval mode).</summary>
-    public ImageClassifier Model { get; }
+    internal ImageClassifier Model { get; }
 
     public ResNetArchitecture Architecture { get; }
 

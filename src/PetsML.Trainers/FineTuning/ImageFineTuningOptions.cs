@@ -6,7 +6,6 @@ using PetsML.Transforms.Batching;
 using PetsML.Transforms.Imaging;
 using PetsML.Transforms.Pipeline;
 using PetsML.Transforms.Presizing;
-using PetsML.Trainers.FineTuning;
 
 namespace PetsML;
 

@@ -93,7 +93,7 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
     /// A fresh, frozen learner on this data, for recipes driven by hand (lr_find between phases, the
     /// lesson's three recipes). Dispose the session when done.
     /// </summary>
-    public FineTuningSession CreateSession(IDataView input) => Prepare(input);
+    internal FineTuningSession CreateSession(IDataView input) => Prepare(input);
 
     FineTuningSession Prepare(IDataView input)
     {

@@ -1,6 +1,5 @@
 using PetsML.Trainers.LrFinding;
 using PetsML.Trainers.Training;
-using PetsML.Trainers.FineTuning;
 
 namespace PetsML;
 

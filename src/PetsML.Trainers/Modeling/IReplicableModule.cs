@@ -8,7 +8,7 @@ namespace PetsML.Trainers.Modeling;
 /// <see cref="TrainingPrecision.Bf16Mixed"/> needs a second module (the bf16 working copy) next to the fp32
 /// model the optimizer, freezing and checkpoints see.
 /// </summary>
-public interface IReplicableModule
+internal interface IReplicableModule
 {
     /// <summary>
     /// A new module with the same architecture, the same state-dict names, a copy of every parameter and buffer

@@ -1,5 +1,4 @@
 using System.Globalization;
-using PetsML.Trainers.Scheduling;
 
 namespace PetsML;
 

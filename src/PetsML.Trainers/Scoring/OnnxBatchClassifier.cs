@@ -14,7 +14,7 @@ namespace PetsML.Trainers.Scoring;
 /// come from its metadata_props; the centre crop and resize to the trained size run here (PetsML's validation
 /// resample, rounded to uint8, as a caller of the file would), the normalisation and the network in the file.
 /// </summary>
-public sealed class OnnxBatchClassifier : IImageBatchClassifier
+internal sealed class OnnxBatchClassifier : IImageBatchClassifier
 {
     private readonly InferenceSession _session;
     private readonly BatchAugmenter _resizer;

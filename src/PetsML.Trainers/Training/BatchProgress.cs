@@ -1,4 +1,3 @@
-using PetsML.Trainers.Training;
 namespace PetsML;
 
 /// <summary>What a progress display needs after each batch.</summary>

@@ -1,4 +1,3 @@
-using PetsML.Trainers.Training;
 namespace PetsML;
 
 /// <summary>Base of the typed signals a callback throws to leave part of the loop early (fastai's <c>Cancel*Exception</c>).</summary>

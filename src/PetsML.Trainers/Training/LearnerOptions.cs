@@ -56,7 +56,7 @@ public sealed class LearnerOptions
     }
 
     /// <summary>The loss on logits. Default <see cref="ClassificationLoss.CrossEntropy"/>.</summary>
-    public ClassificationLoss Loss { get; init; } = ClassificationLoss.CrossEntropy;
+    internal ClassificationLoss Loss { get; init; } = ClassificationLoss.CrossEntropy;
 
     /// <summary>Learning rate when a fit is given none. Default 1e-3.</summary>
     public double LearningRate { get; init; } = Defaults.LearningRate;
@@ -89,7 +89,7 @@ public sealed class LearnerOptions
     /// Decides whether the hardware computes bf16 natively, for <see cref="TrainingPrecision.Auto"/>. Default null:
     /// <see cref="HardwareBf16Support.Instance"/> (the CPU flags in /proc/cpuinfo, or a bf16 probe on CUDA).
     /// </summary>
-    public IBf16Support? Bf16Support { get; init; }
+    internal IBf16Support? Bf16Support { get; init; }
 
     /// <summary>Receives a report after every batch (training and validation). Default none.</summary>
     public IProgress<BatchProgress>? Progress { get; init; }

@@ -3,7 +3,7 @@ using TorchSharp;
 namespace PetsML.Trainers.Training;
 
 /// <summary>Turns a requested <see cref="TrainingPrecision"/> into the one that runs.</summary>
-public static class PrecisionResolver
+internal static class PrecisionResolver
 {
     /// <summary>
     /// <see cref="TrainingPrecision.Auto"/> becomes <see cref="TrainingPrecision.Bf16Mixed"/> when

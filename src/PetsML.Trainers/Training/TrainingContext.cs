@@ -1,6 +1,5 @@
 using PetsML.Trainers.Optimization;
 using static TorchSharp.torch;
-using PetsML.Trainers.Training;
 
 namespace PetsML;
 
@@ -39,7 +38,7 @@ public sealed class TrainingContext
     public Learner Learner { get; }
 
     /// <summary>The learner's optimizer (set hyper-parameters here).</summary>
-    public FastaiAdam Optimizer => Learner.Optimizer;
+    internal FastaiAdam Optimizer => Learner.Optimizer;
 
     /// <summary>Number of epochs of this fit (fastai's <c>n_epoch</c>).</summary>
     public int EpochCount { get; }

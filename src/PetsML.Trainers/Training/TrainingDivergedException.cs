@@ -1,5 +1,4 @@
 using System.Globalization;
-using PetsML.Trainers.Training;
 
 namespace PetsML;
 

@@ -1,5 +1,4 @@
 using PetsML.Trainers.Training;
-using PetsML.Trainers.Tricks;
 
 namespace PetsML;
 

@@ -30,7 +30,7 @@ public abstract class MixHandler : ILearnerCallback
     public int Seed { get; }
 
     /// <summary>The last training batch's draw (null before the first).</summary>
-    public MixDraw? Last { get; private set; }
+    internal MixDraw? Last { get; private set; }
 
     public void BeforeBatch(TrainingContext context)
     {

@@ -72,7 +72,7 @@ public sealed class AugmentTransformer : RowMappingTransformer, IDisposable
     public string InputColumnName { get; }
 
     /// <summary>The whole-batch augmentation (training and validation paths), for the trainer's batch source.</summary>
-    public BatchAugmenter Augmenter { get; }
+    internal BatchAugmenter Augmenter { get; }
 
     public AugmentOptions Options => Augmenter.Options;
 

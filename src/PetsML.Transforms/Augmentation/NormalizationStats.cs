@@ -1,4 +1,3 @@
-using PetsML.Transforms.Augmentation;
 namespace PetsML;
 
 /// <summary>

@@ -1,4 +1,3 @@
-using PetsML.Transforms.Imaging;
 namespace PetsML;
 
 /// <summary>Why an image could not be decoded.</summary>

@@ -1,6 +1,5 @@
 using Microsoft.ML.Data;
 using PetsML.Transforms.Pipeline;
-using PetsML.Transforms.Loading;
 
 namespace PetsML;
 

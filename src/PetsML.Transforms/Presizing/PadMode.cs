@@ -1,4 +1,3 @@
-using PetsML.Transforms.Presizing;
 namespace PetsML;
 
 /// <summary>

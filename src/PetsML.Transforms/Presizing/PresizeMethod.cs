@@ -1,4 +1,3 @@
-using PetsML.Transforms.Presizing;
 namespace PetsML;
 
 /// <summary>How an image is fitted to the target size; fastai's <c>ResizeMethod</c>.</summary>

@@ -22,7 +22,7 @@ public sealed class ScoredFolder
 
     public IDataView Scored { get; }
     public MulticlassClassificationMetrics Metrics { get; }
-    public ClassificationInterpretation Interpretation { get; }
+    internal ClassificationInterpretation Interpretation { get; }
     public string Folder { get; }
 
     /// <summary>Scores <paramref name="folder"/> (the demo photos when null, the drawn set for <see cref="DataFolder.Drawn"/>) with <paramref name="model"/>; the validation rows only unless <paramref name="all"/>.</summary>
