@@ -1,7 +1,6 @@
 using PetsML;
 using PetsML.Trainers.FineTuning;
 using PetsML.Trainers.Training;
-using PetsML.Trainers.Interop.MlNet;
 
 namespace Microsoft.ML;
 
