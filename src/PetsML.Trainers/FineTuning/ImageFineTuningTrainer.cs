@@ -126,7 +126,7 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
         {
             Loss = _options.LabelSmoothing > 0 ? ClassificationLoss.LabelSmoothing(_options.LabelSmoothing) : ClassificationLoss.CrossEntropy,
             WeightDecay = _options.WeightDecay,
-            Device = device,
+            Device = _options.Device,
             ChannelsLast = _options.ChannelsLast,
             Precision = _options.Precision,
             Bf16BatchNorm = _options.Bf16BatchNorm,

@@ -46,7 +46,7 @@ public sealed class Learner : IDisposable
         if (train.BatchCount < 1) throw new ArgumentException("The training sequence yields no batch.", nameof(train));
         Options = options ?? new LearnerOptions();
         Options.Validate();
-        Device = Options.Device ?? TorchDevice.Resolve("auto");
+        Device = TorchDevice.Resolve(Options.Device);
         Model = model;
         ParameterGroups = MoveToDevice(model, parameterGroups, Device);
         Train = train;

@@ -38,7 +38,7 @@ internal static class PrecisionResolver
             "fp32" or "float32" => TrainingPrecision.Fp32,
             "bf16-mixed" or "bf16mixed" or "bf16_mixed" or "bf16" => TrainingPrecision.Bf16Mixed,
             "auto" => TrainingPrecision.Auto,
-            _ => throw new ArgumentException($"Precision '{text}' is not one of auto, fp32, bf16-mixed.", nameof(text)),
+            _ => throw new ArgumentException($"Precision '{text}' is not one of auto, fp32, bf16-mixed.", "Precision"),
         };
     }
 }
