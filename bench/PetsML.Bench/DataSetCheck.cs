@@ -43,7 +43,7 @@ internal static class DataSetCheck
                           $"{listing.SkippedNonImage.Count} skipped non-image, {listing.IgnoredFileCount} other files ignored");
         Console.WriteLine($"{names.Length} classes: {string.Join(", ", names.DenseValues())}");
         Console.WriteLine($"{split.Count(s => s == 0)} training, {split.Count(s => s == 1)} validation images");
-        var firstValidation = PetsML.Transforms.Splitting.RandomSplitEstimator.ValidationIndices(listing.Files.Count, a.Double("valid-pct", 0.2), a.Int("split-seed", 42)).Take(8);
+        var firstValidation = PetsML.RandomSplitEstimator.ValidationIndices(listing.Files.Count, a.Double("valid-pct", 0.2), a.Int("split-seed", 42)).Take(8);
         Console.WriteLine($"first validation indices (permutation order): {string.Join(", ", firstValidation)}");
         return 0;
     }

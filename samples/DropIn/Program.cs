@@ -7,7 +7,6 @@
 // Prints the validation error rate, then, after saving and loading the model with plain ML.NET, predicts one
 // new image of each kind from its bytes in memory.
 using Microsoft.ML;
-using PetsML.Trainers;
 using SkiaSharp;
 
 var workFolder = args.Length > 0 ? args[0] : Path.Combine(Path.GetTempPath(), "petsml-dropin");

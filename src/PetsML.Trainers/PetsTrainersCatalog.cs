@@ -1,9 +1,8 @@
-using Microsoft.ML;
+using PetsML;
 using PetsML.Trainers.FineTuning;
 using PetsML.Trainers.Training;
-using PetsML.Trainers.Interop.MlNet;
 
-namespace PetsML.Trainers;
+namespace Microsoft.ML;
 
 /// <summary>The front door of PetsML's trainer.</summary>
 public static class PetsTrainersCatalog

@@ -1,13 +1,12 @@
-using Microsoft.ML;
+using PetsML;
 using PetsML.Transforms.Augmentation;
 using PetsML.Transforms.Imaging;
 using PetsML.Transforms.Labeling;
 using PetsML.Transforms.Loading;
 using PetsML.Transforms.Pipeline;
 using PetsML.Transforms.Presizing;
-using PetsML.Transforms.Splitting;
 
-namespace PetsML.Transforms;
+namespace Microsoft.ML;
 
 /// <summary>
 /// The front door of PetsML's data side, in the order data flows: files -> label -> split -> presize ->

@@ -13,7 +13,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
-using PetsML.Transforms.Loading;
+using PetsML;
 
 if (args[0] == "--onnx-session")
 {

@@ -1,7 +1,7 @@
 namespace PetsML.Trainers.Export;
 
 /// <summary>Axis order of the exported model's uint8 image input.</summary>
-public enum OnnxInputLayout
+internal enum OnnxInputLayout
 {
     /// <summary>[N, 3, H, W], planar RGB: what ML.NET's <c>ExtractPixels(interleavePixelColors: false)</c> gives.</summary>
     Nchw,
@@ -11,7 +11,7 @@ public enum OnnxInputLayout
 }
 
 /// <summary>Settings of <see cref="OnnxExporter"/>; every default is written here.</summary>
-public sealed class OnnxExportOptions
+internal sealed class OnnxExportOptions
 {
     /// <summary>Name of the graph's input (uint8 RGB pixels). Default "image".</summary>
     public string InputName { get; init; } = "image";

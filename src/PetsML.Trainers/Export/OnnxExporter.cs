@@ -19,7 +19,7 @@ namespace PetsML.Trainers.Export;
 /// <param name="InputShape">Its shape; -1 is the dynamic batch axis.</param>
 /// <param name="OutputName">The probabilities output, [N, classes].</param>
 /// <param name="ClassNames">Class names in output order.</param>
-public sealed record OnnxExportResult(string Path, long Bytes, string InputName, long[] InputShape, string OutputName, IReadOnlyList<string> ClassNames);
+internal sealed record OnnxExportResult(string Path, long Bytes, string InputName, long[] InputShape, string OutputName, IReadOnlyList<string> ClassNames);
 
 /// <summary>
 /// Writes a fitted PetsML classifier as one ONNX file (opset 17): uint8 RGB pixels in, softmax probabilities out,
@@ -29,7 +29,7 @@ public sealed record OnnxExportResult(string Path, long Bytes, string InputName,
 /// (the transformer's <see cref="ImageClassifierTransformer.Model"/> holds the fp32 master weights). The resize and
 /// crop stay outside the graph: see <see cref="OnnxPreprocessing.Describe"/>, also in the file's metadata.
 /// </summary>
-public static class OnnxExporter
+internal static class OnnxExporter
 {
     /// <summary>ONNX opset the graph uses (every op here is unchanged since opset 13).</summary>
     public const int Opset = 17;

@@ -12,7 +12,7 @@ namespace PetsML.Trainers.Export;
 /// <param name="Presize">The presize step (fastai's item <c>Resize(460)</c>: method, target size).</param>
 /// <param name="ImageSize">The trained input side (the augmentation's Size, 224 by default).</param>
 /// <param name="Normalization">Per-channel statistics the network was fed with (inside the graph).</param>
-public sealed record OnnxPreprocessing(PresizeOptions Presize, int ImageSize, NormalizationStats Normalization)
+internal sealed record OnnxPreprocessing(PresizeOptions Presize, int ImageSize, NormalizationStats Normalization)
 {
     /// <summary>PetsML's defaults: crop-presize to 460, 224 input, ImageNet statistics.</summary>
     public static OnnxPreprocessing Default => new(new PresizeOptions(), 224, NormalizationStats.ImageNet);

@@ -11,7 +11,7 @@ namespace PetsML.Trainers.Export;
 /// types, dims without the batch axis), so they cannot disagree with it; the dynamic batch axis becomes
 /// <c>max_batch_size</c> with <c>dynamic_batching</c>, served by the ONNX Runtime backend.
 /// </summary>
-public static partial class TritonModelRepository
+internal static partial class TritonModelRepository
 {
     /// <summary>Writes the repository entry and returns the path of its config.pbtxt.</summary>
     /// <param name="onnxPath">An ONNX file written by <see cref="OnnxExporter"/> (dynamic batch axis first).</param>

@@ -9,7 +9,7 @@ namespace PetsML.Trainers.FineTuning;
 /// <c>fit_one_cycle(3, 3e-3); unfreeze(); lr_find(); fit_one_cycle(12, slice(1e-6, 1e-4))</c>).
 /// <see cref="ToTransformer(ImageFineTuningOptions)"/> turns the result into the same ML.NET transformer Fit returns.
 /// </summary>
-public sealed class FineTuningSession : IDisposable
+internal sealed class FineTuningSession : IDisposable
 {
     readonly ClassifierInput _input;
     readonly BatchAugmenter _augmenter;

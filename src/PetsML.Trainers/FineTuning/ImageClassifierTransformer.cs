@@ -11,8 +11,9 @@ using PetsML.Transforms.Interop.MlNet;
 using PetsML.Transforms.Pipeline;
 using PetsML.Transforms.Presizing;
 using TorchSharp;
+using PetsML.Trainers.FineTuning;
 
-namespace PetsML.Trainers.FineTuning;
+namespace PetsML;
 
 /// <summary>
 /// A fine-tuned image classifier inside an ML.NET pipeline: reads the image column it was trained on (images
@@ -74,7 +75,7 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, ITransfo
     }
 
     /// <summary>The network (eval mode).</summary>
-    public ImageClassifier Model { get; }
+    internal ImageClassifier Model { get; }
 
     public ResNetArchitecture Architecture { get; }
 

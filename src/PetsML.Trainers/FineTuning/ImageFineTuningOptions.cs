@@ -7,7 +7,7 @@ using PetsML.Transforms.Imaging;
 using PetsML.Transforms.Pipeline;
 using PetsML.Transforms.Presizing;
 
-namespace PetsML.Trainers.FineTuning;
+namespace PetsML;
 
 /// <summary>
 /// The knobs of the fastai lesson for <see cref="ImageFineTuningTrainer"/>:
@@ -114,13 +114,13 @@ public sealed class ImageFineTuningOptions
     public const int DefaultSeed = 42;
 
     /// <summary>"auto" (cuda when available, else cpu), "cpu", "cuda" or "cuda:N". Default "auto".</summary>
-    public string Device { get; set; } = "auto";
+    public string Device { get; set; } = LearnerOptions.Defaults.Device;
 
     /// <summary>libtorch's intra-op threads; null leaves libtorch's default (the number of cores). Default null.</summary>
     public int? Threads { get; set; }
 
-    /// <summary>Feed convolutions NHWC-contiguous batches (channels_last; faster on CPU). Default true (PetsML's choice).</summary>
-    public bool ChannelsLast { get; set; } = true;
+    /// <summary>Feed convolutions NHWC-contiguous batches (channels_last; faster on CPU). Default true (PetsML's choice; <see cref="LearnerOptions.Defaults"/>).</summary>
+    public bool ChannelsLast { get; set; } = LearnerOptions.Defaults.ChannelsLast;
 
     /// <summary>
     /// Compute precision of the training step: <see cref="TrainingPrecision.Fp32"/>, <see cref="TrainingPrecision.Bf16Mixed"/>
@@ -130,9 +130,9 @@ public sealed class ImageFineTuningOptions
     /// rates seed by seed (bench/README.md) and trains about twice as fast on CPUs with bf16. Prediction precision is separate:
     /// <see cref="ImageClassifierTransformer.InferencePrecision"/>.
     /// </summary>
-    public TrainingPrecision Precision { get; set; } = TrainingPrecision.Auto;
+    public TrainingPrecision Precision { get; set; } = LearnerOptions.Defaults.Precision;
 
-    /// <summary>How BatchNorm runs in the bf16 working copy (bf16-mixed only). Default <see cref="Training.Bf16BatchNorm.Native"/>.</summary>
+    /// <summary>How BatchNorm runs in the bf16 working copy (bf16-mixed only). Default <see cref="Bf16BatchNorm.Native"/>.</summary>
     public Bf16BatchNorm Bf16BatchNorm { get; set; } = LearnerOptions.Defaults.BatchNorm;
 
     /// <summary>Threads that decode and presize images. Default: the number of processors.</summary>
@@ -259,6 +259,8 @@ public sealed class ImageFineTuningOptions
         if (LabelSmoothing is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(LabelSmoothing), LabelSmoothing, "LabelSmoothing must be in [0, 1).");
         if (!Enum.IsDefined(Precision)) throw new ArgumentOutOfRangeException(nameof(Precision), Precision, "Precision is not a known precision (Fp32, Bf16Mixed, Auto).");
         if (!Enum.IsDefined(Bf16BatchNorm)) throw new ArgumentOutOfRangeException(nameof(Bf16BatchNorm), Bf16BatchNorm, "Bf16BatchNorm is not a known BatchNorm mode.");
+        if (!Enum.IsDefined(BatchPreparation)) throw new ArgumentOutOfRangeException(nameof(BatchPreparation), BatchPreparation, "BatchPreparation is not a known mode (Alternate, Overlap).");
+        if (!Enum.IsDefined(Architecture)) throw new ArgumentOutOfRangeException(nameof(Architecture), Architecture, "Architecture is not a known ResNet.");
         if (Threads is < 1) throw new ArgumentOutOfRangeException(nameof(Threads), Threads, "Threads must be at least 1.");
         if (DecodeThreads < 1) throw new ArgumentOutOfRangeException(nameof(DecodeThreads), DecodeThreads, "DecodeThreads must be at least 1.");
         if (DecodedCacheBytes < 0) throw new ArgumentOutOfRangeException(nameof(DecodedCacheBytes), DecodedCacheBytes, "DecodedCacheBytes must be ≥ 0 (0 turns the cache off).");
@@ -269,7 +271,7 @@ public sealed class ImageFineTuningOptions
             throw new ArgumentException("CheckpointPath must name a file, or be null for no checkpoint.", nameof(CheckpointPath));
         if (Recipe is not null && (CheckpointPath is not null || ResumeFrom is not null))
             throw new ArgumentException("CheckpointPath and ResumeFrom checkpoint fine_tune; a Recipe trains its own way (attach a CheckpointCallback in it).", nameof(Recipe));
-        Devices.TorchDevice.Resolve(Device);
-        Tricks.TrainingTricks.Validate(this);
+        Trainers.Devices.TorchDevice.Resolve(Device);
+        Trainers.Tricks.TrainingTricks.Validate(this);
     }
 }

@@ -2,7 +2,6 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using PetsML.Trainers.Devices;
-using PetsML.Trainers.Interop.MlNet;
 using PetsML.Trainers.Losses;
 using PetsML.Trainers.LrFinding;
 using PetsML.Trainers.Modeling;
@@ -13,8 +12,9 @@ using PetsML.Transforms.Batching;
 using PetsML.Transforms.Imaging;
 using PetsML.Transforms.Pipeline;
 using TorchSharp;
+using PetsML.Trainers.FineTuning;
 
-namespace PetsML.Trainers.FineTuning;
+namespace PetsML;
 
 /// <summary>
 /// fastai's <c>vision_learner</c> + <c>fine_tune</c> as an ML.NET trainer: a pretrained ResNet body with
@@ -106,7 +106,7 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
         {
             foreach (var stale in AtomicFile.RemoveStale(path)) Log($"Removed a temporary file an interrupted earlier run left behind: {stale}");
             var settings = new Dictionary<string, string>(_options.CheckpointSettings ?? new Dictionary<string, string>(), StringComparer.Ordinal);
-            foreach (var (key, value) in Tricks.TrainingTricks.Settings(_options)) settings[key] = value;
+            foreach (var (key, value) in Trainers.Tricks.TrainingTricks.Settings(_options)) settings[key] = value;
             checkpoint = new CheckpointCallback(path, plan, classNames, settings, resume?.EpochsDone ?? 0, warning => Log("warning: " + warning))
             {
                 OnWritten = _options.CheckpointWritten,
@@ -134,7 +134,7 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
     {
         if (!resume.ClassNames.SequenceEqual(classNames, StringComparer.Ordinal))
             throw new InvalidDataException($"ResumeFrom: the checkpoint's classes ({string.Join(", ", resume.ClassNames)}) differ from the data's ({string.Join(", ", classNames)}).");
-        Tricks.TrainingTricks.EnsureSameAs(_options, resume.Settings);
+        Trainers.Tricks.TrainingTricks.EnsureSameAs(_options, resume.Settings);
     }
 
     /// <summary>fastai's <c>lr_find</c> on a fresh, frozen learner for this data; the model is discarded afterwards.</summary>
@@ -149,7 +149,7 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
     /// A fresh, frozen learner on this data, for recipes driven by hand (lr_find between phases, the
     /// lesson's three recipes). Dispose the session when done.
     /// </summary>
-    public FineTuningSession CreateSession(IDataView input) => Prepare(input);
+    internal FineTuningSession CreateSession(IDataView input) => Prepare(input);
 
     FineTuningSession Prepare(IDataView input)
     {
@@ -189,12 +189,12 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
         {
             Loss = _options.LabelSmoothing > 0 ? ClassificationLoss.LabelSmoothing(_options.LabelSmoothing) : ClassificationLoss.CrossEntropy,
             WeightDecay = _options.WeightDecay,
-            Device = device,
+            Device = _options.Device,
             ChannelsLast = _options.ChannelsLast,
             Precision = _options.Precision,
             Bf16BatchNorm = _options.Bf16BatchNorm,
             Progress = _options.Progress,
-            Callbacks = [new EpochLogger(Log), .. Tricks.TrainingTricks.Callbacks(_options, _seed), .. progressive is null ? [] : new ILearnerCallback[] { progressive }, .. _options.Callbacks],
+            Callbacks = [new EpochLogger(Log), .. Trainers.Tricks.TrainingTricks.Callbacks(_options, _seed), .. progressive is null ? [] : new ILearnerCallback[] { progressive }, .. _options.Callbacks],
         };
         var learner = new Learner(model, model.GetParameterGroups(), progressive?.Train ?? trainSource, progressive is null ? validSource : progressive.Valid, learnerOptions);
         Log($"precision {PrecisionResolver.ToDisplayName(learner.Precision)} (asked: {PrecisionResolver.ToDisplayName(_options.Precision)}), " +

@@ -1,7 +1,7 @@
 using PetsML.Trainers.LrFinding;
 using PetsML.Trainers.Training;
 
-namespace PetsML.Trainers.FineTuning;
+namespace PetsML;
 
 /// <summary>What training recorded: fastai's epoch table, the learning-rate finder's result if it ran, and the per-batch curve.</summary>
 /// <param name="Epochs">One row per epoch (train_loss, valid_loss, error_rate, accuracy, time).</param>
@@ -17,7 +17,7 @@ public sealed record TrainingHistory(
     IReadOnlyList<double> SmoothedLosses)
 {
     /// <summary>The files left out because they are not images (<see cref="ImageFineTuningOptions.SkipBadImages"/>); empty otherwise.</summary>
-    public IReadOnlyList<PetsML.Transforms.Imaging.BadImage> SkippedImages { get; init; } = [];
+    internal IReadOnlyList<PetsML.Transforms.Imaging.BadImage> SkippedImages { get; init; } = [];
 
     /// <summary>The epoch table as fastai prints it.</summary>
     public string FormatTable() => Recorder.FormatTable(Epochs);

@@ -5,7 +5,7 @@ using PetsML.Trainers.Training;
 namespace PetsML.Trainers.Interpretation;
 
 /// <summary>A pair of classes the model mixed up: <see cref="Count"/> items of <see cref="Actual"/> predicted as <see cref="Predicted"/>.</summary>
-public sealed record ConfusedPair(string Actual, string Predicted, int Count);
+internal sealed record ConfusedPair(string Actual, string Predicted, int Count);
 
 /// <summary>One validation item among the top losses.</summary>
 /// <param name="Index">Position of the item in the interpreted order.</param>
@@ -14,13 +14,13 @@ public sealed record ConfusedPair(string Actual, string Predicted, int Count);
 /// <param name="Loss">The item's loss.</param>
 /// <param name="Probability">Probability of the predicted class (fastai shows this one, not the actual class's).</param>
 /// <param name="ItemName">The item's name (usually its image path), when known.</param>
-public sealed record TopLoss(int Index, string Actual, string Predicted, float Loss, float Probability, string? ItemName);
+internal sealed record TopLoss(int Index, string Actual, string Predicted, float Loss, float Probability, string? ItemName);
 
 /// <summary>
 /// fastai's <c>ClassificationInterpretation</c> over predictions already made (validation items, in order):
 /// the confusion matrix (rows = actual, columns = predicted), <c>most_confused</c> and <c>top_losses</c>.
 /// </summary>
-public sealed class ClassificationInterpretation
+internal sealed class ClassificationInterpretation
 {
     readonly float[][] _probabilities;
 

@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace PetsML.Trainers.Losses;
 
 /// <summary>How per-item losses are reduced.</summary>
-public enum LossReduction
+internal enum LossReduction
 {
     /// <summary>Mean over the batch (what training back-propagates).</summary>
     Mean,
@@ -16,7 +16,7 @@ public enum LossReduction
 /// it (softmax over the class axis) for predictions. Pick one with <see cref="CrossEntropy"/> or
 /// <see cref="LabelSmoothing"/>.
 /// </summary>
-public abstract class ClassificationLoss
+internal abstract class ClassificationLoss
 {
     /// <summary>fastai's <c>CrossEntropyLossFlat()</c>, the default loss for single-label classification.</summary>
     public static ClassificationLoss CrossEntropy { get; } = new CrossEntropyLoss();

@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace PetsML.Trainers.Losses;
 
 /// <summary>fastai's <c>accuracy</c> and <c>error_rate</c> on raw logits (argmax needs no softmax).</summary>
-public static class ClassificationMetrics
+internal static class ClassificationMetrics
 {
     /// <summary>How many rows of <paramref name="logits"/> [N, C] have their argmax equal to the target.</summary>
     public static long CorrectCount(Tensor logits, Tensor targets)

@@ -6,7 +6,7 @@ namespace PetsML.Trainers.Losses;
 /// Cross-entropy on logits (fastai's <c>CrossEntropyLossFlat</c>: PyTorch's <c>CrossEntropyLoss</c> with no
 /// class weights, class axis last, targets as int64).
 /// </summary>
-public sealed class CrossEntropyLoss : ClassificationLoss
+internal sealed class CrossEntropyLoss : ClassificationLoss
 {
     public override string Name => "CrossEntropyLossFlat";
 

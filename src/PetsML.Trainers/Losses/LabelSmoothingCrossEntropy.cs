@@ -6,7 +6,7 @@ namespace PetsML.Trainers.Losses;
 /// fastai's <c>LabelSmoothingCrossEntropy</c>: with log-probabilities lp over C classes,
 /// loss_i = (eps/C)·(−Σ_k lp[i,k]) + (1 − eps)·(−lp[i, target_i]); the mean reduction averages over items.
 /// </summary>
-public sealed class LabelSmoothingCrossEntropy : ClassificationLoss
+internal sealed class LabelSmoothingCrossEntropy : ClassificationLoss
 {
     /// <summary>fastai's default smoothing, 0.1.</summary>
     public const double DefaultEps = 0.1;

@@ -1,7 +1,8 @@
-namespace PetsML.Trainers.LrFinding;
+using PetsML.Trainers.LrFinding;
+namespace PetsML;
 
 /// <summary>
-/// What <see cref="Training.Learner.LrFind"/> found: the recorded curve (every point, untrimmed) and fastai's four
+/// What <see cref="Learner.LrFind"/> found: the recorded curve (every point, untrimmed) and fastai's four
 /// suggestions computed on the trimmed curve (see <see cref="LrSuggestions.Trim"/>).
 /// </summary>
 public sealed record LrFindResult(double[] LearningRates, double[] Losses, double Valley, double Minimum, double Steep, double Slide)

@@ -12,7 +12,7 @@ namespace PetsML.Trainers.LrFinding;
 /// and buffers and the optimizer's state (moments, steps, hyper-parameters) at the start and puts them back
 /// at the end, also when the fit ends with an exception.
 /// </summary>
-public sealed class LrFinder : ILearnerCallback
+internal sealed class LrFinder : ILearnerCallback
 {
     /// <summary>fastai's defaults.</summary>
     public static class Defaults

@@ -6,7 +6,7 @@ namespace PetsML.Trainers.LrFinding;
 /// num_it/10 and the last 5 points and cuts the curve at its first NaN, as <c>lr_find</c> does. Each function
 /// returns NaN when the trimmed curve is too short for it.
 /// </summary>
-public static class LrSuggestions
+internal static class LrSuggestions
 {
     /// <summary>
     /// <c>lrs[num_it//10 : -5]</c>, <c>losses[num_it//10 : -5]</c> (Python slice semantics: empty when fewer than

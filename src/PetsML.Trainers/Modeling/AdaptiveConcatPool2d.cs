@@ -8,7 +8,7 @@ namespace PetsML.Trainers.Modeling;
 /// channels 0..C-1 and the adaptive average-pool in C..2C-1. Max comes first in fastai's code, whatever its
 /// docstring says, and the head's first BatchNorm/Linear weights depend on that order.
 /// </summary>
-public sealed class AdaptiveConcatPool2d : nn.Module<Tensor, Tensor>
+internal sealed class AdaptiveConcatPool2d : nn.Module<Tensor, Tensor>
 {
     public AdaptiveConcatPool2d() : base(nameof(AdaptiveConcatPool2d))
     {

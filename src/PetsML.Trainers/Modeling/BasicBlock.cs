@@ -9,7 +9,7 @@ namespace PetsML.Trainers.Modeling;
 /// The stride sits on the first 3x3 conv. Field names are PyTorch's, so the state-dict keys are
 /// <c>conv1.weight</c>, <c>bn1.running_mean</c>, <c>downsample.0.weight</c>...
 /// </summary>
-public sealed class BasicBlock : nn.Module<Tensor, Tensor>
+internal sealed class BasicBlock : nn.Module<Tensor, Tensor>
 {
     /// <summary>Output channels per input "width" (1: a BasicBlock keeps its width).</summary>
     public const int Expansion = 1;

@@ -8,7 +8,7 @@ namespace PetsML.Trainers.Modeling;
 /// torchvision's Bottleneck (ResNet-50, "v1.5"): 1x1 → BN → ReLU → 3x3 (stride here) → BN → ReLU → 1x1 (×4
 /// channels) → BN, plus the shortcut, then ReLU. Field names are PyTorch's (<c>conv3</c>, <c>bn3</c>...).
 /// </summary>
-public sealed class Bottleneck : nn.Module<Tensor, Tensor>
+internal sealed class Bottleneck : nn.Module<Tensor, Tensor>
 {
     /// <summary>Output channels per unit of width (the last 1x1 conv widens by 4).</summary>
     public const int Expansion = 4;

@@ -4,7 +4,7 @@ namespace PetsML.Trainers.Modeling;
 /// Per-channel mean and standard deviation (RGB order, pixel values in 0..1) of the input a network expects:
 /// x = (pixel − Mean) / Std. The named instances are fresh objects on every read, so nobody can alter another's arrays.
 /// </summary>
-public sealed record ChannelStatistics(float[] Mean, float[] Std)
+internal sealed record ChannelStatistics(float[] Mean, float[] Std)
 {
     /// <summary>
     /// What the packaged CNTK ResNet-18 expects: its per-channel ImageNet mean and no scaling, i.e. 0..255 pixels

@@ -15,7 +15,7 @@ namespace PetsML.Trainers.Modeling;
 /// BatchNorm layers keep fastai's <c>BatchNorm</c> init, weight 1 and bias 0.001. The draws come from the
 /// generator passed in (first Linear "4", then Linear "8").
 /// </remarks>
-public sealed class FastaiHead : nn.Module<Tensor, Tensor>
+internal sealed class FastaiHead : nn.Module<Tensor, Tensor>
 {
     /// <summary>Width of the hidden layer (fastai's lin_ftrs default).</summary>
     public const int HiddenFeatures = 512;

@@ -5,10 +5,10 @@ namespace PetsML.Trainers.Modeling;
 
 /// <summary>
 /// A model that can build an independent copy of itself. TorchSharp has no <c>deepcopy</c> for modules, and
-/// <see cref="Training.TrainingPrecision.Bf16Mixed"/> needs a second module (the bf16 working copy) next to the fp32
+/// <see cref="TrainingPrecision.Bf16Mixed"/> needs a second module (the bf16 working copy) next to the fp32
 /// model the optimizer, freezing and checkpoints see.
 /// </summary>
-public interface IReplicableModule
+internal interface IReplicableModule
 {
     /// <summary>
     /// A new module with the same architecture, the same state-dict names, a copy of every parameter and buffer

@@ -11,7 +11,7 @@ namespace PetsML.Trainers.Modeling;
 /// normalised with other statistics than the body expects. State-dict names: <c>body.*</c>, <c>head.*</c>,
 /// <c>input_scale</c>, <c>input_shift</c>.
 /// </summary>
-public sealed class ImageClassifier : nn.Module<Tensor, Tensor>, IReplicableModule
+internal sealed class ImageClassifier : nn.Module<Tensor, Tensor>, IReplicableModule
 {
     /// <summary>Names of the body's children in fastai's parameter group 0 (body[0:6]; relu and maxpool have no parameters).</summary>
     private static readonly string[] EarlyBodyChildren = ["conv1", "bn1", "layer1", "layer2"];

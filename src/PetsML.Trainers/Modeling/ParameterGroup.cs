@@ -12,7 +12,7 @@ namespace PetsML.Trainers.Modeling;
 /// Names of the parameters that belong to normalisation layers (BatchNorm): they get no weight decay
 /// and stay trainable when the group is frozen (fastai's wd_bn_bias=False and train_bn=True).
 /// </param>
-public sealed record ParameterGroup(
+internal sealed record ParameterGroup(
     string Name,
     IReadOnlyList<(string Name, Parameter Parameter)> Parameters,
     IReadOnlySet<string> NormParameterNames)

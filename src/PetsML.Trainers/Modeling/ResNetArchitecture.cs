@@ -1,4 +1,5 @@
-namespace PetsML.Trainers.Modeling;
+using PetsML.Trainers.Modeling;
+namespace PetsML;
 
 /// <summary>The ResNet bodies PetsML can build, all in torchvision's layout (state-dict names included).</summary>
 public enum ResNetArchitecture

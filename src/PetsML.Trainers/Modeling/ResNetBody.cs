@@ -10,7 +10,7 @@ namespace PetsML.Trainers.Modeling;
 /// (<c>layer2.0.downsample.1.running_mean</c>), so torchvision checkpoints load once <c>fc.*</c> is skipped.
 /// Output: [N, <see cref="OutputChannels"/>, H/32, W/32].
 /// </summary>
-public sealed class ResNetBody : nn.Module<Tensor, Tensor>
+internal sealed class ResNetBody : nn.Module<Tensor, Tensor>
 {
     private readonly Conv2d conv1;
     private readonly BatchNorm2d bn1;

@@ -9,7 +9,7 @@ namespace PetsML.Trainers.Modeling;
 /// training run. Identity in eval mode; in training, zeroes each element with probability p and scales
 /// the rest by 1/(1−p), exactly like <c>nn.Dropout</c>. It has no parameters, so state-dict names are unchanged.
 /// </summary>
-public sealed class SeededDropout : nn.Module<Tensor, Tensor>
+internal sealed class SeededDropout : nn.Module<Tensor, Tensor>
 {
     private readonly double _p;
     private Generator _generator;

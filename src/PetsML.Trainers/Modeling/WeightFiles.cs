@@ -18,7 +18,7 @@ namespace PetsML.Trainers.Modeling;
 /// Names and shapes are compared with the module's state dict first; the first mismatch throws
 /// <see cref="InvalidDataException"/> naming the tensor. Checked with TorchSharp 0.107.0 and TorchSharp.PyBridge 1.4.4.
 /// </summary>
-public static class WeightFiles
+internal static class WeightFiles
 {
     /// <summary>Extensions of TorchSharp's own format.</summary>
     public static readonly IReadOnlyList<string> TorchSharpExtensions = [".dat", ".bin"];

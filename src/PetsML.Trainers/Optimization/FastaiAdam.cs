@@ -16,7 +16,7 @@ namespace PetsML.Trainers.Optimization;
 /// State (both moments and the step count) is created lazily per parameter and wiped by <see cref="ClearState"/>,
 /// which freezing and unfreezing call.
 /// </remarks>
-public sealed class FastaiAdam : IDisposable
+internal sealed class FastaiAdam : IDisposable
 {
     /// <summary>fastai's default hyper-parameters, written once.</summary>
     public static class Defaults

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace PetsML.Trainers.Scheduling;
+namespace PetsML;
 
 /// <summary>
 /// A learning rate as fastai accepts it (§6.3 of fastai's <c>set_hyper</c>): one value for every

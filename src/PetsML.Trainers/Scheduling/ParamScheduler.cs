@@ -7,7 +7,7 @@ namespace PetsML.Trainers.Scheduling;
 /// hyper-parameter of every group to its schedule's value at <see cref="TrainingContext.PctTrain"/>.
 /// Validation batches leave the hyper-parameters alone. The values set are kept (see <see cref="History"/>).
 /// </summary>
-public sealed class ParamScheduler : ILearnerCallback
+internal sealed class ParamScheduler : ILearnerCallback
 {
     private readonly Dictionary<string, Schedule[]> _schedules;
     private readonly Dictionary<string, List<double[]>> _history;

@@ -4,13 +4,13 @@ namespace PetsML.Trainers.Scheduling;
 /// A hyper-parameter value as a function of the position in training, <c>pos</c> ∈ [0, 1]
 /// (fastai's <c>pct_train</c>: batch k of a fit sees k / (batches per epoch · epochs)).
 /// </summary>
-public delegate double Schedule(double pos);
+internal delegate double Schedule(double pos);
 
 /// <summary>
 /// fastai's schedule building blocks (<c>callback/schedule.py</c>) as pure functions of the position.
 /// Nothing here keeps state, so a schedule can be evaluated at any position, e.g. by a test or a plot.
 /// </summary>
-public static class Schedules
+internal static class Schedules
 {
     /// <summary>Cosine from <paramref name="start"/> (pos 0) to <paramref name="end"/> (pos 1): start + (1 + cos(π(1 − pos)))·(end − start)/2.</summary>
     public static double Cos(double start, double end, double pos) =>

@@ -3,7 +3,7 @@ using PetsML.Transforms.Imaging;
 namespace PetsML.Trainers.Scoring;
 
 /// <summary>Settings of <see cref="BatchScorer.ScoreFolder"/>; every default is written here.</summary>
-public sealed class BatchScoreOptions
+internal sealed class BatchScoreOptions
 {
     /// <summary>Images decoded and scored together. Default 32 (memory: about 4·3·H·W bytes per image of the presize size).</summary>
     public int BatchSize { get; init; } = 32;
@@ -31,7 +31,7 @@ public sealed class BatchScoreOptions
 }
 
 /// <summary>A file that could not be scored, and why.</summary>
-public sealed record BadImage(string Path, string Reason);
+internal sealed record BadImage(string Path, string Reason);
 
 /// <summary>Where <see cref="BatchScorer.ScoreFolder"/> is, after each batch.</summary>
 /// <param name="Done">Images handled so far in this run or skipped as already written.</param>
@@ -39,7 +39,7 @@ public sealed record BadImage(string Path, string Reason);
 /// <param name="Bad">Bad files so far.</param>
 /// <param name="ImagesPerSecond">Images scored per second in this run (decode included).</param>
 /// <param name="NewBad">Bad files of the last batch.</param>
-public sealed record BatchScoreProgress(int Done, int Total, int Bad, double ImagesPerSecond, IReadOnlyList<BadImage> NewBad);
+internal sealed record BatchScoreProgress(int Done, int Total, int Bad, double ImagesPerSecond, IReadOnlyList<BadImage> NewBad);
 
 /// <summary>What <see cref="BatchScorer.ScoreFolder"/> did.</summary>
 /// <param name="CsvPath">The predictions file.</param>
@@ -50,7 +50,7 @@ public sealed record BatchScoreProgress(int Done, int Total, int Bad, double Ima
 /// <param name="Bad">The first <see cref="BatchScoreOptions.MaxBadFilesListed"/> of them.</param>
 /// <param name="RepairedLastLine">An earlier run had left a half-written last line, which was cut.</param>
 /// <param name="Elapsed">Wall time of this run.</param>
-public sealed record BatchScoreResult(string CsvPath, int Total, int Written, int AlreadyWritten, int BadCount, IReadOnlyList<BadImage> Bad, bool RepairedLastLine, TimeSpan Elapsed)
+internal sealed record BatchScoreResult(string CsvPath, int Total, int Written, int AlreadyWritten, int BadCount, IReadOnlyList<BadImage> Bad, bool RepairedLastLine, TimeSpan Elapsed)
 {
     /// <summary>Rows written per second by this run.</summary>
     public double ImagesPerSecond => Elapsed.TotalSeconds > 0 ? Written / Elapsed.TotalSeconds : 0;

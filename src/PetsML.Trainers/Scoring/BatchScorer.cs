@@ -20,7 +20,7 @@ namespace PetsML.Trainers.Scoring;
 /// <para><b>Bad files</b> (undecodable, too large, names with a line break) are not written; they are counted, reported
 /// through progress and listed in the result, and retried by a later run.</para>
 /// </remarks>
-public static class BatchScorer
+internal static class BatchScorer
 {
     /// <summary>Scores <paramref name="folder"/> (recursively) with <paramref name="classifier"/> into <paramref name="csvPath"/>.</summary>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>

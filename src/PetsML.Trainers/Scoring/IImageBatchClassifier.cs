@@ -8,7 +8,7 @@ namespace PetsML.Trainers.Scoring;
 /// file (ONNX Runtime). <see cref="BatchScorer"/> decodes and presizes; the classifier does the rest of the
 /// validation preprocessing and the network.
 /// </summary>
-public interface IImageBatchClassifier : IDisposable
+internal interface IImageBatchClassifier : IDisposable
 {
     /// <summary>Class names in probability order.</summary>
     IReadOnlyList<string> ClassNames { get; }

@@ -14,7 +14,7 @@ namespace PetsML.Trainers.Scoring;
 /// come from its metadata_props; the centre crop and resize to the trained size run here (PetsML's validation
 /// resample, rounded to uint8, as a caller of the file would), the normalisation and the network in the file.
 /// </summary>
-public sealed class OnnxBatchClassifier : IImageBatchClassifier
+internal sealed class OnnxBatchClassifier : IImageBatchClassifier
 {
     private readonly InferenceSession _session;
     private readonly BatchAugmenter _resizer;
@@ -47,7 +47,7 @@ public sealed class OnnxBatchClassifier : IImageBatchClassifier
             };
             var method = Enum.TryParse<PresizeMethod>(Get("petsml.presize_method"), ignoreCase: true, out var m) ? m
                 : throw new InvalidDataException($"{name}: metadata 'petsml.presize_method' is not crop, squish or pad.");
-            var padMode = Enum.TryParse<PetsML.Transforms.Presizing.PadMode>(Get("petsml.presize_pad_mode"), ignoreCase: true, out var p) ? p : PetsML.Transforms.Presizing.PadMode.Reflection;
+            var padMode = Enum.TryParse<PetsML.PadMode>(Get("petsml.presize_pad_mode"), ignoreCase: true, out var p) ? p : PetsML.PadMode.Reflection;
             var mean = JsonSerializer.Deserialize<float[]>(Get("petsml.normalization_mean"))!;
             var std = JsonSerializer.Deserialize<float[]>(Get("petsml.normalization_std"))!;
             Preprocessing = new OnnxPreprocessing(

@@ -12,7 +12,7 @@ namespace PetsML.Trainers.Scoring;
 /// crop, resize, normalisation) on the whole batch, then the classifier in its
 /// <see cref="ImageClassifierTransformer.InferencePrecision"/> (fp32 or bf16).
 /// </summary>
-public sealed class TorchBatchClassifier : IImageBatchClassifier
+internal sealed class TorchBatchClassifier : IImageBatchClassifier
 {
     private readonly BatchAugmenter _augmenter;
     private readonly bool _ownsAugmenter;

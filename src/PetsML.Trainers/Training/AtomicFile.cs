@@ -10,7 +10,7 @@ namespace PetsML.Trainers.Training;
 /// over the target. A process killed in between leaves only the temporary file, which <see cref="RemoveStale"/>
 /// deletes at the start of a later run.
 /// </summary>
-public static class AtomicFile
+internal static class AtomicFile
 {
     /// <summary>The temporary file this process writes <paramref name="path"/> through (hidden, in the same folder, so the rename stays on one file system).</summary>
     public static string TemporaryPathFor(string path)

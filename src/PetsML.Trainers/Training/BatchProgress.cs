@@ -1,4 +1,4 @@
-namespace PetsML.Trainers.Training;
+namespace PetsML;
 
 /// <summary>What a progress display needs after each batch.</summary>
 /// <param name="Phase">Training or validation.</param>

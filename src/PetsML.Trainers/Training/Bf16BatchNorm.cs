@@ -1,4 +1,4 @@
-namespace PetsML.Trainers.Training;
+namespace PetsML;
 
 /// <summary>
 /// How BatchNorm runs inside a bf16 model (the <see cref="TrainingPrecision.Bf16Mixed"/> working copy, bf16

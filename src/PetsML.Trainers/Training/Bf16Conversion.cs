@@ -16,7 +16,7 @@ namespace PetsML.Trainers.Training;
 /// so the state-dict names stay the plain ones. Hooks run only when the parent calls the layer with <c>call</c>
 /// (PetsML's modules and Sequential do); a layer invoked with <c>forward</c> directly gets the native mixed-dtype path.
 /// </remarks>
-public static class Bf16Conversion
+internal static class Bf16Conversion
 {
     /// <summary>Converts <paramref name="model"/> in place; the parameter and buffer objects are replaced, so collect them afterwards.</summary>
     public static void ToBf16(nn.Module model, Bf16BatchNorm batchNorm)

@@ -1,4 +1,4 @@
-namespace PetsML.Trainers.Training;
+namespace PetsML;
 
 /// <summary>Base of the typed signals a callback throws to leave part of the loop early (fastai's <c>Cancel*Exception</c>).</summary>
 public abstract class CancelSignalException : Exception

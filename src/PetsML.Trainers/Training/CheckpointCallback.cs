@@ -17,7 +17,7 @@ namespace PetsML.Trainers.Training;
 /// <param name="settings">The caller's settings to store (what rebuilds the data and the model).</param>
 /// <param name="epochsDone">Epochs already done when the fine_tune starts (a resumed checkpoint's <see cref="TrainingCheckpoint.EpochsDone"/>).</param>
 /// <param name="warn">Receives the warning when a checkpoint cannot be written; null to only collect it in <see cref="Warnings"/>.</param>
-public sealed class CheckpointCallback(string path, FineTunePlan plan, IReadOnlyList<string> classNames,
+internal sealed class CheckpointCallback(string path, FineTunePlan plan, IReadOnlyList<string> classNames,
     IReadOnlyDictionary<string, string>? settings = null, int epochsDone = 0, Action<string>? warn = null) : ILearnerCallback
 {
     readonly List<string> _warnings = [];

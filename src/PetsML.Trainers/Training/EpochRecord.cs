@@ -1,4 +1,4 @@
-namespace PetsML.Trainers.Training;
+namespace PetsML;
 
 /// <summary>
 /// One row of fastai's epoch table. <see cref="TrainLoss"/> is the smoothed loss at the end of the epoch, not the

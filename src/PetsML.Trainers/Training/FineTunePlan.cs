@@ -12,7 +12,7 @@ namespace PetsML.Trainers.Training;
 /// <param name="LrMult">fine_tune's <c>lr_mult</c>.</param>
 /// <param name="PctStart">pct_start of the unfrozen cycle.</param>
 /// <param name="Div">div of the unfrozen cycle.</param>
-public sealed record FineTunePlan(int Epochs, int FreezeEpochs, double BaseLearningRate, double LrMult, double PctStart, double Div)
+internal sealed record FineTunePlan(int Epochs, int FreezeEpochs, double BaseLearningRate, double LrMult, double PctStart, double Div)
 {
     /// <summary>fine_tune with its default pct_start (0.3) and div (5), as <see cref="Learner.FineTune"/> has them.</summary>
     public static FineTunePlan WithDefaults(int epochs, int freezeEpochs, double baseLearningRate, double lrMult = 100)

@@ -13,7 +13,7 @@ namespace PetsML.Trainers.Training;
 /// than fp32 itself; so "no flag" means "no support". On systems without /proc/cpuinfo (Windows, macOS) the CPU
 /// answer is false: bf16-mixed must then be asked for explicitly. The answers are computed once per instance.
 /// </remarks>
-public sealed class HardwareBf16Support : IBf16Support
+internal sealed class HardwareBf16Support : IBf16Support
 {
     /// <summary>The CPU flags that mean native bf16 arithmetic.</summary>
     public static IReadOnlyList<string> CpuFlags { get; } = ["avx512_bf16", "amx_bf16"];

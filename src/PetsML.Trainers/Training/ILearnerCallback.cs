@@ -1,4 +1,4 @@
-namespace PetsML.Trainers.Training;
+namespace PetsML;
 
 /// <summary>
 /// A participant in <see cref="Learner"/>'s training loop (fastai's <c>Callback</c>). Implement only the

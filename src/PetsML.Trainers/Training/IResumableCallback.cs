@@ -6,7 +6,7 @@ namespace PetsML.Trainers.Training;
 /// BeforeFit, so the remaining epochs decide as the uninterrupted run would. A fit resumed at its start (a phase boundary)
 /// starts afresh, as it would have.
 /// </summary>
-public interface IResumableCallback : ILearnerCallback
+internal interface IResumableCallback : ILearnerCallback
 {
     /// <summary>The name the state is stored under in a checkpoint; one per kind of callback in a learner.</summary>
     string StateKey { get; }

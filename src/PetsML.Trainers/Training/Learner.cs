@@ -9,8 +9,9 @@ using PetsML.Trainers.Scheduling;
 using PetsML.Transforms.Batching;
 using TorchSharp;
 using static TorchSharp.torch;
+using PetsML.Trainers.Training;
 
-namespace PetsML.Trainers.Training;
+namespace PetsML;
 
 /// <summary>
 /// fastai's <c>Learner</c> for single-label image classification: a model, its parameter groups, the training and
@@ -36,7 +37,7 @@ public sealed class Learner : IDisposable
     /// <param name="train">Training batches.</param>
     /// <param name="valid">Validation batches; null to train without validation.</param>
     /// <param name="options">Loss, weight decay, momentum cycle, device...; null for the defaults.</param>
-    public Learner(nn.Module<Tensor, Tensor> model, IReadOnlyList<ParameterGroup> parameterGroups, IBatchSequence train,
+    internal Learner(nn.Module<Tensor, Tensor> model, IReadOnlyList<ParameterGroup> parameterGroups, IBatchSequence train,
         IBatchSequence? valid = null, LearnerOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -46,7 +47,7 @@ public sealed class Learner : IDisposable
         if (train.BatchCount < 1) throw new ArgumentException("The training sequence yields no batch.", nameof(train));
         Options = options ?? new LearnerOptions();
         Options.Validate();
-        Device = Options.Device ?? TorchDevice.Resolve("auto");
+        Device = TorchDevice.Resolve(Options.Device);
         Model = model;
         ParameterGroups = MoveToDevice(model, parameterGroups, Device);
         Train = train;
@@ -72,13 +73,13 @@ public sealed class Learner : IDisposable
     public nn.Module<Tensor, Tensor> Model { get; }
 
     /// <summary>The parameter groups (on <see cref="Device"/>).</summary>
-    public IReadOnlyList<ParameterGroup> ParameterGroups { get; }
+    internal IReadOnlyList<ParameterGroup> ParameterGroups { get; }
 
     /// <summary>Training batches.</summary>
-    public IBatchSequence Train { get; }
+    internal IBatchSequence Train { get; }
 
     /// <summary>Validation batches, or null.</summary>
-    public IBatchSequence? Valid { get; }
+    internal IBatchSequence? Valid { get; }
 
     /// <summary>The options this learner was made with.</summary>
     public LearnerOptions Options { get; }
@@ -94,7 +95,7 @@ public sealed class Learner : IDisposable
     public TrainingPrecision Precision { get; }
 
     /// <summary>fastai's Adam over <see cref="ParameterGroups"/>.</summary>
-    public FastaiAdam Optimizer { get; }
+    internal FastaiAdam Optimizer { get; }
 
     /// <summary>The recorder (always present): per-batch lrs and smoothed losses, per-epoch rows of the last fit.</summary>
     public Recorder Recorder { get; }
@@ -418,7 +419,7 @@ public sealed class Learner : IDisposable
     /// validation sequence, epoch 0, in the order it yields). Returns CPU tensors the caller owns: probabilities
     /// [N, C] (softmax), targets [N], per-item losses [N].
     /// </summary>
-    public Predictions GetPreds(IBatchSequence? data = null, CancellationToken cancellationToken = default) =>
+    internal Predictions GetPreds(IBatchSequence? data = null, CancellationToken cancellationToken = default) =>
         PredictEpoch(data, epoch: 0, cancellationToken);
 
     /// <summary>GetPreds over epoch <paramref name="epoch"/> of the data (TTA's augmented draws).</summary>
@@ -443,7 +444,7 @@ public sealed class Learner : IDisposable
     /// <c>ImageBatchSource.WithTrainingAugmentation()</c>). The losses are −log of the mixed probability of the target.
     /// </summary>
     /// <exception cref="ArgumentException">The augmented sequence's targets differ from the data's.</exception>
-    public Predictions Tta(IBatchSequence augmented, IBatchSequence? data = null, int n = 4, double beta = 0.25, CancellationToken cancellationToken = default)
+    internal Predictions Tta(IBatchSequence augmented, IBatchSequence? data = null, int n = 4, double beta = 0.25, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(augmented);
         if (n < 1) throw new ArgumentOutOfRangeException(nameof(n), n, "n (augmented passes) must be at least 1.");
@@ -470,7 +471,7 @@ public sealed class Learner : IDisposable
     /// Class probabilities for one preprocessed image, [3, H, W] or [1, 3, H, W] (normalised like the training data).
     /// Does not take ownership of <paramref name="image"/>.
     /// </summary>
-    public Prediction Predict(Tensor image)
+    internal Prediction Predict(Tensor image)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentNullException.ThrowIfNull(image);
@@ -496,7 +497,7 @@ public sealed class Learner : IDisposable
     /// the learner's precision. A cheap safeguard before evaluation or export, after bf16-mixed training in particular
     /// (docs/bf16-mixed-precision.md §3). Returns the number of batches used (fewer when the data has fewer).
     /// </summary>
-    public int RecomputeBatchNormStatistics(int batches = 20, IBatchSequence? data = null, CancellationToken cancellationToken = default)
+    internal int RecomputeBatchNormStatistics(int batches = 20, IBatchSequence? data = null, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (batches < 1) throw new ArgumentOutOfRangeException(nameof(batches), batches, "batches must be at least 1.");

@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace PetsML.Trainers.Training;
 
 /// <summary>Memory layouts TorchSharp 0.107 has no API for (no <c>memory_format</c> on <c>contiguous</c> or <c>to</c>).</summary>
-public static class MemoryLayout
+internal static class MemoryLayout
 {
     /// <summary>
     /// The same logical N×C×H×W tensor stored NHWC-contiguous (PyTorch's channels_last): oneDNN convolutions pick their

@@ -3,7 +3,7 @@ using TorchSharp;
 namespace PetsML.Trainers.Training;
 
 /// <summary>Turns a requested <see cref="TrainingPrecision"/> into the one that runs.</summary>
-public static class PrecisionResolver
+internal static class PrecisionResolver
 {
     /// <summary>
     /// <see cref="TrainingPrecision.Auto"/> becomes <see cref="TrainingPrecision.Bf16Mixed"/> when
@@ -38,7 +38,7 @@ public static class PrecisionResolver
             "fp32" or "float32" => TrainingPrecision.Fp32,
             "bf16-mixed" or "bf16mixed" or "bf16_mixed" or "bf16" => TrainingPrecision.Bf16Mixed,
             "auto" => TrainingPrecision.Auto,
-            _ => throw new ArgumentException($"Precision '{text}' is not one of auto, fp32, bf16-mixed.", nameof(text)),
+            _ => throw new ArgumentException($"Precision '{text}' is not one of auto, fp32, bf16-mixed.", "Precision"),
         };
     }
 }

@@ -6,7 +6,7 @@ namespace PetsML.Trainers.Training;
 /// The result of <see cref="Learner.GetPreds"/>: CPU tensors in the order the batch sequence yielded the items.
 /// The caller owns them: dispose this object (or move the tensors out and dispose them yourself).
 /// </summary>
-public sealed class Predictions : IDisposable
+internal sealed class Predictions : IDisposable
 {
     internal Predictions(Tensor probabilities, Tensor targets, Tensor losses)
     {
@@ -46,4 +46,4 @@ public sealed class Predictions : IDisposable
 /// <summary>The result of <see cref="Learner.Predict"/> for one image.</summary>
 /// <param name="ClassIndex">Index of the most probable class.</param>
 /// <param name="Probabilities">Softmax probability of every class.</param>
-public sealed record Prediction(int ClassIndex, float[] Probabilities);
+internal sealed record Prediction(int ClassIndex, float[] Probabilities);

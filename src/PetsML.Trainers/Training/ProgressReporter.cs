@@ -6,7 +6,7 @@ namespace PetsML.Trainers.Training;
 /// Reports a <see cref="BatchProgress"/> after every batch to an <see cref="IProgress{T}"/> (order 70, after the
 /// recorder so the smoothed loss includes the batch). The learner adds one when <see cref="LearnerOptions.Progress"/> is set.
 /// </summary>
-public sealed class ProgressReporter : ILearnerCallback
+internal sealed class ProgressReporter : ILearnerCallback
 {
     private readonly IProgress<BatchProgress> _progress;
     private readonly Stopwatch _clock = new();

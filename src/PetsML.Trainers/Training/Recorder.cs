@@ -2,8 +2,9 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using PetsML.Trainers.Losses;
+using PetsML.Trainers.Training;
 
-namespace PetsML.Trainers.Training;
+namespace PetsML;
 
 /// <summary>
 /// fastai's <c>Recorder</c> (order 50): per training batch the last group's learning rate and the smoothed loss;

@@ -4,7 +4,7 @@ namespace PetsML.Trainers.Training;
 /// fastai's <c>AvgSmoothLoss</c>: an exponential moving average of batch losses, debiased.
 /// val ← β·val + (1 − β)·loss; reported as val / (1 − β^count). β defaults to 0.98.
 /// </summary>
-public sealed class SmoothedLoss
+internal sealed class SmoothedLoss
 {
     /// <summary>fastai's smoothing factor, 0.98.</summary>
     public const double DefaultBeta = 0.98;
@@ -55,4 +55,4 @@ public sealed class SmoothedLoss
 }
 
 /// <summary>The state of a <see cref="SmoothedLoss"/>: the biased moving average (before debiasing) and the number of losses added.</summary>
-public readonly record struct SmoothedLossState(double Sum, int Count);
+internal readonly record struct SmoothedLossState(double Sum, int Count);

@@ -2,9 +2,10 @@ using System.IO.Compression;
 using System.Text.Json;
 using PetsML.Trainers.Modeling;
 using PetsML.Trainers.Optimization;
+using PetsML.Trainers.Training;
 using static TorchSharp.torch;
 
-namespace PetsML.Trainers.Training;
+namespace PetsML;
 
 /// <summary>
 /// Everything needed to continue a <see cref="Learner.FineTune"/> after its last finished epoch, as one file: the
@@ -22,7 +23,7 @@ namespace PetsML.Trainers.Training;
 public sealed class TrainingCheckpoint
 {
     /// <summary>The format tag in checkpoint.json.</summary>
-    public const string Format = "petsml-checkpoint-v1";
+    internal const string Format = "petsml-checkpoint-v1";
 
     const string MetadataEntry = "checkpoint.json";
     const string ModelEntry = "model.bin";
@@ -51,7 +52,7 @@ public sealed class TrainingCheckpoint
     }
 
     /// <summary>The fine_tune this checkpoint belongs to.</summary>
-    public FineTunePlan Plan { get; }
+    internal FineTunePlan Plan { get; }
 
     /// <summary>Epochs finished over the whole fine_tune (frozen ones first), in [1, Plan.TotalEpochs].</summary>
     public int EpochsDone { get; }
@@ -63,13 +64,13 @@ public sealed class TrainingCheckpoint
     public IReadOnlyList<string> ClassNames { get; }
 
     /// <summary>The caller's settings (e.g. the command-line options that rebuild data and model).</summary>
-    public IReadOnlyDictionary<string, string> Settings { get; }
+    internal IReadOnlyDictionary<string, string> Settings { get; }
 
     /// <summary>
     /// The recorder's smoothed training loss after the last finished epoch; a run resumed inside a fit continues it, so its
     /// train_loss column equals the uninterrupted run's. Null in checkpoints written before it was stored.
     /// </summary>
-    public SmoothedLossState? SmoothedLoss { get; }
+    internal SmoothedLossState? SmoothedLoss { get; }
 
     /// <summary>
     /// The state of each <see cref="IResumableCallback"/> of the learner after the last finished epoch, by
@@ -78,7 +79,7 @@ public sealed class TrainingCheckpoint
     public IReadOnlyDictionary<string, byte[]> CallbackStates { get; }
 
     /// <summary>Copies the learner's current weights and optimizer state; epochsDone counts the plan's finished epochs (frozen ones included).</summary>
-    public static TrainingCheckpoint Capture(Learner learner, FineTunePlan plan, int epochsDone, IReadOnlyList<string> classNames,
+    internal static TrainingCheckpoint Capture(Learner learner, FineTunePlan plan, int epochsDone, IReadOnlyList<string> classNames,
         IReadOnlyDictionary<string, string>? settings = null)
     {
         ArgumentNullException.ThrowIfNull(learner);
@@ -110,7 +111,7 @@ public sealed class TrainingCheckpoint
     }
 
     /// <summary>Writes the checkpoint to <paramref name="path"/> atomically (<see cref="AtomicFile"/>): a temporary file next to it, flushed, then a rename.</summary>
-    public void Save(string path)
+    internal void Save(string path)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         AtomicFile.Write(path, temporary =>
@@ -180,7 +181,7 @@ public sealed class TrainingCheckpoint
 
     /// <summary>Puts the weights, buffers and dropout generator states back into <paramref name="model"/> (same architecture and class count).</summary>
     /// <exception cref="InvalidDataException">The model does not match the checkpoint.</exception>
-    public void RestoreModel(nn.Module model)
+    internal void RestoreModel(nn.Module model)
     {
         ArgumentNullException.ThrowIfNull(model);
         try
@@ -203,7 +204,7 @@ public sealed class TrainingCheckpoint
     }
 
     /// <summary>Puts the optimizer state (moments, step counts, hyper-parameters) back into <paramref name="optimizer"/>.</summary>
-    public void RestoreOptimizer(FastaiAdam optimizer)
+    internal void RestoreOptimizer(FastaiAdam optimizer)
     {
         ArgumentNullException.ThrowIfNull(optimizer);
         using var stream = new MemoryStream(_optimizer, writable: false);

@@ -1,7 +1,7 @@
 using PetsML.Trainers.Optimization;
 using static TorchSharp.torch;
 
-namespace PetsML.Trainers.Training;
+namespace PetsML;
 
 /// <summary>Which half of an epoch the loop is in.</summary>
 public enum TrainingPhase
@@ -41,7 +41,7 @@ public sealed class TrainingContext
     public Learner Learner { get; }
 
     /// <summary>The learner's optimizer (set hyper-parameters here).</summary>
-    public FastaiAdam Optimizer => Learner.Optimizer;
+    internal FastaiAdam Optimizer => Learner.Optimizer;
 
     /// <summary>Number of epochs of this fit (fastai's <c>n_epoch</c>).</summary>
     public int EpochCount { get; }

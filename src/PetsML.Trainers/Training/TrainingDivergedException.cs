@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace PetsML.Trainers.Training;
+namespace PetsML;
 
 /// <summary>
 /// The training loss became NaN or infinite. The weights are those after the last finished batch

@@ -1,6 +1,6 @@
 using PetsML.Trainers.Training;
 
-namespace PetsML.Trainers.Tricks;
+namespace PetsML;
 
 /// <summary>
 /// fastai's <c>EarlyStoppingCallback(monitor='valid_loss', min_delta=0, patience=1)</c>: ends the fit when the

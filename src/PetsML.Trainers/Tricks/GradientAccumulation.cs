@@ -1,6 +1,6 @@
 using PetsML.Trainers.Training;
 
-namespace PetsML.Trainers.Tricks;
+namespace PetsML;
 
 /// <summary>
 /// fastai's <c>GradientAccumulation(n_acc=32)</c>: the optimizer steps once every <see cref="Items"/> training items

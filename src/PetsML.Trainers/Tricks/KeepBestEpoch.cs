@@ -1,6 +1,6 @@
 using PetsML.Trainers.Training;
 
-namespace PetsML.Trainers.Tricks;
+namespace PetsML;
 
 /// <summary>
 /// fastai's <c>SaveModelCallback(monitor='valid_loss')</c>, kept in memory: after every epoch with a lower validation

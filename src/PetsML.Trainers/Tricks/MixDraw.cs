@@ -6,7 +6,7 @@ namespace PetsML.Trainers.Tricks;
 /// </summary>
 /// <param name="Weights">Per item, the weight of the item's own image and target, in [0, 1].</param>
 /// <param name="Partners">Per item, the index of the item it is mixed with (a permutation of the batch).</param>
-public sealed record MixDraw(IReadOnlyList<double> Weights, IReadOnlyList<int> Partners)
+internal sealed record MixDraw(IReadOnlyList<double> Weights, IReadOnlyList<int> Partners)
 {
     /// <summary>The soft targets the mixed loss trains towards: weight·onehot(target) + (1 − weight)·onehot(partner's target), [N][classes].</summary>
     public double[][] SoftTargets(IReadOnlyList<long> targets, int classes)

@@ -2,8 +2,9 @@ using PetsML.Trainers.Losses;
 using PetsML.Trainers.Training;
 using PetsML.Transforms.Batching;
 using static TorchSharp.torch;
+using PetsML.Trainers.Tricks;
 
-namespace PetsML.Trainers.Tricks;
+namespace PetsML;
 
 /// <summary>
 /// What MixUp and CutMix share (fastai's <c>MixHandler</c>): on training batches only, mix each item with a partner
@@ -29,7 +30,7 @@ public abstract class MixHandler : ILearnerCallback
     public int Seed { get; }
 
     /// <summary>The last training batch's draw (null before the first).</summary>
-    public MixDraw? Last { get; private set; }
+    internal MixDraw? Last { get; private set; }
 
     public void BeforeBatch(TrainingContext context)
     {

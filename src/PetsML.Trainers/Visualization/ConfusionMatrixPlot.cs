@@ -8,7 +8,7 @@ namespace PetsML.Trainers.Visualization;
 /// scale, white text on cells above half the maximum, predicted labels rotated 90°. The picture grows with the class
 /// count (cells at least <see cref="MinCell"/> px), so the 37 Oxford-IIIT Pet breeds stay readable.
 /// </summary>
-public static class ConfusionMatrixPlot
+internal static class ConfusionMatrixPlot
 {
     /// <summary>Smallest cell side, in pixels.</summary>
     public const int MinCell = 30;

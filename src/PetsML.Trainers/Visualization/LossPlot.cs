@@ -4,7 +4,7 @@ using SkiaSharp;
 namespace PetsML.Trainers.Visualization;
 
 /// <summary>fastai's <c>recorder.plot_loss()</c> as a PNG: smoothed training loss per iteration, validation loss at each epoch end.</summary>
-public static class LossPlot
+internal static class LossPlot
 {
     /// <summary>Default picture size, in pixels.</summary>
     public const int DefaultWidth = 800, DefaultHeight = 500;

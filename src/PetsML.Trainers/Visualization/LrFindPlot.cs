@@ -5,7 +5,7 @@ using SkiaSharp;
 namespace PetsML.Trainers.Visualization;
 
 /// <summary>fastai's <c>lr_find()</c> plot as a PNG: smoothed loss against learning rate (log axis) with the four suggestions marked.</summary>
-public static class LrFindPlot
+internal static class LrFindPlot
 {
     /// <summary>Default picture size, in pixels.</summary>
     public const int DefaultWidth = 800, DefaultHeight = 500;

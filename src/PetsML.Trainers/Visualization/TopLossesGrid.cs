@@ -12,7 +12,7 @@ namespace PetsML.Trainers.Visualization;
 /// "Prediction/Actual/Loss/Probability", each captioned <c>predicted/actual</c> and <c>loss / probability</c> (2 decimals;
 /// the probability is the predicted class's). Wrong predictions are captioned in red.
 /// </summary>
-public static class TopLossesGrid
+internal static class TopLossesGrid
 {
     const float CaptionFont = 13, TitleFont = 18;
     const int Margin = 6, CaptionHeight = 40, TitleHeight = 40;

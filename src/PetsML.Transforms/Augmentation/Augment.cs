@@ -4,8 +4,9 @@ using Microsoft.ML.Runtime;
 using PetsML.Transforms.Interop.MlNet;
 using PetsML.Transforms.Pipeline;
 using TorchSharp;
+using PetsML.Transforms.Augmentation;
 
-namespace PetsML.Transforms.Augmentation;
+namespace PetsML;
 
 /// <summary>
 /// fastai's batch transforms <c>aug_transforms(size=224, min_scale=0.75)</c> plus <c>Normalize</c>, as an
@@ -71,7 +72,7 @@ public sealed class AugmentTransformer : RowMappingTransformer, IDisposable
     public string InputColumnName { get; }
 
     /// <summary>The whole-batch augmentation (training and validation paths), for the trainer's batch source.</summary>
-    public BatchAugmenter Augmenter { get; }
+    internal BatchAugmenter Augmenter { get; }
 
     public AugmentOptions Options => Augmenter.Options;
 

@@ -1,6 +1,7 @@
 using PetsML.Transforms.Presizing;
+using PetsML.Transforms.Augmentation;
 
-namespace PetsML.Transforms.Augmentation;
+namespace PetsML;
 
 /// <summary>
 /// Settings for <see cref="BatchAugmenter"/>: fastai's <c>aug_transforms(size=224, min_scale=0.75)</c>

@@ -13,7 +13,7 @@ namespace PetsML.Transforms.Augmentation;
 /// warp 0, brightness 0.5, contrast 1), exactly as fastai replaces a masked draw. Use <see cref="Identity"/>
 /// with a <c>with</c> expression to build a draw by hand. Record equality compares the arrays by reference.
 /// </remarks>
-public sealed record AugmentationDraw
+internal sealed record AugmentationDraw
 {
     /// <summary>Height in pixels of the source images the draw was made for (the crop window refers to it).</summary>
     public required int SourceHeight { get; init; }

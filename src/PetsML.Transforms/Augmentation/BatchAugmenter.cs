@@ -38,7 +38,7 @@ namespace PetsML.Transforms.Augmentation;
 /// Calls are serialised by a lock, so one instance may be shared, but it augments one batch at a time.
 /// </para>
 /// </remarks>
-public sealed class BatchAugmenter : IDisposable
+internal sealed class BatchAugmenter : IDisposable
 {
     private readonly AugmentOptions _options;
     private readonly Lock _gate = new();

@@ -4,7 +4,7 @@ namespace PetsML.Transforms.Augmentation;
 /// A rectangle of the source image, in pixels: rows [Top, Top+Height) and columns [Left, Left+Width).
 /// One window is shared by every image of a batch (fastai's <c>RandomResizedCropGPU</c>).
 /// </summary>
-public readonly record struct CropWindow(int Top, int Left, int Height, int Width)
+internal readonly record struct CropWindow(int Top, int Left, int Height, int Width)
 {
     /// <summary>The whole image.</summary>
     public static CropWindow Full(int height, int width) => new(0, 0, height, width);

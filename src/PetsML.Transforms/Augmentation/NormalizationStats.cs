@@ -1,4 +1,4 @@
-namespace PetsML.Transforms.Augmentation;
+namespace PetsML;
 
 /// <summary>
 /// Per-channel (R, G, B) statistics for <c>(x − mean) / std</c> on images scaled to [0, 1]

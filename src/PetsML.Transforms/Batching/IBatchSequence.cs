@@ -6,7 +6,7 @@ namespace PetsML.Transforms.Batching;
 /// One split's batches for one epoch at a time: what a training loop consumes.
 /// The seam between the data side (PetsML.Transforms) and the trainer (PetsML.Trainers).
 /// </summary>
-public interface IBatchSequence
+internal interface IBatchSequence
 {
     /// <summary>Number of batches one epoch yields (with drop_last on training, fewer than ⌈items/batch⌉).</summary>
     int BatchCount { get; }
@@ -23,7 +23,7 @@ public interface IBatchSequence
 }
 
 /// <summary>A batch of images (float32, N×3×H×W, normalised) and their class indices (int64, N).</summary>
-public sealed class ImageBatch : IDisposable
+internal sealed class ImageBatch : IDisposable
 {
     public ImageBatch(torch.Tensor images, torch.Tensor labels)
     {

@@ -6,21 +6,8 @@ using TorchSharp;
 
 namespace PetsML.Transforms.Batching;
 
-/// <summary>How batch preparation (decode, presize, augment) is scheduled against the training step.</summary>
-public enum BatchPreparation
-{
-    /// <summary>
-    /// Prepare a batch with all decode threads, then hand it over and wait: preparation and training
-    /// alternate and each gets every core. The default: on 2 cores a busy decoder thread beside
-    /// libtorch's OpenMP threads cut training from about 43 to 16 images/s.
-    /// </summary>
-    Alternate,
-    /// <summary>Prepare the next batch on a background thread while the current one trains (machines with spare cores).</summary>
-    Overlap,
-}
-
 /// <summary>Options of <see cref="ImageBatchSource"/>, with fastai's DataLoader defaults.</summary>
-public sealed class BatchSourceOptions
+internal sealed class BatchSourceOptions
 {
     /// <summary>Items per batch. Default 64 (fastai's bs).</summary>
     public int BatchSize { get; set; } = 64;
@@ -62,7 +49,7 @@ public sealed class BatchSourceOptions
 }
 
 /// <summary>An image and its class index (0-based, in vocabulary order).</summary>
-public sealed record LabeledImage(ImageSource Source, int Label);
+internal sealed record LabeledImage(ImageSource Source, int Label);
 
 /// <summary>
 /// The batches the trainer consumes, like fastai's DataLoader over the DataBlock: training batches are
@@ -70,7 +57,7 @@ public sealed record LabeledImage(ImageSource Source, int Label);
 /// validation batches keep their order, keep every item and get the deterministic path only.
 /// Decoding and presizing run on <see cref="BatchSourceOptions.DecodeThreads"/> threads.
 /// </summary>
-public sealed class ImageBatchSource : IBatchSequence
+internal sealed class ImageBatchSource : IBatchSequence
 {
     const int ShuffleStream = 1, CropStream = 2, AugmentStream = 3;
 

@@ -4,7 +4,7 @@ namespace PetsML.Transforms.Batching;
 /// Derives independent, reproducible seeds from one user seed (SplitMix64 mixing), so that the shuffle
 /// of epoch 3 or the augmentation of batch 7 does not depend on how many draws came before.
 /// </summary>
-public static class SeedSequence
+internal static class SeedSequence
 {
     /// <summary>A seed for one purpose (stream), epoch and index, fully determined by the arguments.</summary>
     public static long Derive(long seed, int stream, int epoch, int index = 0)

@@ -13,7 +13,7 @@ namespace PetsML.Transforms.Batching;
 /// The sequence does not own <c>images</c> or <c>labels</c>: keep them alive while it is used and dispose them
 /// yourself. Each yielded <see cref="ImageBatch"/> owns fresh copies.
 /// </remarks>
-public sealed class TensorBatchSequence : IBatchSequence
+internal sealed class TensorBatchSequence : IBatchSequence
 {
     private readonly Tensor _images;
     private readonly Tensor _labels;

@@ -1,7 +1,7 @@
 namespace PetsML.Transforms.Imaging;
 
 /// <summary>An image that failed <see cref="ImageCheck"/>, with the reason.</summary>
-public sealed record BadImage(string Name, string Reason);
+internal sealed record BadImage(string Name, string Reason);
 
 /// <summary>
 /// fastai's <c>verify_images</c>, by signature: before any training, the first bytes of every image are read (a few

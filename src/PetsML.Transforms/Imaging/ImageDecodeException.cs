@@ -1,4 +1,4 @@
-namespace PetsML.Transforms.Imaging;
+namespace PetsML;
 
 /// <summary>Why an image could not be decoded.</summary>
 public enum ImageDecodeFailure

@@ -1,4 +1,5 @@
-namespace PetsML.Transforms.Imaging;
+using PetsML.Transforms.Imaging;
+namespace PetsML;
 
 /// <summary>How <see cref="ImageDecoder"/> decodes a file. Defaults are in <see cref="Defaults"/>.</summary>
 public sealed class ImageDecodeOptions

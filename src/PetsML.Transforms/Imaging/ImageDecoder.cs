@@ -32,7 +32,7 @@ namespace PetsML.Transforms.Imaging;
 /// JPEG pixels matched Pillow 9.4 (Debian 12's libjpeg-turbo) exactly on 4:2:0 test photos; a
 /// libjpeg build with a different IDCT or chroma upsampling could differ by a unit or two.
 /// </remarks>
-public static class ImageDecoder
+internal static class ImageDecoder
 {
     /// <summary>Decodes an encoded image held in memory.</summary>
     /// <param name="bytes">The whole encoded file.</param>

@@ -8,7 +8,7 @@ namespace PetsML.Transforms.Imaging;
 /// Where one image comes from: a file path, encoded bytes or an already decoded <see cref="MLImage"/> —
 /// the three image columns ML.NET users have (a path, <c>LoadRawImageBytes</c>, <c>LoadImages</c>).
 /// </summary>
-public abstract class ImageSource
+internal abstract class ImageSource
 {
     /// <summary>A name for messages: the path, or "row N".</summary>
     public abstract string Name { get; }

@@ -5,7 +5,7 @@ namespace PetsML.Transforms.Imaging;
 /// <c>convert('RGB')</c>). Pixels are interleaved row-major (HWC): byte <c>3·(y·Width + x) + c</c>
 /// is channel c (0 = R, 1 = G, 2 = B) of the pixel in column x, row y.
 /// </summary>
-public sealed class RgbImage
+internal sealed class RgbImage
 {
     /// <summary>Wraps <paramref name="pixels"/> (not copied).</summary>
     /// <exception cref="ArgumentOutOfRangeException">Width or height is not positive.</exception>

@@ -4,8 +4,9 @@ using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using PetsML.Transforms.Interop.MlNet;
 using PetsML.Transforms.Pipeline;
+using PetsML.Transforms.Labeling;
 
-namespace PetsML.Transforms.Labeling;
+namespace PetsML;
 
 /// <summary>What to do with files whose label cannot be read at fit time.</summary>
 public enum UnlabeledFiles
@@ -17,7 +18,7 @@ public enum UnlabeledFiles
 }
 
 /// <summary>Options shared by <c>LabelFromFileName</c> and <c>LabelFromFolderName</c>.</summary>
-public sealed class FileLabelOptions
+internal sealed class FileLabelOptions
 {
     /// <summary>The key column written; its key values are the class names in ordinal order. Default "Label".</summary>
     public string OutputColumnName { get; set; } = PetsColumnNames.Label;
@@ -37,7 +38,7 @@ public sealed class FileLabelOptions
 }
 
 /// <summary>Where a label comes from.</summary>
-public enum LabelSource
+internal enum LabelSource
 {
     /// <summary>A regex on the file name (fastai's <c>using_attr(RegexLabeller(pat), 'name')</c>).</summary>
     FileNameRegex,
@@ -58,7 +59,7 @@ public sealed class FileLabelEstimator : IEstimator<FileLabelTransformer>
     readonly FileLabelOptions _options;
     readonly LabelSource _source;
 
-    public FileLabelEstimator(FileLabelOptions options, LabelSource source)
+    internal FileLabelEstimator(FileLabelOptions options, LabelSource source)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
@@ -131,7 +132,7 @@ public sealed class FileLabelTransformer : RowMappingTransformer
 
     public string OutputColumnName { get; }
     public string PathColumnName { get; }
-    public LabelSource Source { get; }
+    internal LabelSource Source { get; }
     public string Pattern { get; }
 
     /// <summary>The class names in key order (ordinal sort).</summary>

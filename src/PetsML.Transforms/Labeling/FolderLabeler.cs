@@ -4,7 +4,7 @@ namespace PetsML.Transforms.Labeling;
 /// Label = the name of the folder holding the file (fastai's <c>parent_label</c>), for data sets laid
 /// out as <c>root/&lt;class&gt;/&lt;image&gt;</c>.
 /// </summary>
-public sealed class FolderLabeler : IImageLabeler
+internal sealed class FolderLabeler : IImageLabeler
 {
     /// <summary>The parent folder's name; false when the path has no parent folder.</summary>
     public bool TryLabel(string path, out string label)

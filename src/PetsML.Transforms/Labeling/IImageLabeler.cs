@@ -1,7 +1,7 @@
 namespace PetsML.Transforms.Labeling;
 
 /// <summary>Derives a class label from an image's path (fastai's <c>get_y</c>).</summary>
-public interface IImageLabeler
+internal interface IImageLabeler
 {
     /// <summary>The label for <paramref name="path"/>, or false when this labeler finds none.</summary>
     bool TryLabel(string path, out string label);

@@ -12,7 +12,7 @@ namespace PetsML.Transforms.Labeling;
 /// default <see cref="OxfordPetsPattern"/> does not accept ".JPG". Write <c>(?i)</c> in the pattern to
 /// ignore case.
 /// </remarks>
-public sealed class RegexLabeler : IImageLabeler
+internal sealed class RegexLabeler : IImageLabeler
 {
     /// <summary>
     /// The pet-breeds chapter's pattern <c>(.+)_\d+.jpg$</c>: greedy, so breeds with underscores

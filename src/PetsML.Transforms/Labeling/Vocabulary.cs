@@ -10,7 +10,7 @@ namespace PetsML.Transforms.Labeling;
 /// would interleave them and change the indices; <see cref="StringComparer.Ordinal"/> does not.
 /// fastai builds the vocabulary from the training split only; which labels to pass is the caller's choice.
 /// </remarks>
-public sealed class Vocabulary
+internal sealed class Vocabulary
 {
     private readonly string[] _labels;
     private readonly Dictionary<string, int> _index;

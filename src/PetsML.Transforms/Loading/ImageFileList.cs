@@ -1,4 +1,5 @@
-namespace PetsML.Transforms.Loading;
+using PetsML.Transforms.Loading;
+namespace PetsML;
 
 /// <summary>The result of <see cref="ImageFileListing.List"/>: the images to use and what was left out.</summary>
 public sealed class ImageFileList

@@ -15,7 +15,7 @@ namespace PetsML.Transforms.Loading;
 /// and reports the other common image extensions (<see cref="UnsupportedImageExtensions"/>) in
 /// <see cref="ImageFileList.SkippedNonImage"/>.
 /// </remarks>
-public static class ImageFileListing
+internal static class ImageFileListing
 {
     /// <summary>Extensions of the formats <c>ImageDecoder</c> decodes (compared case-insensitively).</summary>
     public static IReadOnlyList<string> ImageExtensions { get; } =

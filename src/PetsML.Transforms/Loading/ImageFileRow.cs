@@ -1,7 +1,7 @@
 using Microsoft.ML.Data;
 using PetsML.Transforms.Pipeline;
 
-namespace PetsML.Transforms.Loading;
+namespace PetsML;
 
 /// <summary>One row of <c>mlContext.Data.LoadImageFiles</c>: an image file's path.</summary>
 public sealed class ImageFileRow

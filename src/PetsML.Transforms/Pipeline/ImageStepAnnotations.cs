@@ -12,10 +12,10 @@ namespace PetsML.Transforms.Pipeline;
 /// </summary>
 internal static class ImageStepAnnotations
 {
-    /// <summary>On Presize's output column: its <see cref="Presizing.PresizeTransformer"/> settings and input column.</summary>
+    /// <summary>On Presize's output column: its <see cref="PresizeTransformer"/> settings and input column.</summary>
     public const string Presize = "PetsML.Presize";
 
-    /// <summary>On AugmentImages' output column: its <see cref="Augmentation.AugmentOptions"/> and input column.</summary>
+    /// <summary>On AugmentImages' output column: its <see cref="AugmentOptions"/> and input column.</summary>
     public const string Augment = "PetsML.Augment";
 
     /// <summary>An annotation set holding one settings blob under <paramref name="kind"/>.</summary>

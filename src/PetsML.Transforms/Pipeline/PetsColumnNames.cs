@@ -4,7 +4,7 @@ namespace PetsML.Transforms.Pipeline;
 /// The column names PetsML's catalog methods use by default, written once: file -> label -> split ->
 /// presize -> augment -> trainer.
 /// </summary>
-public static class PetsColumnNames
+internal static class PetsColumnNames
 {
     /// <summary>"ImagePath": the image file's path (text), produced by <c>mlContext.Data.LoadImageFiles</c>.</summary>
     public const string ImagePath = "ImagePath";

@@ -1,7 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace PetsML.Transforms.Pipeline;
+namespace PetsML;
 
 /// <summary>
 /// Base of PetsML's transformers that append columns computed from each row (label, split, presize,

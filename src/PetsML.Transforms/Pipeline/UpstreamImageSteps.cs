@@ -14,7 +14,7 @@ namespace PetsML.Transforms.Pipeline;
 /// <param name="Presize">The presize step (its settings and the column it reads).</param>
 /// <param name="RawImages">The column Presize reads (a path, encoded bytes or an MLImage), possibly hidden by an in-place Presize.</param>
 /// <param name="Augment">The augmentation options, when the column was written by AugmentImages; else null.</param>
-public sealed record UpstreamImageSteps(PresizeTransformer Presize, DataViewSchema.Column RawImages, AugmentOptions? Augment)
+internal sealed record UpstreamImageSteps(PresizeTransformer Presize, DataViewSchema.Column RawImages, AugmentOptions? Augment)
 {
     /// <summary>
     /// The steps behind <paramref name="columnName"/> when it is AugmentImages' or Presize's output; null when the

@@ -24,7 +24,7 @@ namespace PetsML.Transforms.Presizing;
 /// per <see cref="PadMode"/>, relative to the part of the image inside the box, as torchvision pads
 /// the cropped piece before Pillow resizes it.
 /// </remarks>
-public static class AntialiasedResize
+internal static class AntialiasedResize
 {
     private const int PrecisionBits = 22;
     private const int Half = 1 << (PrecisionBits - 1);

@@ -1,4 +1,4 @@
-namespace PetsML.Transforms.Presizing;
+namespace PetsML;
 
 /// <summary>
 /// How pixels outside the image are filled: by <see cref="PresizeMethod.Pad"/> when presizing, and by the

@@ -5,8 +5,9 @@ using Microsoft.ML.Runtime;
 using PetsML.Transforms.Imaging;
 using PetsML.Transforms.Interop.MlNet;
 using PetsML.Transforms.Pipeline;
+using PetsML.Transforms.Presizing;
 
-namespace PetsML.Transforms.Presizing;
+namespace PetsML;
 
 /// <summary>
 /// fastai's item transform <c>Resize(460)</c> as an ML.NET estimator: decode each image by content,
@@ -85,7 +86,7 @@ public sealed class PresizeTransformer : RowMappingTransformer
     /// Decodes and presizes one image. <paramref name="pctX"/>/<paramref name="pctY"/> place the crop
     /// (0.5, 0.5 = centre, fastai's validation; uniform random on training).
     /// </summary>
-    public byte[] Presize(ImageSource source, double pctX = 0.5, double pctY = 0.5)
+    internal byte[] Presize(ImageSource source, double pctX = 0.5, double pctY = 0.5)
         => Presizer.Presize(source.Decode(DecodeOptions), Options, pctX, pctY);
 
     protected override IReadOnlyList<DataViewSchema.DetachedColumn> GetOutputColumns(DataViewSchema inputSchema)

@@ -5,4 +5,4 @@ namespace PetsML.Transforms.Presizing;
 /// <see cref="PresizeMethod.Pad"/> it extends beyond the image (X or Y negative, or the far edge past
 /// the image), and the outside is filled per <see cref="PadMode"/>.
 /// </summary>
-public readonly record struct PresizeBox(int X, int Y, int Width, int Height);
+internal readonly record struct PresizeBox(int X, int Y, int Width, int Height);

@@ -10,7 +10,7 @@ namespace PetsML.Transforms.Presizing;
 /// toward zero as Python's <c>int</c> does (for Pad the differences are negative). Squish takes the
 /// whole image. Training draws pcts from U(0, 1); validation uses <see cref="ValidationPct"/>.
 /// </remarks>
-public static class PresizeGeometry
+internal static class PresizeGeometry
 {
     /// <summary>0.5: validation items are cut from the centre (fastai's <c>pcts = (0.5, 0.5)</c>).</summary>
     public const double ValidationPct = 0.5;

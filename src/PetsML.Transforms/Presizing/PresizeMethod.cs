@@ -1,4 +1,4 @@
-namespace PetsML.Transforms.Presizing;
+namespace PetsML;
 
 /// <summary>How an image is fitted to the target size; fastai's <c>ResizeMethod</c>.</summary>
 public enum PresizeMethod

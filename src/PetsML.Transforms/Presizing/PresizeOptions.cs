@@ -1,4 +1,4 @@
-namespace PetsML.Transforms.Presizing;
+namespace PetsML;
 
 /// <summary>
 /// fastai's item transform <c>Resize(460)</c>: the target size and how to fit the image into it.
@@ -16,7 +16,7 @@ public sealed class PresizeOptions
         public const PresizeMethod Method = PresizeMethod.Crop;
 
         /// <summary><see cref="PadMode.Reflection"/>, fastai's default (not zeros).</summary>
-        public const PadMode PadMode = Presizing.PadMode.Reflection;
+        public const PadMode PadMode = PetsML.PadMode.Reflection;
     }
 
     private int _size = Defaults.Size;

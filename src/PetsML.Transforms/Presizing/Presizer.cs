@@ -13,7 +13,7 @@ namespace PetsML.Transforms.Presizing;
 /// <see cref="PresizeGeometry.ValidationPct"/> on validation. Squish ignores them.
 /// Thread-safe: no shared mutable state.
 /// </remarks>
-public static class Presizer
+internal static class Presizer
 {
     /// <summary>Presizes <paramref name="image"/> into a new array of <see cref="PresizeOptions.OutputLength"/> bytes.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A pct is outside [0, 1].</exception>

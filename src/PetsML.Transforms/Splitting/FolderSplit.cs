@@ -4,7 +4,7 @@ using Microsoft.ML.Runtime;
 using PetsML.Transforms.Interop.MlNet;
 using PetsML.Transforms.Pipeline;
 
-namespace PetsML.Transforms.Splitting;
+namespace PetsML;
 
 /// <summary>Options of <see cref="FolderSplitEstimator"/>: fastai's <c>GrandparentSplitter(train_name='train', valid_name='valid')</c>.</summary>
 public sealed class FolderSplitOptions

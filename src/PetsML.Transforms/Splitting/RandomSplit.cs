@@ -6,10 +6,10 @@ using PetsML.Transforms.Interop.Torch;
 using PetsML.Transforms.Pipeline;
 using TorchSharp;
 
-namespace PetsML.Transforms.Splitting;
+namespace PetsML;
 
 /// <summary>Options of <see cref="RandomSplitEstimator"/>: fastai's <c>RandomSplitter(valid_pct=0.2, seed=42)</c>.</summary>
-public sealed class RandomSplitOptions
+internal sealed class RandomSplitOptions
 {
     /// <summary>The Single column written: 1 for validation rows, 0 for training rows. Default "IsValidation".</summary>
     public string OutputColumnName { get; set; } = PetsColumnNames.IsValidation;
@@ -49,7 +49,7 @@ public sealed class RandomSplitEstimator : IEstimator<RandomSplitTransformer>
 {
     readonly RandomSplitOptions _options;
 
-    public RandomSplitEstimator(RandomSplitOptions options)
+    internal RandomSplitEstimator(RandomSplitOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();

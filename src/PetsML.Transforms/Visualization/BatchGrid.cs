@@ -16,7 +16,7 @@ namespace PetsML.Transforms.Visualization;
 /// high. Checked against SkiaSharp 2.88.9, ML.NET's line (SKFont draws text; strings are measured through SKPaint,
 /// as 2.88 has no string overload of SKFont.MeasureText).
 /// </remarks>
-public static class BatchGrid
+internal static class BatchGrid
 {
     /// <summary>White border around each cell, in pixels.</summary>
     public const int CellMargin = 4;

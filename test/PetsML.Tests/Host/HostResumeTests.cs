@@ -95,7 +95,7 @@ public sealed class HostResumeTests
         var checkpoint = model + ".checkpoint";
         var stopped = StopAtFirstCheckpoint(checkpoint, Args(model));
         Assert.AreEqual(ExitCodes.Cancelled, stopped.ExitCode, stopped.Error);
-        var settings = PetsML.Trainers.Training.TrainingCheckpoint.Load(checkpoint).Settings;
+        var settings = PetsML.TrainingCheckpoint.Load(checkpoint).Settings;
         Assert.AreEqual("0.4", settings["mixup"]);
         Assert.AreEqual("0.1", settings["label-smoothing"]);
         Assert.AreEqual("16", settings["grad-accum"]);

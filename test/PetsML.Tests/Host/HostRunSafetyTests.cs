@@ -96,5 +96,5 @@ public sealed class HostRunSafetyTests
         Assert.AreEqual(1, TrainingCheckpointEpochs(checkpoint));
     }
 
-    static int TrainingCheckpointEpochs(string path) => PetsML.Trainers.Training.TrainingCheckpoint.Load(path).EpochsDone;
+    static int TrainingCheckpointEpochs(string path) => PetsML.TrainingCheckpoint.Load(path).EpochsDone;
 }

@@ -8,14 +8,14 @@ namespace PetsML.Host.Commands.Shared;
 /// <summary>Text renderings shared by evaluate, interpret and train.</summary>
 public static class ConsoleTables
 {
-    public static void WriteMetrics(IAnsiConsole human, MulticlassClassificationMetrics metrics, ClassificationInterpretation interpretation)
+    internal static void WriteMetrics(IAnsiConsole human, MulticlassClassificationMetrics metrics, ClassificationInterpretation interpretation)
     {
         human.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{interpretation.Count} images: error_rate {interpretation.ErrorRate:0.000000}, accuracy (micro) {metrics.MicroAccuracy:0.000000}, macro accuracy {metrics.MacroAccuracy:0.000000}, log-loss {metrics.LogLoss:0.000000}"));
     }
 
     /// <summary>The confusion matrix as text (rows actual, columns predicted), when it fits a terminal.</summary>
-    public static void WriteConfusionMatrix(IAnsiConsole human, ClassificationInterpretation interpretation, int maxClasses = 12)
+    internal static void WriteConfusionMatrix(IAnsiConsole human, ClassificationInterpretation interpretation, int maxClasses = 12)
     {
         int c = interpretation.ClassNames.Count;
         if (c > maxClasses)
@@ -31,7 +31,7 @@ public static class ConsoleTables
         human.Write(table);
     }
 
-    public static void WriteMostConfused(IAnsiConsole human, IReadOnlyList<ConfusedPair> pairs, int minVal)
+    internal static void WriteMostConfused(IAnsiConsole human, IReadOnlyList<ConfusedPair> pairs, int minVal)
     {
         if (pairs.Count == 0) { human.WriteLine($"Most confused: no pair with {minVal} or more mistakes."); return; }
         var table = new Table().Title($"Most confused (min_val {minVal})").AddColumns("actual", "predicted", "count");

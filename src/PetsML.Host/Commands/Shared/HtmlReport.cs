@@ -27,7 +27,7 @@ public sealed class HtmlReport
     public LrFindResult? LrFind { get; init; }
     public required ScoredFolder Validation { get; init; }
     public int MinVal { get; init; } = 1;
-    public IReadOnlyList<TopLoss> TopLosses { get; init; } = [];
+    internal IReadOnlyList<TopLoss> TopLosses { get; init; } = [];
 
     /// <summary>Pictures already written into the report folder: (file name, caption).</summary>
     public List<(string File, string Caption)> Pictures { get; } = [];

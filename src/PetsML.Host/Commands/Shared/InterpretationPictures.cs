@@ -11,7 +11,7 @@ public static class InterpretationPictures
     public const string TopLossesFile = "top_losses.png";
 
     /// <summary>Draws both pictures into <paramref name="folder"/>; returns the top losses shown.</summary>
-    public static IReadOnlyList<TopLoss> Write(MLContext mlContext, ITransformer model, ScoredFolder scored, string folder, int k)
+    internal static IReadOnlyList<TopLoss> Write(MLContext mlContext, ITransformer model, ScoredFolder scored, string folder, int k)
     {
         Directory.CreateDirectory(folder);
         var interpretation = scored.Interpretation;

@@ -22,7 +22,7 @@ public sealed class ScoredFolder
 
     public IDataView Scored { get; }
     public MulticlassClassificationMetrics Metrics { get; }
-    public ClassificationInterpretation Interpretation { get; }
+    internal ClassificationInterpretation Interpretation { get; }
     public string Folder { get; }
 
     /// <summary>
@@ -50,7 +50,7 @@ public sealed class ScoredFolder
     /// <summary>The images of <paramref name="paths"/> as the model saw them ("Features", normalised), in that order, with their statistics.</summary>
     public (torch.Tensor Images, NormalizationStats Stats) FeaturesOf(MLContext mlContext, ITransformer model, IReadOnlyList<string> paths)
     {
-        var rows = paths.Select(p => new PetsML.Transforms.Loading.ImageFileRow { ImagePath = p }).ToList();
+        var rows = paths.Select(p => new ImageFileRow { ImagePath = p }).ToList();
         var view = model.Transform(mlContext.Data.LoadFromEnumerable(rows));
         var stats = UpstreamImageSteps.Find(view, PetsColumnNames.Features)?.Augment?.Normalization ?? NormalizationStats.ImageNet;
         var column = view.Schema[PetsColumnNames.Features];

@@ -9,7 +9,7 @@ namespace PetsML.Host.Commands.Shared;
 public static class ShowBatch
 {
     /// <summary>Draws the first batch of epoch 0 of <paramref name="train"/>; returns how many images were shown.</summary>
-    public static int Save(IBatchSequence train, IDataView transformed, IReadOnlyList<string> classNames, string path, int maxImages = 16)
+    internal static int Save(IBatchSequence train, IDataView transformed, IReadOnlyList<string> classNames, string path, int maxImages = 16)
     {
         var stats = UpstreamImageSteps.Find(transformed, PetsColumnNames.Features)?.Augment?.Normalization
             ?? throw new InvalidOperationException("The data has no AugmentImages step writing 'Features'.");

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
+using PetsML;
 using PetsML.Trainers.FineTuning;
 using PetsML.Trainers.Interop.MlNet;
 using PetsML.Transforms.Interop.MlNet;

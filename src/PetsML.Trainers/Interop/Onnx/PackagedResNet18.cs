@@ -15,7 +15,7 @@ namespace PetsML.Trainers.Interop.Onnx;
 /// references PetsML.Trainers, as a project or as a package (see PetsML.Trainers.csproj). CNTK's filters were trained on BGR input; conv1's input-channel axis is flipped once
 /// here so the body takes RGB, normalised with <see cref="ChannelStatistics.PackagedResNet18"/>.
 /// </remarks>
-public static class PackagedResNet18
+internal static class PackagedResNet18
 {
     /// <summary>The NuGet package the weights come from.</summary>
     public const string PackageId = "Microsoft.ML.DnnImageFeaturizer.ResNet18";

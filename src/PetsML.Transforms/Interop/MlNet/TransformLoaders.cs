@@ -1,11 +1,11 @@
 using System.Runtime.CompilerServices;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
+using PetsML;
 using PetsML.Transforms.Augmentation;
 using PetsML.Transforms.Interop.MlNet;
 using PetsML.Transforms.Labeling;
 using PetsML.Transforms.Presizing;
-using PetsML.Transforms.Splitting;
 
 // ML.NET reads these when a model names this assembly, so mlContext.Model.Load needs no registration call
 // (internal ML.NET types, compiled against publicized references: build/MlNetInternals/PublicizeMlNet.targets).

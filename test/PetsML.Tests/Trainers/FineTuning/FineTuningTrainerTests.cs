@@ -107,15 +107,15 @@ public sealed class FineTuningTrainerTests
         Assert.IsFalse(Directory.GetFiles(folder.Path).Any(f => f.EndsWith(".tmp", StringComparison.Ordinal)), "no temporary file left");
 
         var paths = _data.GetColumn<string>("ImagePath").Take(5).ToArray();
-        var rows = _ml.Data.LoadFromEnumerable(paths.Select(p => new PetsML.Transforms.Loading.ImageFileRow { ImagePath = p }));
+        var rows = _ml.Data.LoadFromEnumerable(paths.Select(p => new PetsML.ImageFileRow { ImagePath = p }));
         var expected = _model.Transform(rows).GetColumn<float[]>("Score").ToArray();
         var probe = FreshProcess.LoadAndTransform(path, new[] { "Score", "PredictedLabel" }, paths);
         for (int i = 0; i < paths.Length; i++)
             CollectionAssert.AreEqual(expected[i], probe["Score"][i].EnumerateArray().Select(e => e.GetSingle()).ToArray(), $"scores of row {i}");
 
         var loaded = new MLContext().RegisterPetsML().Model.Load(path, out _);
-        var engine = new MLContext().Model.CreatePredictionEngine<PetsML.Transforms.Loading.ImageFileRow, ScoreRow>(loaded);
-        var one = engine.Predict(new PetsML.Transforms.Loading.ImageFileRow { ImagePath = paths[0] });
+        var engine = new MLContext().Model.CreatePredictionEngine<PetsML.ImageFileRow, ScoreRow>(loaded);
+        var one = engine.Predict(new PetsML.ImageFileRow { ImagePath = paths[0] });
         // Transform scored the five rows in one batch; the engine scores one image: the same up to float rounding.
         Assert.IsTrue(expected[0].Zip(one.Score, (a, b) => Math.Abs(a - b)).Max() < 1e-5, "the engine's scores are Transform's");
     }
@@ -135,7 +135,7 @@ public sealed class FineTuningTrainerTests
                 learner.FitOneCycle(1, 3e-3);
                 learner.Unfreeze();
                 phases.Add("unfrozen");
-                learner.FitOneCycle(1, PetsML.Trainers.Scheduling.LearningRate.Slice(1e-5, 1e-3));
+                learner.FitOneCycle(1, PetsML.LearningRate.Slice(1e-5, 1e-3));
             },
         });
         using var model = (ImageClassifierTransformer)DataPipeline(_ml).Append(trainer).Fit(_data).LastTransformer;

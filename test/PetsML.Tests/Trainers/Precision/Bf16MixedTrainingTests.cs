@@ -27,7 +27,7 @@ public sealed class Bf16MixedTrainingTests
             Owned = owned;
             Learner = new Learner(Model, Model.GetParameterGroups(), train, valid, new LearnerOptions
             {
-                Device = CPU, Precision = precision, ChannelsLast = true, LearningRate = lr,
+                Device = "cpu", Precision = precision, ChannelsLast = true, LearningRate = lr,
             });
         }
 

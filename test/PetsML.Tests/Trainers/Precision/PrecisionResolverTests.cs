@@ -51,12 +51,12 @@ public sealed class PrecisionResolverTests
             // TinyCnn cannot be replicated, so a learner that resolved to bf16-mixed would throw here.
             using var learner = new Learner(model, model.Groups(), train, options: new LearnerOptions
             {
-                Device = CPU, Precision = TrainingPrecision.Auto, Bf16Support = new HardwareBf16Support(without),
+                Device = "cpu", Precision = TrainingPrecision.Auto, Bf16Support = new HardwareBf16Support(without),
             });
             Assert.AreEqual(TrainingPrecision.Fp32, learner.Precision);
             Assert.AreEqual(TrainingPrecision.Auto, learner.Options.Precision);
             Assert.ThrowsExactly<NotSupportedException>(() => new Learner(model, model.Groups(), train,
-                options: new LearnerOptions { Device = CPU, Precision = TrainingPrecision.Bf16Mixed }));
+                options: new LearnerOptions { Device = "cpu", Precision = TrainingPrecision.Bf16Mixed }));
         }
         finally
         {

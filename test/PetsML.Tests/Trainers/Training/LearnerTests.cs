@@ -21,12 +21,12 @@ public sealed class LearnerTests
             Valid = valid;
             Owned = owned;
             Learner = new Learner(Model, Model.Groups(), train, valid,
-                options is null ? new LearnerOptions { Device = CPU } : WithCpu(options));
+                options is null ? new LearnerOptions { Device = "cpu" } : WithCpu(options));
         }
 
         private static LearnerOptions WithCpu(LearnerOptions o) => new()
         {
-            Device = CPU, Loss = o.Loss, WeightDecay = o.WeightDecay, Moms = o.Moms, TrainBn = o.TrainBn,
+            Device = "cpu", Loss = o.Loss, WeightDecay = o.WeightDecay, Moms = o.Moms, TrainBn = o.TrainBn,
             ChannelsLast = o.ChannelsLast, Progress = o.Progress, Callbacks = o.Callbacks, LearningRate = o.LearningRate,
         };
 
@@ -254,13 +254,13 @@ public sealed class LearnerTests
         using var model = new TinyCnn(1);
         var (train, _, owned) = TinyCnn.MakeSequences();
         var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() =>
-            new Learner(model, model.Groups(), train, null, new LearnerOptions { Device = CPU, WeightDecay = -1 }));
+            new Learner(model, model.Groups(), train, null, new LearnerOptions { Device = "cpu", WeightDecay = -1 }));
         Assert.AreEqual("WeightDecay", e.ParamName);
         Assert.ThrowsExactly<ArgumentOutOfRangeException>(() =>
-            new Learner(model, model.Groups(), train, null, new LearnerOptions { Device = CPU, Moms = (0.95, 1.2, 0.95) }));
+            new Learner(model, model.Groups(), train, null, new LearnerOptions { Device = "cpu", Moms = (0.95, 1.2, 0.95) }));
 
         using var learner = new Learner(model, model.Groups(), train, null,
-            new LearnerOptions { Device = CPU, Loss = PetsML.Trainers.Losses.ClassificationLoss.LabelSmoothing() });
+            new LearnerOptions { Device = "cpu", Loss = PetsML.Trainers.Losses.ClassificationLoss.LabelSmoothing() });
         learner.Fit(1, 1e-3);
         var row = learner.Recorder.Epochs.Single();
         Assert.IsNull(row.ValidLoss);

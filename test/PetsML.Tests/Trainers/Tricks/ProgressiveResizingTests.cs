@@ -42,7 +42,7 @@ public sealed class ProgressiveResizingTests
         var sizes = new Sizes();
         using var model = new TinyCnn(4);
         using var learner = new Learner(model, model.Groups(), progressive.Train, progressive.Valid,
-            new LearnerOptions { Device = CPU, Callbacks = [progressive, sizes] });
+            new LearnerOptions { Device = "cpu", Callbacks = [progressive, sizes] });
 
         using var before = learner.GetPreds(validSource);
         Assert.AreEqual(16, progressive.CurrentSize, "before fine_tune: the size of its first epoch");

@@ -169,7 +169,7 @@ public sealed class DataPipelineTests
 
         var paths = data.GetColumn<string>("ImagePath").Take(4).ToArray();
         var probe = FreshProcess.LoadAndTransform(path, new[] { "Label", "IsValidation", "Features" }, paths);
-        var expectedRows = model.Transform(ml.Data.LoadFromEnumerable(paths.Select(p => new PetsML.Transforms.Loading.ImageFileRow { ImagePath = p })));
+        var expectedRows = model.Transform(ml.Data.LoadFromEnumerable(paths.Select(p => new PetsML.ImageFileRow { ImagePath = p })));
         CollectionAssert.AreEqual(expectedRows.GetColumn<uint>("Label").ToArray(), probe["Label"].Select(e => e.GetUInt32()).ToArray());
         CollectionAssert.AreEqual(expectedRows.GetColumn<float>("IsValidation").ToArray(), probe["IsValidation"].Select(e => e.GetSingle()).ToArray());
         var expectedFeatures = expectedRows.GetColumn<float[]>("Features").ToArray();

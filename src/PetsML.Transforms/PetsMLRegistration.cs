@@ -1,7 +1,6 @@
 using System.Reflection;
-using Microsoft.ML;
 
-namespace PetsML.Transforms.Interop.MlNet;
+namespace Microsoft.ML;
 
 /// <summary>
 /// Kept for callers written before PetsML's loaders were found by ML.NET itself: <c>mlContext.RegisterPetsML();</c>
