@@ -144,6 +144,33 @@ public sealed class BatchAugmenterTests
     }
 
     [TestMethod]
+    public void A_uint8_batch_larger_than_a_chunk_equals_each_image_augmented_alone()
+    {
+        // uint8 batches are converted and resampled a few images at a time; every image must come out as it does
+        // alone, with its own draw (up to float rounding), including a crop wide enough for the area pre-downscale.
+        using var scope = NewDisposeScope();
+        using var augmenter = new BatchAugmenter(new AugmentOptions { Size = 32 });
+        int n = BatchAugmenter.ChunkImages * 2 + 3;
+        var images = RandomImages(n, 70, 70, seed: 11);
+        using var generator = new Generator(5);
+        var draw = AugmentationDraw.Sample(augmenter.Options, n, 70, 70, generator) with { Crop = new CropWindow(0, 0, 70, 70) };
+        var batch = augmenter.Training(images, draw);
+        for (int i = 0; i < n; i++)
+        {
+            float[] One(float[] values) => [values[i]];
+            var own = draw with
+            {
+                FlipSign = One(draw.FlipSign), RotationDegrees = One(draw.RotationDegrees), Zoom = One(draw.Zoom),
+                ZoomCenterX = One(draw.ZoomCenterX), ZoomCenterY = One(draw.ZoomCenterY), WarpX = One(draw.WarpX),
+                WarpY = One(draw.WarpY), Brightness = One(draw.Brightness), Contrast = One(draw.Contrast),
+            };
+            var alone = augmenter.Training(images.narrow(0, i, 1), own);
+            float diff = MaxAbsDiff(batch.narrow(0, i, 1), alone);
+            Assert.IsTrue(diff < 1e-5f, $"image {i}: differs by {diff} (float rounding of a batched grid is about 1e-6)");
+        }
+    }
+
+    [TestMethod]
     public void Same_seed_gives_identical_output_and_another_seed_a_different_one()
     {
         using var scope = NewDisposeScope();
