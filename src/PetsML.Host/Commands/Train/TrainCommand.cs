@@ -89,6 +89,11 @@ public sealed class TrainCommand(HostConsole console) : Command<TrainCommand.Set
         [DefaultValue(0)]
         public int GradAccum { get; set; }
 
+        [CommandOption("--cache-mb <MB>")]
+        [Description("Keep up to MB megabytes of decoded photos in memory between epochs (faster later epochs, more memory); 0 decodes every epoch, as fastai does.")]
+        [DefaultValue(0)]
+        public int CacheMb { get; set; }
+
         [CommandOption("--progressive <SIZE>")]
         [Description("Progressive resizing (fastbook ch. 7): the frozen epochs train and validate at SIZE px (e.g. 128), the rest at --size; 0 for off.")]
         [DefaultValue(0)]
@@ -115,6 +120,7 @@ public sealed class TrainCommand(HostConsole console) : Command<TrainCommand.Set
             if (MixUp > 0 && CutMix > 0) return ValidationResult.Error("--mixup and --cutmix: choose one.");
             if (EarlyStopping < 0) return ValidationResult.Error($"--early-stopping must be ≥ 0; got {EarlyStopping}.");
             if (GradAccum < 0) return ValidationResult.Error($"--grad-accum must be ≥ 0; got {GradAccum}.");
+            if (CacheMb is < 0 or > 1 << 20) return ValidationResult.Error($"--cache-mb must be between 0 and 1048576; got {CacheMb}.");
             if (Progressive != 0 && (Progressive < 1 || Progressive >= SizeOrDefault))
                 return ValidationResult.Error($"--progressive must be 0 (off) or a size below --size ({SizeOrDefault}); got {Progressive}.");
             if (Progressive != 0 && FreezeEpochsOrDefault < 1) return ValidationResult.Error("--progressive trains the frozen epochs small: it needs --freeze-epochs ≥ 1.");
@@ -157,6 +163,7 @@ public sealed class TrainCommand(HostConsole console) : Command<TrainCommand.Set
         options.LabelSmoothing = settings.LabelSmoothing;
         (options.MixUp, options.CutMix, options.KeepBestEpoch) = (settings.MixUp, settings.CutMix, settings.KeepBest);
         (options.EarlyStoppingPatience, options.GradientAccumulationItems) = (settings.EarlyStopping, settings.GradAccum);
+        options.DecodedCacheBytes = (long)settings.CacheMb << 20;
         options.ProgressiveResizing = settings.Progressive;
         options.Callbacks.Add(display);
         string? batchPng = settings.BatchPngPath;
