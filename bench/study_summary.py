@@ -23,7 +23,7 @@ def ms(xs):
 
 
 def per_epoch(d, name):
-    if 'epochs' in d:  # the reference: a list of epoch rows
+    if isinstance(d.get('epochs'), list):  # the reference: a list of epoch rows
         return [e[name] for e in d['epochs']]
     return d['error_rates' if name == 'error_rate' else 'valid_losses']
 
