@@ -2,6 +2,8 @@
 // Add a benchmark by adding a verb to the table below.
 using PetsML.Bench;
 
+// First of all: glibc's malloc settings for libtorch (one restart of this process; see GlibcMallocTunables).
+PetsML.Transforms.Interop.Torch.GlibcMallocTunables.ApplyByRestarting();
 var verbs = new Dictionary<string, (string Help, Func<string[], int> Run)>(StringComparer.Ordinal)
 {
     ["decode"] = (DecodePresizeBenchmark.Help, DecodePresizeBenchmark.Run),

@@ -3,6 +3,8 @@ using PetsML.Host.Commands;
 using Spectre.Console.Cli;
 
 // petsml: the fastai pet-breeds lesson from a terminal. Only registration lives here; see Commands/.
+// First of all: glibc's malloc settings for libtorch (one restart of this process; see GlibcMallocTunables).
+PetsML.Transforms.Interop.Torch.GlibcMallocTunables.ApplyByRestarting();
 var console = HostConsole.Standard();
 using var stop = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>

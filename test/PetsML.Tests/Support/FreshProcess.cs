@@ -50,6 +50,28 @@ public static class FreshProcess
         return stderr.Result;
     }
 
+    /// <summary>
+    /// Runs the probe's --glibc-tunables mode with <paramref name="args"/> and <paramref name="environment"/> (null removes
+    /// a variable) and returns the JSON lines it printed: one, or two when it restarted itself.
+    /// </summary>
+    public static JsonElement[] GlibcTunablesLines(IEnumerable<string> args, IReadOnlyDictionary<string, string?> environment)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var arg in new[] { ProbePath(), "--glibc-tunables" }.Concat(args)) start.ArgumentList.Add(arg);
+        foreach (var (name, value) in environment)
+        {
+            if (value is null) start.Environment.Remove(name);
+            else start.Environment[name] = value;
+        }
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        Assert.IsTrue(process.WaitForExit(TimeSpan.FromMinutes(3)), "The probe did not finish in 3 minutes.");
+        Assert.AreEqual(0, process.ExitCode, $"The probe failed:\n{stdout.Result}\n{stderr.Result}");
+        return stdout.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(line => { using var d = JsonDocument.Parse(line); return d.RootElement.Clone(); }).ToArray();
+    }
+
     /// <summary>test/PetsML.Tests/bin/&lt;Configuration&gt;/&lt;tfm&gt;/ -> test/PetsML.LoadProbe/bin/&lt;Configuration&gt;/&lt;tfm&gt;/PetsML.LoadProbe.dll.</summary>
     private static string ProbePath()
     {
