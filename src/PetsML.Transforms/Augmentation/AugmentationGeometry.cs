@@ -24,17 +24,27 @@ internal static class AugmentationGeometry
     /// </summary>
     internal static double[] SourceMaps(AugmentationDraw draw)
     {
+        double[] crop = CropMap(draw.Crop, draw.SourceHeight, draw.SourceWidth);
+        double[] maps = AffineWarpMaps(draw);
+        for (int i = 0; i < draw.Count; i++)
+            Multiply(maps.AsSpan(9 * i, 9), crop).CopyTo(maps, 9 * i);
+        return maps;
+    }
+
+    /// <summary>
+    /// The maps without the crop window: perspective warp · affine M per image (row-major 3×3, length 9·N), taking a
+    /// position of an output the size of the source to the source. fastai's first resample (§4.9) reads these.
+    /// </summary>
+    internal static double[] AffineWarpMaps(AugmentationDraw draw)
+    {
         int n = draw.Count;
-        int h = draw.SourceHeight, w = draw.SourceWidth;
-        double[] crop = CropMap(draw.Crop, h, w);
         double[] warps = WarpHomographies(draw.WarpX, draw.WarpY);
         var maps = new double[9 * n];
         for (int i = 0; i < n; i++)
         {
             double[] affine = AffineMap(draw.FlipSign[i], draw.RotationDegrees[i], draw.Zoom[i],
-                draw.ZoomCenterX[i], draw.ZoomCenterY[i], h, w);
-            double[] full = Multiply(warps.AsSpan(9 * i, 9), Multiply(affine, crop));
-            full.CopyTo(maps, 9 * i);
+                draw.ZoomCenterX[i], draw.ZoomCenterY[i], draw.SourceHeight, draw.SourceWidth);
+            Multiply(warps.AsSpan(9 * i, 9), affine).CopyTo(maps, 9 * i);
         }
         return maps;
     }

@@ -84,12 +84,17 @@ internal sealed class BatchAugmenter : IDisposable
         var (n, h, w) = CheckImages(images);
         draw.CheckMatches(n, h, w);
 
-        double[] maps = AugmentationGeometry.SourceMaps(draw);
+        bool twice = _options.ResampleTwice;
+        double[] maps = twice ? AugmentationGeometry.CropMap(draw.Crop, h, w) : AugmentationGeometry.SourceMaps(draw);
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             using var scope = NewDisposeScope();
-            var (sampled, scale) = Resample(images, tensor(maps, [n, 3, 3], float32, images.device), draw.Crop);
+            var mapsT = twice
+                ? tensor(maps, [1, 3, 3], float32, images.device).expand(n, 3, 3)
+                : tensor(maps, [n, 3, 3], float32, images.device);
+            var firstMaps = twice ? tensor(AugmentationGeometry.AffineWarpMaps(draw), [n, 3, 3], float32, images.device) : null;
+            var (sampled, scale) = Resample(images, mapsT, draw.Crop, firstMaps);
             if (ApplyLighting(sampled, scale, draw.Brightness, draw.Contrast))
                 scale = 1.0;
             Normalize(sampled, scale);
@@ -135,33 +140,38 @@ internal sealed class BatchAugmenter : IDisposable
     /// One resample of the batch: optional area pre-reduction, projective grid from the N×3×3 output→source
     /// maps, one grid_sample. Returns the sampled float32 values and the factor that scales them to [0, 1]
     /// (1/255 for uint8 input: sampling is linear, so the 4× smaller output is scaled instead of the input).
+    /// With <paramref name="firstMaps"/> (fastai's two resamples, <see cref="AugmentOptions.ResampleTwice"/>) each image
+    /// is first resampled at its own size through those maps, and <paramref name="maps"/> then read that intermediate.
     /// uint8 batches are converted and sampled <see cref="ChunkImages"/> images at a time (see the class remarks);
     /// every output pixel depends on its own image only, so the result is the same as one call over the batch.
     /// </summary>
-    private (Tensor Sampled, double Scale) Resample(Tensor images, Tensor maps, CropWindow crop)
+    private (Tensor Sampled, double Scale) Resample(Tensor images, Tensor maps, CropWindow crop, Tensor? firstMaps = null)
     {
         int size = _options.Size;
         int n = (int)images.shape[0], h = (int)images.shape[2], w = (int)images.shape[3];
-        var grid = ProjectiveGrid(maps, size, images.device);
         var padding = _options.PadMode.ToGridSample();
         var reduced = AugmentationGeometry.AreaPreDownscale(crop, h, w, size);
-        Tensor Sample(Tensor source, Tensor sourceGrid)
+        Tensor Sample(Tensor source, int start, int count)
         {
+            if (firstMaps is not null)
+                source = F.grid_sample(source, ProjectiveGrid(firstMaps.narrow(0, start, count), h, w, images.device),
+                    GridSampleMode.Bilinear, padding, align_corners: true);
             if (reduced is { } r)
                 source = F.interpolate(source, [r.Height, r.Width], mode: InterpolationMode.Area);
-            return F.grid_sample(source, sourceGrid, GridSampleMode.Bilinear, padding, align_corners: true);
+            var grid = ProjectiveGrid(maps.narrow(0, start, count), size, size, images.device);
+            return F.grid_sample(source, grid, GridSampleMode.Bilinear, padding, align_corners: true);
         }
 
         if (images.dtype != ScalarType.Byte)
-            return (Sample(images, grid), 1.0);
+            return (Sample(images, 0, n), 1.0);
         if (n <= ChunkImages)
-            return (Sample(FloatCopy(images), grid), 1.0 / 255.0);
+            return (Sample(FloatCopy(images), 0, n), 1.0 / 255.0);
         var sampled = empty([n, 3, size, size], float32, images.device);
         for (int start = 0; start < n; start += ChunkImages)
         {
             int count = Math.Min(ChunkImages, n - start);
             using var chunkScope = NewDisposeScope();
-            sampled.narrow(0, start, count).copy_(Sample(FloatCopy(images.narrow(0, start, count)), grid.narrow(0, start, count)));
+            sampled.narrow(0, start, count).copy_(Sample(FloatCopy(images.narrow(0, start, count)), start, count));
         }
         return (sampled, 1.0 / 255.0);
     }
@@ -188,16 +198,15 @@ internal sealed class BatchAugmenter : IDisposable
     }
 
     /// <summary>
-    /// The N×S×S×2 sampling grid (x, y) for the output→source maps P: source = (P·[u, 1]) / its third component,
+    /// The N×H×W×2 sampling grid (x, y) for the output→source maps P: source = (P·[u, 1]) / its third component,
     /// with u on the align_corners=True lattice of [−1, 1]². Built from outer sums of a row term and a column
     /// term, which is several times cheaper on the CPU than a batched N×S²×3 by 3×3 matrix product.
     /// </summary>
-    private static Tensor ProjectiveGrid(Tensor maps, int size, Device device)
+    private static Tensor ProjectiveGrid(Tensor maps, int height, int width, Device device)
     {
         long n = maps.shape[0];
-        var axis = linspace(-1.0, 1.0, size, dtype: float32, device: device);
-        var ux = axis.view(1, 1, size);
-        var uy = axis.view(1, size, 1);
+        var ux = linspace(-1.0, 1.0, width, dtype: float32, device: device).view(1, 1, width);
+        var uy = linspace(-1.0, 1.0, height, dtype: float32, device: device).view(1, height, 1);
         Tensor Row(int r) =>
             maps[.., r, 0].reshape(n, 1, 1) * ux + (maps[.., r, 1].reshape(n, 1, 1) * uy + maps[.., r, 2].reshape(n, 1, 1));
         var inverseW = Row(2).reciprocal_();
