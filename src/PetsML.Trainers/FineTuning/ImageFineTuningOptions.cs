@@ -1,6 +1,8 @@
 using Microsoft.ML;
+using PetsML.Trainers.Devices;
 using PetsML.Trainers.Modeling;
 using PetsML.Trainers.Training;
+using PetsML.Trainers.Tricks;
 using PetsML.Transforms.Augmentation;
 using PetsML.Transforms.Batching;
 using PetsML.Transforms.Imaging;
@@ -275,7 +277,7 @@ public sealed class ImageFineTuningOptions
             throw new ArgumentException("CheckpointPath must name a file, or be null for no checkpoint.", nameof(CheckpointPath));
         if (Recipe is not null && (CheckpointPath is not null || ResumeFrom is not null))
             throw new ArgumentException("CheckpointPath and ResumeFrom checkpoint fine_tune; a Recipe trains its own way (attach a CheckpointCallback in it).", nameof(Recipe));
-        Trainers.Devices.TorchDevice.Resolve(Device);
-        Trainers.Tricks.TrainingTricks.Validate(this);
+        TorchDevice.Resolve(Device);
+        TrainingTricks.Validate(this);
     }
 }

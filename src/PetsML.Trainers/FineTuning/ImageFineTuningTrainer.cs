@@ -106,7 +106,7 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
         {
             foreach (var stale in AtomicFile.RemoveStale(path)) Log($"Removed a temporary file an interrupted earlier run left behind: {stale}");
             var settings = new Dictionary<string, string>(_options.CheckpointSettings ?? new Dictionary<string, string>(), StringComparer.Ordinal);
-            foreach (var (key, value) in Trainers.Tricks.TrainingTricks.Settings(_options)) settings[key] = value;
+            foreach (var (key, value) in TrainingTricks.Settings(_options)) settings[key] = value;
             checkpoint = new CheckpointCallback(path, plan, classNames, settings, resume?.EpochsDone ?? 0, warning => Log("warning: " + warning))
             {
                 OnWritten = _options.CheckpointWritten,
@@ -134,7 +134,7 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
     {
         if (!resume.ClassNames.SequenceEqual(classNames, StringComparer.Ordinal))
             throw new InvalidDataException($"ResumeFrom: the checkpoint's classes ({string.Join(", ", resume.ClassNames)}) differ from the data's ({string.Join(", ", classNames)}).");
-        Trainers.Tricks.TrainingTricks.EnsureSameAs(_options, resume.Settings);
+        TrainingTricks.EnsureSameAs(_options, resume.Settings);
     }
 
     /// <summary>fastai's <c>lr_find</c> on a fresh, frozen learner for this data; the model is discarded afterwards.</summary>
@@ -194,7 +194,7 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
             Precision = _options.Precision,
             Bf16BatchNorm = _options.Bf16BatchNorm,
             Progress = _options.Progress,
-            Callbacks = [new EpochLogger(Log), .. Trainers.Tricks.TrainingTricks.Callbacks(_options, _seed), .. progressive is null ? [] : new ILearnerCallback[] { progressive }, .. _options.Callbacks],
+            Callbacks = [new EpochLogger(Log), .. TrainingTricks.Callbacks(_options, _seed), .. progressive is null ? [] : new ILearnerCallback[] { progressive }, .. _options.Callbacks],
         };
         var learner = new Learner(model, model.GetParameterGroups(), progressive?.Train ?? trainSource, progressive is null ? validSource : progressive.Valid, learnerOptions);
         Log($"precision {PrecisionResolver.ToDisplayName(learner.Precision)} (asked: {PrecisionResolver.ToDisplayName(_options.Precision)}), " +
