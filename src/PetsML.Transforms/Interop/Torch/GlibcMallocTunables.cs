@@ -13,7 +13,8 @@ namespace PetsML.Transforms.Interop.Torch;
 /// libtorch allocates and frees activations and gradients of several megabytes at every batch. glibc's malloc raises
 /// its mmap threshold (up to 32 MiB) after the first such block is freed, so later blocks come from the heap, which
 /// fragments and keeps what was freed: fine_tune(2) on the pets sample peaked at 1.86 GB, above the Python reference's
-/// 1.73 GB, and at 1.35 GB when every block of a few MiB or more is its own mapping, returned to the system when freed.
+/// 1.73 GB, and at 1.35 GB (1 MiB) or 1.40 GB (4 MiB) when every block above that threshold is its own mapping,
+/// returned to the system when freed.
 /// Own mappings of 1 MiB and more cost about a fifth of the training speed (a page fault per fresh 4 KiB page); backed
 /// by transparent huge pages (<c>glibc.malloc.hugetlb=1</c>, glibc 2.35 and later) and from 4 MiB on, they cost about
 /// 5% and keep the saving. The measurements are in bench/README.md ("Peak memory").
