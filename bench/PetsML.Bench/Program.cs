@@ -18,6 +18,7 @@ var verbs = new Dictionary<string, (string Help, Func<string[], int> Run)>(Strin
     ["score"] = (ScoreBenchmark.Help, ScoreBenchmark.Run),
     ["score-rss"] = (ScoreBenchmark.RssHelp, ScoreBenchmark.RunRss),
     ["mlnet-inference"] = (MlNetInferenceBenchmark.Help, MlNetInferenceBenchmark.Run),
+    ["presize-dump"] = (PresizeDump.Help, PresizeDump.Run),
 };
 
 if (args.Length == 0 || !verbs.TryGetValue(args[0], out var verb))
