@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""Sets PetsML's presized validation bytes (bench `presize-dump`) beside the reference's item path (Pillow open, convert
-RGB, centre crop, BILINEAR resize: fastai_recipe.load_item) for the same files, and prints the differences.
+"""Sets PetsML's validation path (bench `presize-dump`) beside the reference's for the same files and prints the
+differences: the presized bytes against its item path (Pillow open, convert RGB, centre crop, BILINEAR resize:
+fastai_recipe.load_item), then the normalised 224-pixel tensors against its BatchAug valid path, in pixel values.
   dotnet bench/PetsML.Bench/bin/Release/net10.0/PetsML.Bench.dll presize-dump --data DIR --count 40 --out /tmp/presized.bin
   /usr/bin/python3 bench/compare_presize.py --data DIR --dump /tmp/presized.bin [--reference ../shared/tools/reference/fastai_recipe.py]"""
 import argparse, importlib.util, os
@@ -25,3 +26,17 @@ for i, name in enumerate(names):
     worst = max(worst, int(diff.max()))
     print(f'{name}: mean abs {diff.mean():.4f}, max {diff.max()}')
 print(f'{len(names)} images, largest difference {worst} levels of 255')
+
+# The validation tensors: PetsML's AugmentImages floats (ImageNet statistics) against the reference's BatchAug valid path
+# (the packaged weights' statistics), both taken back to [0, 1] pixel values.
+features = a.dump + '.features'
+if os.path.exists(features):
+    import torch
+    size = int(round((os.path.getsize(features) / 4 / len(names) / 3) ** 0.5))
+    ours = torch.from_numpy(np.fromfile(features, dtype=np.float32).reshape(len(names), 3, size, size))
+    ours = ours * torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1) + torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+    aug = reference.BatchAug(size, reference.WEIGHTS_MEAN, reference.WEIGHTS_STD)
+    theirs = aug(torch.from_numpy(petsml), train=False)
+    theirs = theirs * torch.tensor(reference.WEIGHTS_STD).view(1, 3, 1, 1) + torch.tensor(reference.WEIGHTS_MEAN).view(1, 3, 1, 1)
+    diff = (ours - theirs).abs()
+    print(f'validation tensors {size}x{size}: mean abs {diff.mean().item() * 255:.5f}, max {diff.max().item() * 255:.4f} levels of 255')

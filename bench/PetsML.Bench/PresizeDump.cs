@@ -5,12 +5,12 @@ using PetsML.Transforms.Pipeline;
 namespace PetsML.Bench;
 
 /// <summary>
-/// Writes the presized validation bytes (decode + centre crop + antialiased resize, S×S×3 uint8, as the Presize column holds them) of the first N images of a
-/// folder, in file-name order, so bench/compare_presize.py can set them beside Pillow's (the reference's item path).
+/// Writes the validation path of the first N images of a folder: the presized bytes (decode + centre crop + antialiased resize, 3×S×S uint8) to FILE
+/// and AugmentImages' normalised floats (3×Size×Size float32) to FILE.features, in file-name order, so bench/compare_presize.py can set them beside Pillow's (the reference's item path).
 /// </summary>
 internal static class PresizeDump
 {
-    public const string Help = "presized validation bytes of the first N images: --data DIR [--count 20] [--presize 460] --out FILE";
+    public const string Help = "presized bytes and normalised validation floats of the first N images: --data DIR [--count 20] [--presize 460] [--size 224] --out FILE";
 
     public static int Run(string[] args)
     {
@@ -20,30 +20,38 @@ internal static class PresizeDump
         int count = a.Int("count", 20), presize = a.Int("presize", 460);
         var ml = new MLContext(seed: 0);
         var files = ml.Data.LoadImageFiles(data);
-        var presized = ml.Transforms.Presize(new PresizeOptions { Size = presize }).Fit(files).Transform(files);
+        var presized = ml.Transforms.Presize(new PresizeOptions { Size = presize })
+            .Append(ml.Transforms.AugmentImages(new AugmentOptions { Size = a.Int("size", 224) })).Fit(files).Transform(files);
         // One copy per row: GetColumn of a vector column hands out one reused buffer.
         var paths = new List<string>();
         var images = new List<byte[]>();
+        var features = new List<float[]>();
         using (var cursor = presized.GetRowCursor(presized.Schema))
         {
             var path = cursor.GetGetter<ReadOnlyMemory<char>>(presized.Schema[PetsColumnNames.ImagePath]);
             var image = cursor.GetGetter<VBuffer<byte>>(presized.Schema[PetsColumnNames.Image]);
             ReadOnlyMemory<char> p = default;
             VBuffer<byte> v = default;
+            var feature = cursor.GetGetter<VBuffer<float>>(presized.Schema[PetsColumnNames.Features]);
+            VBuffer<float> f = default;
             while (cursor.MoveNext())
             {
                 path(ref p);
                 image(ref v);
                 paths.Add(p.ToString());
                 images.Add(v.DenseValues().ToArray());
+                feature(ref f);
+                features.Add(f.DenseValues().ToArray());
             }
         }
         using var file = File.Create(output);
         using var names = new StreamWriter(output + ".txt");
+        using var normalised = new BinaryWriter(File.Create(output + ".features"));
         foreach (var i in Enumerable.Range(0, paths.Count).OrderBy(i => Path.GetFileName(paths[i]), StringComparer.Ordinal).Take(count))
         {
             names.WriteLine(Path.GetFileName(paths[i]));
             file.Write(images[i]);
+            foreach (var x in features[i]) normalised.Write(x);
         }
         return 0;
     }
