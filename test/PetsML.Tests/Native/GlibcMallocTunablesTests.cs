@@ -41,7 +41,10 @@ public sealed class GlibcMallocTunablesTests
         Assert.HasCount(restarts ? 2 : 1, lines, string.Join('\n', lines));
         Assert.AreEqual(JsonValueKind.Null, lines[0].GetProperty("tunables").ValueKind);
         foreach (var line in lines)
+        {
             CollectionAssert.AreEqual(args, line.GetProperty("args").EnumerateArray().Select(a => a.GetString()).ToArray());
+            Assert.AreEqual("kept", line.GetProperty("mark").GetString(), "the environment survives the restart");
+        }
         if (restarts)
         {
             Assert.AreEqual(lines[0].GetProperty("pid").GetInt32(), lines[1].GetProperty("pid").GetInt32(), "execve keeps the process");
