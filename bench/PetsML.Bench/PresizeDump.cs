@@ -1,27 +1,32 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using PetsML.Transforms.Augmentation;
 using PetsML.Transforms.Pipeline;
+using TorchSharp;
 
 namespace PetsML.Bench;
 
 /// <summary>
 /// Writes the validation path of the first N images of a folder: the presized bytes (decode + centre crop + antialiased resize, 3×S×S uint8) to FILE
 /// and AugmentImages' normalised floats (3×Size×Size float32) to FILE.features, in file-name order, so bench/compare_presize.py can set them beside Pillow's (the reference's item path).
+/// With --train-draws K it also augments those N images as one training batch K times, with K seeded draws: the draws'
+/// parameters to FILE.draws.json and the normalised outputs (K×N×3×Size×Size float32) to FILE.train, so
+/// bench/compare_augment.py can run the reference's training augmentation with the same parameters.
 /// </summary>
 internal static class PresizeDump
 {
-    public const string Help = "presized bytes and normalised validation floats of the first N images: --data DIR [--count 20] [--presize 460] [--size 224] --out FILE";
+    public const string Help = "presized bytes and normalised validation floats of the first N images: --data DIR [--count 20] [--presize 460] [--size 224] [--train-draws K] --out FILE";
 
     public static int Run(string[] args)
     {
         var a = new BenchArgs(args);
         var data = a.String("data") ?? throw new ArgumentException("--data DIR is required");
         var output = a.String("out") ?? throw new ArgumentException("--out FILE is required");
-        int count = a.Int("count", 20), presize = a.Int("presize", 460);
+        int count = a.Int("count", 20), presize = a.Int("presize", 460), size = a.Int("size", 224);
         var ml = new MLContext(seed: 0);
         var files = ml.Data.LoadImageFiles(data);
         var presized = ml.Transforms.Presize(new PresizeOptions { Size = presize })
-            .Append(ml.Transforms.AugmentImages(new AugmentOptions { Size = a.Int("size", 224) })).Fit(files).Transform(files);
+            .Append(ml.Transforms.AugmentImages(new AugmentOptions { Size = size })).Fit(files).Transform(files);
         // One copy per row: GetColumn of a vector column hands out one reused buffer.
         var paths = new List<string>();
         var images = new List<byte[]>();
@@ -44,15 +49,44 @@ internal static class PresizeDump
                 features.Add(f.DenseValues().ToArray());
             }
         }
-        using var file = File.Create(output);
-        using var names = new StreamWriter(output + ".txt");
-        using var normalised = new BinaryWriter(File.Create(output + ".features"));
-        foreach (var i in Enumerable.Range(0, paths.Count).OrderBy(i => Path.GetFileName(paths[i]), StringComparer.Ordinal).Take(count))
+        var chosen = Enumerable.Range(0, paths.Count).OrderBy(i => Path.GetFileName(paths[i]), StringComparer.Ordinal).Take(count).ToArray();
+        using (var file = File.Create(output))
+        using (var names = new StreamWriter(output + ".txt"))
+        using (var normalised = new BinaryWriter(File.Create(output + ".features")))
         {
-            names.WriteLine(Path.GetFileName(paths[i]));
-            file.Write(images[i]);
-            foreach (var x in features[i]) normalised.Write(x);
+            foreach (var i in chosen)
+            {
+                names.WriteLine(Path.GetFileName(paths[i]));
+                file.Write(images[i]);
+                foreach (var x in features[i]) normalised.Write(x);
+            }
         }
+        if (a.Int("train-draws", 0) is var draws and > 0)
+            WriteTrainingDraws(output, chosen.Select(i => images[i]).ToArray(), presize, size, draws);
         return 0;
+    }
+
+    private static void WriteTrainingDraws(string output, byte[][] images, int presize, int size, int draws)
+    {
+        using var scope = torch.NewDisposeScope();
+        var batch = torch.tensor(images.SelectMany(b => b).ToArray(), [images.Length, 3, presize, presize]);
+        var options = new AugmentOptions { Size = size };
+        using var augmenter = new BatchAugmenter(options);
+        var parameters = new List<object>();
+        using var train = new BinaryWriter(File.Create(output + ".train"));
+        for (int k = 0; k < draws; k++)
+        {
+            using var generator = new torch.Generator((ulong)k);
+            var draw = AugmentationDraw.Sample(options, images.Length, presize, presize, generator);
+            parameters.Add(new
+            {
+                flip = draw.FlipSign, degrees = draw.RotationDegrees, zoom = draw.Zoom, cx = draw.ZoomCenterX, cy = draw.ZoomCenterY,
+                xt = draw.WarpX, yt = draw.WarpY, brightness = draw.Brightness, contrast = draw.Contrast,
+                crop = new[] { draw.Crop.Top, draw.Crop.Left, draw.Crop.Height, draw.Crop.Width },
+            });
+            using var augmented = augmenter.Training(batch, draw);
+            foreach (var x in augmented.data<float>()) train.Write(x);
+        }
+        File.WriteAllText(output + ".draws.json", System.Text.Json.JsonSerializer.Serialize(parameters));
     }
 }

@@ -19,6 +19,7 @@ var verbs = new Dictionary<string, (string Help, Func<string[], int> Run)>(Strin
     ["score-rss"] = (ScoreBenchmark.RssHelp, ScoreBenchmark.RunRss),
     ["mlnet-inference"] = (MlNetInferenceBenchmark.Help, MlNetInferenceBenchmark.Run),
     ["presize-dump"] = (PresizeDump.Help, PresizeDump.Run),
+    ["step-check"] = (StepCheck.Help, StepCheck.Run),
 };
 
 if (args.Length == 0 || !verbs.TryGetValue(args[0], out var verb))
