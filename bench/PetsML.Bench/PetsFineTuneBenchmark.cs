@@ -19,11 +19,11 @@ namespace PetsML.Bench;
 /// </summary>
 internal static class PetsFineTuneBenchmark
 {
-    public const string Help = "fine_tune on a photo folder: --data DIR [--epochs 2] [--freeze-epochs 1] [--bs 32] [--size 224] [--presize 460] [--seed 0] [--split-seed 42] [--lr 2e-3] [--lr-find] [--threads 2] [--channels-last true] [--precision fp32|bf16-mixed|auto] [--bn fp32|native] [--train-list FILE] [--cache-mb 512] [--tta] [--mixup A] [--cutmix A] [--label-smoothing E] [--resample-twice] [--out-json F]";
+    public const string Help = "fine_tune on a photo folder: --data DIR [--epochs 2] [--freeze-epochs 1] [--bs 32] [--size 224] [--presize 460] [--seed 0] [--split-seed 42] [--lr 2e-3] [--lr-find] [--threads 2] [--channels-last true] [--precision fp32|bf16-mixed|auto] [--bn fp32|native] [--train-list FILE] [--cache-mb 512] [--tta] [--mixup A] [--cutmix A] [--label-smoothing E] [--out-json F]";
 
     public static int Run(string[] args)
     {
-        var a = new BenchArgs(args, "lr-find", "tta", "resample-twice");
+        var a = new BenchArgs(args, "lr-find", "tta");
         var data = a.String("data") ?? throw new ArgumentException("--data DIR is required");
         int size = a.Int("size", 224), bs = a.Int("bs", 32), epochs = a.Int("epochs", 2), freeze = a.Int("freeze-epochs", 1);
         int presize = a.Int("presize", size == 224 ? 460 : (int)Math.Round(size * 460.0 / 224));
@@ -54,7 +54,6 @@ internal static class PetsFineTuneBenchmark
             Bf16BatchNorm = a.String("bn", "fp32") == "native" ? Bf16BatchNorm.Native : Bf16BatchNorm.Fp32Compute,
             Log = line => Console.Error.WriteLine(line),
             DecodedCacheBytes = a.String("cache-mb") is { } mb ? long.Parse(mb) << 20 : BatchSourceOptions.DefaultDecodedCacheBytes,
-            ResampleTwice = a.Flag("resample-twice"),
             MixUp = a.Double("mixup", 0), CutMix = a.Double("cutmix", 0), LabelSmoothing = a.Double("label-smoothing", 0),
         };
         var trainer = ml.MulticlassClassification.Trainers.FineTuneImageClassifier(options);
@@ -108,7 +107,7 @@ internal static class PetsFineTuneBenchmark
             final_valid_loss = learner.History.LastOrDefault()?.ValidLoss,
             error_rates = learner.History.Select(h => h.ErrorRate).ToArray(),
             valid_losses = learner.History.Select(h => h.ValidLoss).ToArray(),
-            cache_mb = options.DecodedCacheBytes >> 20, mixup = options.MixUp, cutmix = options.CutMix, label_smoothing = options.LabelSmoothing, resample_twice = options.ResampleTwice, train_list = trainList,
+            cache_mb = options.DecodedCacheBytes >> 20, mixup = options.MixUp, cutmix = options.CutMix, label_smoothing = options.LabelSmoothing, train_list = trainList,
             tta_error_rate = ttaError, tta_valid_loss = ttaLoss, tta_seconds = ttaSeconds, plain_valid_seconds = plainSeconds,
             frozen_train_images_per_s = frozen.Count == 0 ? 0 : frozen.Sum(e => e.Images) / frozen.Sum(e => e.Seconds),
             unfrozen_train_images_per_s = unfrozen.Count == 0 ? 0 : unfrozen.Sum(e => e.Images) / unfrozen.Sum(e => e.Seconds),

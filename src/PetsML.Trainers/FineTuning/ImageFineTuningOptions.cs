@@ -106,9 +106,6 @@ public sealed class ImageFineTuningOptions
     /// <summary>Label smoothing ε (fastai's LabelSmoothingCrossEntropy uses 0.1). Default 0: plain cross-entropy.</summary>
     public double LabelSmoothing { get; set; }
 
-    /// <summary>Resample training images twice, as fastai does (see AugmentOptions.ResampleTwice): issue 10's experiment.</summary>
-    internal bool ResampleTwice { get; set; }
-
     /// <summary>
     /// Seed of the head's initialisation, the shuffle, the augmentation and the ValidPct split. Default null: the seed of
     /// <c>new MLContext(seed:)</c> when the trainer comes from a catalog and the context has one, else 42.

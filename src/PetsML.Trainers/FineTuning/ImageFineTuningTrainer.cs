@@ -170,7 +170,7 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
             BatchSize = _options.BatchSize, Seed = _seed, DecodeThreads = _options.DecodeThreads,
             Preparation = _options.BatchPreparation, Device = device, DecodedCacheBytes = _options.DecodedCacheBytes,
         };
-        var augmenter = new BatchAugmenter(_options.ResampleTwice ? classifierInput.Augment.WithResampleTwice(true) : classifierInput.Augment);
+        var augmenter = new BatchAugmenter(classifierInput.Augment);
         var trainSource = new ImageBatchSource(train, classifierInput.Steps.Presize, augmenter, training: true, batches);
         var validSource = valid.Count > 0 ? new ImageBatchSource(valid, classifierInput.Steps.Presize, augmenter, training: false, batches) : null;
         var progressive = _options.ProgressiveResizing > 0

@@ -64,21 +64,6 @@ public sealed class AugmentOptions
     /// <summary>Per-channel normalisation applied last. Default <see cref="NormalizationStats.ImageNet"/>.</summary>
     public NormalizationStats Normalization { get; init; } = NormalizationStats.ImageNet;
 
-    /// <summary>
-    /// Whether training images are resampled twice, as fastai does (flip, rotation, zoom and warp at the source
-    /// resolution, then the crop window to <see cref="Size"/>, area-reduced like validation's), instead of once through
-    /// the composed map. An experiment of issue 10 (bench/README.md); internal until the study settles it.
-    /// </summary>
-    internal bool ResampleTwice { get; private set; }
-
-    /// <summary>A copy of these options with <see cref="ResampleTwice"/> set.</summary>
-    internal AugmentOptions WithResampleTwice(bool resampleTwice)
-    {
-        var copy = (AugmentOptions)MemberwiseClone();
-        copy.ResampleTwice = resampleTwice;
-        return copy;
-    }
-
     /// <summary>Checks every option and throws on the first invalid one.</summary>
     /// <exception cref="ArgumentException">Names the invalid option and says why.</exception>
     public void Validate()

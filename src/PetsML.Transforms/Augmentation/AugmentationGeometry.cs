@@ -33,9 +33,9 @@ internal static class AugmentationGeometry
 
     /// <summary>
     /// The maps without the crop window: perspective warp · affine M per image (row-major 3×3, length 9·N), taking a
-    /// position of an output the size of the source to the source. fastai's first resample (§4.9) reads these.
+    /// position of an output the size of the source to the source (fastai's first resample, §4.9).
     /// </summary>
-    internal static double[] AffineWarpMaps(AugmentationDraw draw)
+    private static double[] AffineWarpMaps(AugmentationDraw draw)
     {
         int n = draw.Count;
         double[] warps = WarpHomographies(draw.WarpX, draw.WarpY);

@@ -84,17 +84,13 @@ internal sealed class BatchAugmenter : IDisposable
         var (n, h, w) = CheckImages(images);
         draw.CheckMatches(n, h, w);
 
-        bool twice = _options.ResampleTwice;
-        double[] maps = twice ? AugmentationGeometry.CropMap(draw.Crop, h, w) : AugmentationGeometry.SourceMaps(draw);
+        double[] maps = AugmentationGeometry.SourceMaps(draw);
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             using var scope = NewDisposeScope();
-            var mapsT = twice
-                ? tensor(maps, [1, 3, 3], float32, images.device).expand(n, 3, 3)
-                : tensor(maps, [n, 3, 3], float32, images.device);
-            var firstMaps = twice ? tensor(AugmentationGeometry.AffineWarpMaps(draw), [n, 3, 3], float32, images.device) : null;
-            var (sampled, scale) = Resample(images, mapsT, draw.Crop, firstMaps);
+            var mapsT = tensor(maps, [n, 3, 3], float32, images.device);
+            var (sampled, scale) = Resample(images, mapsT, draw.Crop);
             if (ApplyLighting(sampled, scale, draw.Brightness, draw.Contrast))
                 scale = 1.0;
             Normalize(sampled, scale);
@@ -140,12 +136,10 @@ internal sealed class BatchAugmenter : IDisposable
     /// One resample of the batch: optional area pre-reduction, projective grid from the N×3×3 output→source
     /// maps, one grid_sample. Returns the sampled float32 values and the factor that scales them to [0, 1]
     /// (1/255 for uint8 input: sampling is linear, so the 4× smaller output is scaled instead of the input).
-    /// With <paramref name="firstMaps"/> (fastai's two resamples, <see cref="AugmentOptions.ResampleTwice"/>) each image
-    /// is first resampled at its own size through those maps, and <paramref name="maps"/> then read that intermediate.
     /// uint8 batches are converted and sampled <see cref="ChunkImages"/> images at a time (see the class remarks);
     /// every output pixel depends on its own image only, so the result is the same as one call over the batch.
     /// </summary>
-    private (Tensor Sampled, double Scale) Resample(Tensor images, Tensor maps, CropWindow crop, Tensor? firstMaps = null)
+    private (Tensor Sampled, double Scale) Resample(Tensor images, Tensor maps, CropWindow crop)
     {
         int size = _options.Size;
         int n = (int)images.shape[0], h = (int)images.shape[2], w = (int)images.shape[3];
@@ -153,9 +147,6 @@ internal sealed class BatchAugmenter : IDisposable
         var reduced = AugmentationGeometry.AreaPreDownscale(crop, h, w, size);
         Tensor Sample(Tensor source, int start, int count)
         {
-            if (firstMaps is not null)
-                source = F.grid_sample(source, ProjectiveGrid(firstMaps.narrow(0, start, count), h, w, images.device),
-                    GridSampleMode.Bilinear, padding, align_corners: true);
             if (reduced is { } r)
                 source = F.interpolate(source, [r.Height, r.Width], mode: InterpolationMode.Area);
             var grid = ProjectiveGrid(maps.narrow(0, start, count), size, size, images.device);
