@@ -15,18 +15,9 @@ public static class FreshProcess
 
     static Dictionary<string, JsonElement[]> Run(IEnumerable<string> args)
     {
-        var probe = ProbePath();
         var json = Path.Combine(Path.GetTempPath(), $"petsml-probe-{Guid.NewGuid():N}.json");
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
-        start.ArgumentList.Add(probe);
-        foreach (var arg in args)
-            start.ArgumentList.Add(arg == "{json}" ? json : arg);
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        Assert.IsTrue(process.WaitForExit(TimeSpan.FromMinutes(3)), "The load probe did not finish in 3 minutes.");
-        Assert.AreEqual(0, process.ExitCode, $"The load probe failed:\n{stdout.Result}\n{stderr.Result}");
-        Assert.IsFalse(stderr.Result.Contains("NNPACK", StringComparison.Ordinal), $"libtorch printed to stderr:\n{stderr.Result}");
+        var (_, stderr) = RunProbe(args.Select(arg => arg == "{json}" ? json : arg));
+        Assert.IsFalse(stderr.Contains("NNPACK", StringComparison.Ordinal), $"libtorch printed to stderr:\n{stderr}");
         try
         {
             using var document = JsonDocument.Parse(File.ReadAllText(json));
@@ -38,16 +29,9 @@ public static class FreshProcess
     /// <summary>Opens <paramref name="onnxPath"/> in ONNX Runtime in a fresh process (log severity WARNING) and returns what it wrote to stderr.</summary>
     public static string OnnxSessionWarnings(string onnxPath)
     {
-        var probe = ProbePath();
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var arg in new[] { probe, "--onnx-session", onnxPath }) start.ArgumentList.Add(arg);
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        Assert.IsTrue(process.WaitForExit(TimeSpan.FromMinutes(3)), "The probe did not finish in 3 minutes.");
-        Assert.AreEqual(0, process.ExitCode, $"The probe failed:\n{stdout.Result}\n{stderr.Result}");
-        StringAssert.StartsWith(stdout.Result, "ran ");
-        return stderr.Result;
+        var (stdout, stderr) = RunProbe(["--onnx-session", onnxPath]);
+        StringAssert.StartsWith(stdout, "ran ");
+        return stderr;
     }
 
     /// <summary>
@@ -56,9 +40,20 @@ public static class FreshProcess
     /// </summary>
     public static JsonElement[] GlibcTunablesLines(IEnumerable<string> args, IReadOnlyDictionary<string, string?> environment)
     {
+        var (stdout, _) = RunProbe(new[] { "--glibc-tunables" }.Concat(args), environment);
+        return stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(line => { using var d = JsonDocument.Parse(line); return d.RootElement.Clone(); }).ToArray();
+    }
+
+    /// <summary>
+    /// Runs the probe with <paramref name="args"/> (and <paramref name="environment"/>: null removes a variable), asserts
+    /// that it finished within 3 minutes with exit code 0, and returns what it printed.
+    /// </summary>
+    private static (string Stdout, string Stderr) RunProbe(IEnumerable<string> args, IReadOnlyDictionary<string, string?>? environment = null)
+    {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var arg in new[] { ProbePath(), "--glibc-tunables" }.Concat(args)) start.ArgumentList.Add(arg);
-        foreach (var (name, value) in environment)
+        foreach (var arg in new[] { ProbePath() }.Concat(args)) start.ArgumentList.Add(arg);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
         {
             if (value is null) start.Environment.Remove(name);
             else start.Environment[name] = value;
@@ -68,8 +63,7 @@ public static class FreshProcess
         var stdout = process.StandardOutput.ReadToEndAsync();
         Assert.IsTrue(process.WaitForExit(TimeSpan.FromMinutes(3)), "The probe did not finish in 3 minutes.");
         Assert.AreEqual(0, process.ExitCode, $"The probe failed:\n{stdout.Result}\n{stderr.Result}");
-        return stdout.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries)
-            .Select(line => { using var d = JsonDocument.Parse(line); return d.RootElement.Clone(); }).ToArray();
+        return (stdout.Result, stderr.Result);
     }
 
     /// <summary>test/PetsML.Tests/bin/&lt;Configuration&gt;/&lt;tfm&gt;/ -> test/PetsML.LoadProbe/bin/&lt;Configuration&gt;/&lt;tfm&gt;/PetsML.LoadProbe.dll.</summary>
