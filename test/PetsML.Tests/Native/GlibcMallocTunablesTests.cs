@@ -31,7 +31,7 @@ public sealed class GlibcMallocTunablesTests
     public void A_restart_keeps_the_process_id_and_every_argument_and_sets_the_tunables_once()
     {
         string[] args = ["plain", "with space", "", "ünïcødé", "--flag=x"];
-        var lines = FreshProcess.GlibcTunablesLines(args, new Dictionary<string, string?>
+        var (lines, status) = FreshProcess.GlibcTunablesLines(args, new Dictionary<string, string?>
         {
             ["GLIBC_TUNABLES"] = null, [GlibcMallocTunables.OptOutVariable] = null, ["PETSML_PROBE_MARK"] = "kept",
         });
@@ -49,23 +49,30 @@ public sealed class GlibcMallocTunablesTests
         {
             Assert.AreEqual(lines[0].GetProperty("pid").GetInt32(), lines[1].GetProperty("pid").GetInt32(), "execve keeps the process");
             Assert.AreEqual(GlibcMallocTunables.Value, lines[1].GetProperty("tunables").GetString());
+            Assert.AreEqual($"on (GLIBC_TUNABLES={GlibcMallocTunables.Value})", status);
+        }
+        else
+        {
+            StringAssert.StartsWith(status, "off: ");
         }
     }
 
     [TestMethod]
     public void No_restart_when_the_user_chose_tunables_or_opted_out()
     {
-        var chosen = FreshProcess.GlibcTunablesLines(["a"], new Dictionary<string, string?>
+        var (chosen, chosenStatus) = FreshProcess.GlibcTunablesLines(["a"], new Dictionary<string, string?>
         {
             ["GLIBC_TUNABLES"] = "glibc.malloc.arena_max=2", [GlibcMallocTunables.OptOutVariable] = null,
         });
         Assert.HasCount(1, chosen);
+        Assert.AreEqual("off: GLIBC_TUNABLES is set to the user's 'glibc.malloc.arena_max=2'", chosenStatus);
         Assert.AreEqual("glibc.malloc.arena_max=2", chosen[0].GetProperty("tunables").GetString());
 
-        var optedOut = FreshProcess.GlibcTunablesLines(["a"], new Dictionary<string, string?>
+        var (optedOut, optedOutStatus) = FreshProcess.GlibcTunablesLines(["a"], new Dictionary<string, string?>
         {
             ["GLIBC_TUNABLES"] = null, [GlibcMallocTunables.OptOutVariable] = "0",
         });
         Assert.HasCount(1, optedOut);
+        Assert.AreEqual("off: PETSML_GLIBC_TUNABLES=0", optedOutStatus);
     }
 }

@@ -36,13 +36,16 @@ public static class FreshProcess
 
     /// <summary>
     /// Runs the probe's --glibc-tunables mode with <paramref name="args"/> and <paramref name="environment"/> (null removes
-    /// a variable) and returns the JSON lines it printed: one, or two when it restarted itself.
+    /// a variable) and returns the JSON lines it printed at start (one, or two when it restarted itself) and the status
+    /// line it printed last (GlibcMallocTunables.Describe()).
     /// </summary>
-    public static JsonElement[] GlibcTunablesLines(IEnumerable<string> args, IReadOnlyDictionary<string, string?> environment)
+    public static (JsonElement[] Starts, string Status) GlibcTunablesLines(IEnumerable<string> args, IReadOnlyDictionary<string, string?> environment)
     {
         var (stdout, _) = RunProbe(new[] { "--glibc-tunables" }.Concat(args), environment);
-        return stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+        var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(line => { using var d = JsonDocument.Parse(line); return d.RootElement.Clone(); }).ToArray();
+        Assert.IsNotEmpty(lines, "the probe printed nothing");
+        return (lines[..^1], lines[^1].GetProperty("status").GetString()!);
     }
 
     /// <summary>

@@ -57,6 +57,17 @@ internal static class GlibcMallocTunables
         // Only reached when execve failed: carry on with glibc's defaults.
     }
 
+    /// <summary>
+    /// One line for a user who wonders why memory differs from the documented figures: "on (GLIBC_TUNABLES=…)" in a
+    /// process running under PetsML's tunables, else "off: " and the reason.
+    /// </summary>
+    public static string Describe()
+    {
+        var tunables = Environment.GetEnvironmentVariable(TunablesVariable);
+        if (tunables == Value) return $"on ({TunablesVariable}={Value})";
+        return "off: " + (tunables is not null ? $"{TunablesVariable} is set to the user's '{tunables}'" : WhyNotHere() ?? "the restart failed");
+    }
+
     /// <summary>Why this process does not restart under the tunables (see <see cref="WhyNot"/>), or null when it does.</summary>
     internal static string? WhyNotHere() => OperatingSystem.IsLinux()
         ? WhyNot(Environment.GetEnvironmentVariable(TunablesVariable), Environment.GetEnvironmentVariable(OptOutVariable),
@@ -113,7 +124,7 @@ internal static class GlibcMallocTunables
         catch (UnauthorizedAccessException) { return null; }
     }
 
-    [DllImport("libc", SetLastError = true)]
+    [DllImport("libc")]
     private static extern int execve(string path, string?[] argv, string?[] envp);
 
     [DllImport("libc")]
