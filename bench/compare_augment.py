@@ -27,7 +27,7 @@ images = torch.from_numpy(np.fromfile(a.dump, dtype=np.uint8).reshape(n, 3, a.pr
 draws = json.load(open(a.dump + '.draws.json'))
 size = int(round((os.path.getsize(a.dump + '.train') / 4 / len(draws) / n / 3) ** 0.5))
 ours = torch.from_numpy(np.fromfile(a.dump + '.train', dtype=np.float32).reshape(len(draws), n, 3, size, size))
-mean, std = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]  # NormalizationStats.ImageNet, AugmentOptions' default
+mean, std = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]  # presize-dump uses AugmentOptions' default, NormalizationStats.ImageNet
 
 
 class Queue:

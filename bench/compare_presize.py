@@ -7,6 +7,9 @@ fastai_recipe.load_item), then the normalised 224-pixel tensors against its Batc
 import argparse, importlib.util, os
 import numpy as np
 
+# presize-dump's features use AugmentOptions' default normalisation, NormalizationStats.ImageNet.
+IMAGENET_MEAN, IMAGENET_STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
+
 ap = argparse.ArgumentParser()
 ap.add_argument('--data', required=True)
 ap.add_argument('--dump', required=True)
@@ -34,7 +37,7 @@ if os.path.exists(features):
     import torch
     size = int(round((os.path.getsize(features) / 4 / len(names) / 3) ** 0.5))
     ours = torch.from_numpy(np.fromfile(features, dtype=np.float32).reshape(len(names), 3, size, size))
-    ours = ours * torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1) + torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+    ours = ours * torch.tensor(IMAGENET_STD).view(1, 3, 1, 1) + torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
     aug = reference.BatchAug(size, reference.WEIGHTS_MEAN, reference.WEIGHTS_STD)
     theirs = aug(torch.from_numpy(petsml), train=False)
     theirs = theirs * torch.tensor(reference.WEIGHTS_STD).view(1, 3, 1, 1) + torch.tensor(reference.WEIGHTS_MEAN).view(1, 3, 1, 1)

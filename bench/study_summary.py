@@ -44,3 +44,25 @@ for cut in sorted({c for c, _ in runs}):
         tta_l = ms([r[s].get('tta_valid_loss') for s in seeds])
         print(f'| {name} | {",".join(map(str, seeds))} | {ms(err)} | {ms(loss)} | '
               f'{" ".join(f"{x:.3f}" for x in ep_err)} | {" ".join(f"{x:.3f}" for x in ep_loss)} | {tta_e} | {tta_l} |')
+
+    # Paired by seed: each PetsML run against the reference's run with the same seed (same split, other random numbers).
+    ref = runs.get((cut, 'reference'), {})
+    paired_rows = []
+    for name in names:
+        if name == 'reference':
+            continue
+        seeds = sorted(set(runs[(cut, name)]) & set(ref))
+        if len(seeds) < 2:
+            continue
+        row = [name, len(seeds)]
+        for key in ('final_error_rate', 'final_valid_loss'):
+            d = [runs[(cut, name)][s][key] - ref[s][key] for s in seeds]
+            mean, sd = statistics.mean(d), statistics.stdev(d)
+            row.append(f'{mean:+.4f} ± {sd / len(d) ** 0.5:.4f} (t {mean / (sd / len(d) ** 0.5) if sd else 0:+.1f}); '
+                       f'lower at {sum(x < 0 for x in d)}, equal at {sum(x == 0 for x in d)}, higher at {sum(x > 0 for x in d)}')
+        paired_rows.append(row)
+    if paired_rows:
+        print('\n| run − reference, paired by seed | seeds | final error: mean ± se (t); seeds | final valid loss: mean ± se (t); seeds |')
+        print('|---|---|---|---|')
+        for name, n, e, l in paired_rows:
+            print(f'| {name} | {n} | {e} | {l} |')

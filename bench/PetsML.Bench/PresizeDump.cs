@@ -24,45 +24,38 @@ internal static class PresizeDump
         var output = a.String("out") ?? throw new ArgumentException("--out FILE is required");
         int count = a.Int("count", 20), presize = a.Int("presize", 460), size = a.Int("size", 224);
         var ml = new MLContext(seed: 0);
-        var files = ml.Data.LoadImageFiles(data);
+        // The first N files by name, chosen before anything is decoded; rows are written as they come.
+        ml.Data.LoadImageFiles(data, out var listing);
+        var chosen = listing.Files.OrderBy(f => Path.GetFileName(f), StringComparer.Ordinal).Take(count)
+            .Select(f => new ImageFileRow { ImagePath = f }).ToList();
+        var files = ml.Data.LoadFromEnumerable(chosen);
         var presized = ml.Transforms.Presize(new PresizeOptions { Size = presize })
             .Append(ml.Transforms.AugmentImages(new AugmentOptions { Size = size })).Fit(files).Transform(files);
-        // One copy per row: GetColumn of a vector column hands out one reused buffer.
-        var paths = new List<string>();
-        var images = new List<byte[]>();
-        var features = new List<float[]>();
+        var kept = new List<byte[]>(); // for --train-draws only
+        using (var file = File.Create(output))
+        using (var names = new StreamWriter(output + ".txt"))
+        using (var normalised = new BinaryWriter(File.Create(output + ".features")))
         using (var cursor = presized.GetRowCursor(presized.Schema))
         {
             var path = cursor.GetGetter<ReadOnlyMemory<char>>(presized.Schema[PetsColumnNames.ImagePath]);
             var image = cursor.GetGetter<VBuffer<byte>>(presized.Schema[PetsColumnNames.Image]);
+            var feature = cursor.GetGetter<VBuffer<float>>(presized.Schema[PetsColumnNames.Features]);
             ReadOnlyMemory<char> p = default;
             VBuffer<byte> v = default;
-            var feature = cursor.GetGetter<VBuffer<float>>(presized.Schema[PetsColumnNames.Features]);
             VBuffer<float> f = default;
             while (cursor.MoveNext())
             {
                 path(ref p);
                 image(ref v);
-                paths.Add(p.ToString());
-                images.Add(v.DenseValues().ToArray());
                 feature(ref f);
-                features.Add(f.DenseValues().ToArray());
-            }
-        }
-        var chosen = Enumerable.Range(0, paths.Count).OrderBy(i => Path.GetFileName(paths[i]), StringComparer.Ordinal).Take(count).ToArray();
-        using (var file = File.Create(output))
-        using (var names = new StreamWriter(output + ".txt"))
-        using (var normalised = new BinaryWriter(File.Create(output + ".features")))
-        {
-            foreach (var i in chosen)
-            {
-                names.WriteLine(Path.GetFileName(paths[i]));
-                file.Write(images[i]);
-                foreach (var x in features[i]) normalised.Write(x);
+                names.WriteLine(Path.GetFileName(p.ToString()));
+                file.Write(v.GetValues());
+                foreach (var x in f.GetValues()) normalised.Write(x);
+                if (a.Int("train-draws", 0) > 0) kept.Add(v.DenseValues().ToArray());
             }
         }
         if (a.Int("train-draws", 0) is var draws and > 0)
-            WriteTrainingDraws(output, chosen.Select(i => images[i]).ToArray(), presize, size, draws);
+            WriteTrainingDraws(output, [.. kept], presize, size, draws);
         return 0;
     }
 
