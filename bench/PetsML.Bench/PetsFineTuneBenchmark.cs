@@ -19,11 +19,11 @@ namespace PetsML.Bench;
 /// </summary>
 internal static class PetsFineTuneBenchmark
 {
-    public const string Help = "fine_tune on a photo folder: --data DIR [--epochs 2] [--freeze-epochs 1] [--bs 32] [--size 224] [--presize 460] [--seed 0] [--split-seed 42] [--lr 2e-3] [--lr-find] [--threads 2] [--channels-last true] [--precision fp32|bf16-mixed|auto] [--bn fp32|native] [--train-list FILE] [--cache-mb 512] [--tta] [--mixup A] [--cutmix A] [--label-smoothing E] [--out-json F]";
+    public const string Help = "fine_tune on a photo folder: --data DIR [--epochs 2] [--freeze-epochs 1] [--bs 32] [--size 224] [--presize 460] [--seed 0] [--split-seed 42] [--lr 2e-3] [--lr-find] [--threads 2] [--channels-last true] [--precision fp32|bf16-mixed|auto] [--bn fp32|native] [--train-list FILE] [--cache-mb 512] [--tta] [--mixup A] [--cutmix A] [--label-smoothing E] [--progressive SIZE] [--keep-best] [--early-stopping PATIENCE] [--grad-accum ITEMS] [--out-json F]";
 
     public static int Run(string[] args)
     {
-        var a = new BenchArgs(args, "lr-find", "tta");
+        var a = new BenchArgs(args, "lr-find", "tta", "keep-best");
         var data = a.String("data") ?? throw new ArgumentException("--data DIR is required");
         int size = a.Int("size", 224), bs = a.Int("bs", 32), epochs = a.Int("epochs", 2), freeze = a.Int("freeze-epochs", 1);
         int presize = a.Int("presize", size == 224 ? 460 : (int)Math.Round(size * 460.0 / 224));
@@ -55,6 +55,8 @@ internal static class PetsFineTuneBenchmark
             Log = line => Console.Error.WriteLine(line),
             DecodedCacheBytes = a.String("cache-mb") is { } mb ? long.Parse(mb) << 20 : BatchSourceOptions.DefaultDecodedCacheBytes,
             MixUp = a.Double("mixup", 0), CutMix = a.Double("cutmix", 0), LabelSmoothing = a.Double("label-smoothing", 0),
+            ProgressiveResizing = a.Int("progressive", 0), KeepBestEpoch = a.Flag("keep-best"),
+            EarlyStoppingPatience = a.Int("early-stopping", 0), GradientAccumulationItems = a.Int("grad-accum", 0),
         };
         var trainer = ml.MulticlassClassification.Trainers.FineTuneImageClassifier(options);
         var total = Stopwatch.StartNew();
@@ -103,11 +105,15 @@ internal static class PetsFineTuneBenchmark
             precision = PrecisionResolver.ToDisplayName(learner.Precision),
             bf16_batch_norm = options.Bf16BatchNorm.ToString(),
             train_images = learner.Train.ItemCount, valid_images = learner.Valid?.ItemCount ?? 0,
-            final_error_rate = learner.History.LastOrDefault()?.ErrorRate,
-            final_valid_loss = learner.History.LastOrDefault()?.ValidLoss,
+            // With --keep-best the model ends on the kept epoch, so that row is the final one.
+            final_error_rate = FinalRow(learner)?.ErrorRate,
+            final_valid_loss = FinalRow(learner)?.ValidLoss,
+            final_epoch = FinalRow(learner) is { } final ? learner.History.ToList().IndexOf(final) : (int?)null,
             error_rates = learner.History.Select(h => h.ErrorRate).ToArray(),
             valid_losses = learner.History.Select(h => h.ValidLoss).ToArray(),
             cache_mb = options.DecodedCacheBytes >> 20, mixup = options.MixUp, cutmix = options.CutMix, label_smoothing = options.LabelSmoothing, train_list = trainList,
+            progressive = options.ProgressiveResizing, keep_best = options.KeepBestEpoch, early_stopping = options.EarlyStoppingPatience,
+            grad_accum = options.GradientAccumulationItems,
             tta_error_rate = ttaError, tta_valid_loss = ttaLoss, tta_seconds = ttaSeconds, plain_valid_seconds = plainSeconds,
             frozen_train_images_per_s = frozen.Count == 0 ? 0 : frozen.Sum(e => e.Images) / frozen.Sum(e => e.Seconds),
             unfrozen_train_images_per_s = unfrozen.Count == 0 ? 0 : unfrozen.Sum(e => e.Images) / unfrozen.Sum(e => e.Seconds),
@@ -125,6 +131,12 @@ internal static class PetsFineTuneBenchmark
         session.Model.Dispose();
         return 0;
     }
+
+    /// <summary>
+    /// The epoch the model ended on: with keep-best, the row it kept in the last fit (it marks one in every fit, so the
+    /// last marked row is the last fit's), else the last epoch.
+    /// </summary>
+    static EpochRecord? FinalRow(Learner learner) => learner.History.LastOrDefault(h => h.Kept) ?? learner.History.LastOrDefault();
 
     /// <summary>Times the training and validation phases of each epoch and samples memory at each epoch end.</summary>
     sealed class EpochProbe(List<(double Seconds, int Images, bool Frozen)> epochs, List<long> liveTensors, List<long> rss) : ILearnerCallback
