@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Summarises bench/study.sh's JSON files: per cut and run, mean ± sd of the final error rate and valid loss over the
-seeds both sides have, per-epoch means, and PetsML's TTA. Usage: bench/study_summary.py bench/results/study"""
+seeds the run has, per-epoch means, and PetsML's TTA; then each PetsML run (and its TTA) against the reference, paired by
+seed over the seeds both have. Usage: bench/study_summary.py bench/results/study"""
 import glob, json, os, re, statistics, sys
 
 folder = sys.argv[1]
@@ -54,13 +55,14 @@ for cut in sorted({c for c, _ in runs}):
         seeds = sorted(set(runs[(cut, name)]) & set(ref))
         if len(seeds) < 2:
             continue
-        row = [name, len(seeds)]
-        for key in ('final_error_rate', 'final_valid_loss'):
-            d = [runs[(cut, name)][s][key] - ref[s][key] for s in seeds]
+        def paired(ours_key, ref_key):
+            d = [runs[(cut, name)][s][ours_key] - ref[s][ref_key] for s in seeds]
             mean, sd = statistics.mean(d), statistics.stdev(d)
-            row.append(f'{mean:+.4f} ± {sd / len(d) ** 0.5:.4f} (t {mean / (sd / len(d) ** 0.5) if sd else 0:+.1f}); '
-                       f'lower at {sum(x < 0 for x in d)}, equal at {sum(x == 0 for x in d)}, higher at {sum(x > 0 for x in d)}')
-        paired_rows.append(row)
+            return (f'{mean:+.4f} ± {sd / len(d) ** 0.5:.4f} (t {mean / (sd / len(d) ** 0.5) if sd else 0:+.1f}); '
+                    f'lower at {sum(x < 0 for x in d)}, equal at {sum(x == 0 for x in d)}, higher at {sum(x > 0 for x in d)}')
+        paired_rows.append([name, len(seeds), paired('final_error_rate', 'final_error_rate'), paired('final_valid_loss', 'final_valid_loss')])
+        if all(runs[(cut, name)][s].get('tta_error_rate') is not None for s in seeds):  # PetsML's TTA against the reference's plain run
+            paired_rows.append([name + ' with TTA', len(seeds), paired('tta_error_rate', 'final_error_rate'), paired('tta_valid_loss', 'final_valid_loss')])
     if paired_rows:
         print('\n| run − reference, paired by seed | seeds | final error: mean ± se (t); seeds | final valid loss: mean ± se (t); seeds |')
         print('|---|---|---|---|')
