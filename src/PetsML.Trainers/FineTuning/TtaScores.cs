@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using PetsML.Trainers.Training;
 using PetsML.Transforms.Augmentation;
 using PetsML.Transforms.Batching;
 using PetsML.Transforms.Imaging;
@@ -64,22 +65,21 @@ internal sealed class TtaScores : RowMappingTransformer
         return rows;
     }
 
-    /// <summary>torch.lerp(mean of <paramref name="augmented"/>, <paramref name="plain"/>, beta) per row and class, as fastai's tta.</summary>
+    /// <summary>Learner.MixTta (torch.lerp(mean of <paramref name="augmented"/>, <paramref name="plain"/>, beta)) per row, as fastai's tta.</summary>
     static float[][] Mix(List<float[]> plain, IEnumerable<List<float[]>> augmented, double beta)
     {
-        var sum = plain.Select(p => new double[p.Length]).ToArray();
+        using var scope = torch.NewDisposeScope();
+        int rows = plain.Count, classes = plain[0].Length;
+        torch.Tensor Stack(List<float[]> probabilities) => torch.tensor(probabilities.SelectMany(p => p).ToArray(), [rows, classes]);
+        var sum = torch.zeros(rows, classes);
         int passes = 0;
         foreach (var pass in augmented)
         {
-            for (int r = 0; r < sum.Length; r++)
-                for (int k = 0; k < sum[r].Length; k++) sum[r][k] += pass[r][k];
+            sum.add_(Stack(pass));
             passes++;
         }
-        return sum.Select((s, r) => s.Select((total, k) =>
-        {
-            double mean = total / passes;
-            return (float)(mean + beta * (plain[r][k] - mean));
-        }).ToArray()).ToArray();
+        var mixed = Learner.MixTta(sum.div(passes), Stack(plain), beta).data<float>().ToArray();
+        return Enumerable.Range(0, rows).Select(r => mixed.AsSpan(r * classes, classes).ToArray()).ToArray();
     }
 
     protected override IReadOnlyList<DataViewSchema.DetachedColumn> GetOutputColumns(DataViewSchema inputSchema) => _classifier.ScoreColumns(inputSchema);

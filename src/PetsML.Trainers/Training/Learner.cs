@@ -436,6 +436,9 @@ public sealed class Learner : IDisposable
         return gather.ToPredictions();
     }
 
+    /// <summary>fastai's mix of TTA's probabilities, <c>torch.lerp(augmentedMean, plain, beta)</c>, for every TTA of PetsML.</summary>
+    internal static Tensor MixTta(Tensor augmentedMean, Tensor plain, double beta) => augmentedMean.mul(1 - beta).add(plain.mul(beta));
+
     /// <summary>
     /// fastai's <c>tta(n=4, beta=0.25)</c>: the predictions over <paramref name="data"/> (default the validation set)
     /// mixed with the mean of <paramref name="n"/> augmented passes, <c>lerp(augmentedMean, plain, beta)</c> =
@@ -459,7 +462,7 @@ public sealed class Learner : IDisposable
                 throw new ArgumentException("TTA: the augmented sequence must yield the data's items in the same order (its targets differ).", nameof(augmented));
             sum.add_(pass.Probabilities);
         }
-        var probs = sum.div(n).mul(1 - beta).add(plain.Probabilities.mul(beta));
+        var probs = MixTta(sum.div(n), plain.Probabilities, beta);
         var targets = plain.Targets.clone();
         var losses = probs.gather(1, targets.unsqueeze(1)).squeeze(1).clamp_min(1e-12).log().neg();
         var result = new Predictions(probs, targets, losses);
