@@ -16,6 +16,7 @@ ap = argparse.ArgumentParser()
 ap.add_argument('--dump', required=True)
 ap.add_argument('--presize', type=int, default=460)
 ap.add_argument('--reference', default='../shared/tools/reference/fastai_recipe.py')
+ap.add_argument('--negate-flips', action='store_true', help='a deliberate mistake: shows the comparison can tell')
 a = ap.parse_args()
 spec = importlib.util.spec_from_file_location('reference', a.reference)
 R = importlib.util.module_from_spec(spec)
@@ -85,7 +86,7 @@ for k, d in enumerate(draws):
                   torch.tensor(d['brightness']), torch.log(torch.tensor(d['contrast']))])
     R._unif = lambda count, lo, hi: unif.pop().to(torch.float32)
     R._masked = lambda vals, p, neutral: vals
-    R.torch = FlipTorch(d['flip'])
+    R.torch = FlipTorch([-f for f in d['flip']] if a.negate_flips else d['flip'])
     aug = R.BatchAug(size, mean, std, rng=CropRng(d['crop'], a.presize, a.presize))
     theirs = aug(images, train=True)
     R.torch = torch

@@ -31,6 +31,7 @@ internal static class PresizeDump
         var files = ml.Data.LoadFromEnumerable(chosen);
         var presized = ml.Transforms.Presize(new PresizeOptions { Size = presize })
             .Append(ml.Transforms.AugmentImages(new AugmentOptions { Size = size })).Fit(files).Transform(files);
+        int draws = a.Int("train-draws", 0);
         var kept = new List<byte[]>(); // for --train-draws only
         using (var file = File.Create(output))
         using (var names = new StreamWriter(output + ".txt"))
@@ -51,10 +52,10 @@ internal static class PresizeDump
                 names.WriteLine(Path.GetFileName(p.ToString()));
                 file.Write(v.GetValues());
                 foreach (var x in f.GetValues()) normalised.Write(x);
-                if (a.Int("train-draws", 0) > 0) kept.Add(v.DenseValues().ToArray());
+                if (draws > 0) kept.Add(v.DenseValues().ToArray());
             }
         }
-        if (a.Int("train-draws", 0) is var draws and > 0)
+        if (draws > 0)
             WriteTrainingDraws(output, [.. kept], presize, size, draws);
         return 0;
     }
