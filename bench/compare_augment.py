@@ -8,9 +8,11 @@ everything else, the maths and the resampling, runs unchanged. Both outputs go b
   /usr/bin/python3 bench/compare_augment.py --dump /tmp/aug.bin [--reference ../shared/tools/reference/fastai_recipe.py]
 PetsML resamples once where the reference resamples twice (BatchAugmenter's remarks), so the two differ by one
 bilinear blur: expect a mean difference of about one level of 255, not zero. A wrong sign or window shows as tens."""
-import argparse, importlib.util, json, os
+import argparse, json, os
 import numpy as np
 import torch
+
+from reference_module import load_reference
 
 ap = argparse.ArgumentParser()
 ap.add_argument('--dump', required=True)
@@ -18,9 +20,7 @@ ap.add_argument('--presize', type=int, default=460)
 ap.add_argument('--reference', default='../shared/tools/reference/fastai_recipe.py')
 ap.add_argument('--negate-flips', action='store_true', help='a deliberate mistake: shows the comparison can tell')
 a = ap.parse_args()
-spec = importlib.util.spec_from_file_location('reference', a.reference)
-R = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(R)
+R = load_reference(a.reference)
 
 names = open(a.dump + '.txt').read().split()
 n = len(names)

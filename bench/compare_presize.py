@@ -4,8 +4,10 @@ differences: the presized bytes against its item path (Pillow open, convert RGB,
 fastai_recipe.load_item), then the normalised 224-pixel tensors against its BatchAug valid path, in pixel values.
   dotnet bench/PetsML.Bench/bin/Release/net10.0/PetsML.Bench.dll presize-dump --data DIR --count 40 --out /tmp/presized.bin
   /usr/bin/python3 bench/compare_presize.py --data DIR --dump /tmp/presized.bin [--reference ../shared/tools/reference/fastai_recipe.py]"""
-import argparse, importlib.util, os
+import argparse, os
 import numpy as np
+
+from reference_module import load_reference
 
 # presize-dump's features use AugmentOptions' default normalisation, NormalizationStats.ImageNet.
 IMAGENET_MEAN, IMAGENET_STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
@@ -16,9 +18,7 @@ ap.add_argument('--dump', required=True)
 ap.add_argument('--presize', type=int, default=460)
 ap.add_argument('--reference', default='../shared/tools/reference/fastai_recipe.py')
 a = ap.parse_args()
-spec = importlib.util.spec_from_file_location('reference', a.reference)
-reference = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(reference)
+reference = load_reference(a.reference)
 
 names = open(a.dump + '.txt').read().split()
 petsml = np.fromfile(a.dump, dtype=np.uint8).reshape(len(names), 3, a.presize, a.presize)

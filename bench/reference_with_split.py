@@ -6,7 +6,8 @@ The reference has only a seeded random split; the few-shot cut of bench/study.sh
 on both sides. This wrapper imports the reference and replaces its two split helpers; nothing else changes.
   bench/reference_with_split.py --reference ../shared/tools/reference/fastai_recipe.py --train-list cut.txt -- <reference args>
 """
-import importlib.util, os, sys
+import os, sys
+from reference_module import load_reference
 
 argv = sys.argv[1:]
 sep = argv.index('--') if '--' in argv else len(argv)
@@ -14,9 +15,7 @@ own, rest = argv[:sep], argv[sep + 1:]
 opts = dict(zip(own[0::2], own[1::2]))
 path = opts['--reference']
 
-spec = importlib.util.spec_from_file_location('fastai_recipe', path)
-recipe = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(recipe)
+recipe = load_reference(path)
 
 if '--train-list' in opts:
     with open(opts['--train-list']) as f:

@@ -12,11 +12,13 @@ two runs see the same numbers and differ only by float rounding: any larger gap 
       --train-list bench/results/study/fewshot-train.txt --onnx ResNet18.onnx --mapping mapping.json --out /tmp/sc
   dotnet PetsML.Bench.dll step-check --dir /tmp/sc
 """
-import argparse, importlib.util, json, os, re
+import argparse, json, os, re
 
 import numpy as np
 import torch
 import torch.nn as nn
+
+from reference_module import load_reference
 
 ap = argparse.ArgumentParser()
 ap.add_argument('--reference', required=True)
@@ -33,9 +35,7 @@ ap.add_argument('--freeze-epochs', type=int, default=1)
 ap.add_argument('--seed', type=int, default=0)
 args = ap.parse_args()
 
-spec = importlib.util.spec_from_file_location('fastai_recipe', args.reference)
-R = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(R)
+R = load_reference(args.reference)
 torch.set_num_threads(2)
 os.makedirs(args.out, exist_ok=True)
 
