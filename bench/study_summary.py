@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Summarises bench/study.sh's JSON files: per cut and run, mean ± sd of the final error rate and valid loss over the
-seeds the run has, per-epoch means, and PetsML's TTA; then each PetsML run (and its TTA) against the reference, paired by
-seed over the seeds both have. Usage: bench/study_summary.py bench/results/study"""
+seeds the run has, per-epoch means, and PetsML's TTA; then, paired by seed over the seeds both have, each PetsML run
+(and its TTA) against the reference, and each trick (a run named other than baseline) against PetsML's baseline. Usage: bench/study_summary.py bench/results/study"""
 import glob, json, os, re, statistics, sys
 
 folder = sys.argv[1]
@@ -16,17 +16,53 @@ for path in sorted(glob.glob(os.path.join(folder, '*.json'))):
 
 
 def ms(xs):
-    xs = [x for x in xs if x is not None]
-    if not xs:
+    """Mean ± sd of the values present; when some seeds lack the value (TTA in early runs), says over how many."""
+    present = [x for x in xs if x is not None]
+    if not present:
         return '-'
-    sd = statistics.stdev(xs) if len(xs) > 1 else 0.0
-    return f'{statistics.mean(xs):.4f} ± {sd:.4f}'
+    sd = statistics.stdev(present) if len(present) > 1 else 0.0
+    partial = f' ({len(present)} of {len(xs)} seeds)' if len(present) < len(xs) else ''
+    return f'{statistics.mean(present):.4f} ± {sd:.4f}{partial}'
 
 
 def per_epoch(d, name):
     if isinstance(d.get('epochs'), list):  # the reference: a list of epoch rows
         return [e[name] for e in d['epochs']]
     return d['error_rates' if name == 'error_rate' else 'valid_losses']
+
+
+# Two runs' error rates can be the same count of mistakes computed in a different order (1 - accuracy against
+# wrong / n): a difference below this is a tie, not a seed where one side is lower.
+TIE = 1e-9
+
+
+def paired(ours, theirs, seeds, ours_key, theirs_key):
+    d = [ours[s][ours_key] - theirs[s][theirs_key] for s in seeds]
+    mean, sd = statistics.mean(d), statistics.stdev(d)
+    se = sd / len(d) ** 0.5
+    return (f'{mean:+.4f} ± {se:.4f} (t {mean / se if se else 0:+.1f}); lower at {sum(x < -TIE for x in d)}, '
+            f'equal at {sum(abs(x) <= TIE for x in d)}, higher at {sum(x > TIE for x in d)}')
+
+
+def paired_rows(ours, theirs, name, with_tta):
+    seeds = sorted(set(ours) & set(theirs))
+    if len(seeds) < 2:
+        return []
+    rows = [[name, len(seeds), paired(ours, theirs, seeds, 'final_error_rate', 'final_error_rate'),
+             paired(ours, theirs, seeds, 'final_valid_loss', 'final_valid_loss')]]
+    if with_tta and all(ours[s].get('tta_error_rate') is not None for s in seeds):  # TTA against their plain run
+        rows.append([name + ' with TTA', len(seeds), paired(ours, theirs, seeds, 'tta_error_rate', 'final_error_rate'),
+                     paired(ours, theirs, seeds, 'tta_valid_loss', 'final_valid_loss')])
+    return rows
+
+
+def print_paired(title, rows):
+    if not rows:
+        return
+    print(f'\n| {title}, paired by seed | seeds | final error: mean ± se (t); seeds | final valid loss: mean ± se (t); seeds |')
+    print('|---|---|---|---|')
+    for name, n, e, l in rows:
+        print(f'| {name} | {n} | {e} | {l} |')
 
 
 for cut in sorted({c for c, _ in runs}):
@@ -46,25 +82,11 @@ for cut in sorted({c for c, _ in runs}):
         print(f'| {name} | {",".join(map(str, seeds))} | {ms(err)} | {ms(loss)} | '
               f'{" ".join(f"{x:.3f}" for x in ep_err)} | {" ".join(f"{x:.3f}" for x in ep_loss)} | {tta_e} | {tta_l} |')
 
-    # Paired by seed: each PetsML run against the reference's run with the same seed (same split, other random numbers).
+    # Paired by seed: each PetsML run (and its TTA) against the reference's run with the same seed (same split, other
+    # random numbers); then each trick against PetsML's baseline with the same seed (same split and random numbers).
     ref = runs.get((cut, 'reference'), {})
-    paired_rows = []
-    for name in names:
-        if name == 'reference':
-            continue
-        seeds = sorted(set(runs[(cut, name)]) & set(ref))
-        if len(seeds) < 2:
-            continue
-        def paired(ours_key, ref_key):
-            d = [runs[(cut, name)][s][ours_key] - ref[s][ref_key] for s in seeds]
-            mean, sd = statistics.mean(d), statistics.stdev(d)
-            return (f'{mean:+.4f} ± {sd / len(d) ** 0.5:.4f} (t {mean / (sd / len(d) ** 0.5) if sd else 0:+.1f}); '
-                    f'lower at {sum(x < 0 for x in d)}, equal at {sum(x == 0 for x in d)}, higher at {sum(x > 0 for x in d)}')
-        paired_rows.append([name, len(seeds), paired('final_error_rate', 'final_error_rate'), paired('final_valid_loss', 'final_valid_loss')])
-        if all(runs[(cut, name)][s].get('tta_error_rate') is not None for s in seeds):  # PetsML's TTA against the reference's plain run
-            paired_rows.append([name + ' with TTA', len(seeds), paired('tta_error_rate', 'final_error_rate'), paired('tta_valid_loss', 'final_valid_loss')])
-    if paired_rows:
-        print('\n| run − reference, paired by seed | seeds | final error: mean ± se (t); seeds | final valid loss: mean ± se (t); seeds |')
-        print('|---|---|---|---|')
-        for name, n, e, l in paired_rows:
-            print(f'| {name} | {n} | {e} | {l} |')
+    base = runs.get((cut, 'petsml-baseline'), {})
+    print_paired('run − reference', [row for name in names if name != 'reference'
+                                     for row in paired_rows(runs[(cut, name)], ref, name, with_tta=True)])
+    print_paired('trick − baseline', [row for name in names if name not in ('reference', 'petsml-baseline')
+                                      for row in paired_rows(runs[(cut, name)], base, name, with_tta=False)])
