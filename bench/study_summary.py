@@ -1,7 +1,9 @@
 #!/usr/bin/python3
-"""Summarises bench/study.sh's JSON files: per cut and run, mean ± sd of the final error rate and valid loss over the
-seeds the run has, per-epoch means, and PetsML's TTA; then, paired by seed over the seeds both have, each PetsML run
-(and its TTA) against the reference, and each trick (a run named other than baseline) against PetsML's baseline. Usage: bench/study_summary.py bench/results/study"""
+"""Summarises bench/study.sh's JSON files. Per cut and run: mean ± sd of the final error rate and valid loss over the
+seeds the run has, per-epoch means and PetsML's TTA; then the same runs counted in photos and seconds, with what
+keep-best would have kept (read from the epoch rows); then, paired by seed over the seeds both have, each PetsML run
+(and its TTA) against the reference, and each trick (a run named other than baseline) against PetsML's baseline.
+Usage: bench/study_summary.py bench/results/study"""
 import glob, json, os, re, statistics, sys
 
 folder = sys.argv[1]
@@ -23,6 +25,26 @@ def ms(xs):
     sd = statistics.stdev(present) if len(present) > 1 else 0.0
     partial = f' ({len(present)} of {len(xs)} seeds)' if len(present) < len(xs) else ''
     return f'{statistics.mean(present):.4f} ± {sd:.4f}{partial}'
+
+
+def frozen_epochs(d):
+    if isinstance(d.get('epochs'), list):  # the reference: its rows name their phase
+        return sum(e['phase'] == 'frozen' for e in d['epochs'])
+    return d['freeze_epochs']
+
+
+def mistakes(d, key):
+    """An error rate back in photos: the count of wrong predictions over the validation set."""
+    n = d.get('valid_images', d.get('n_valid'))
+    return round(d[key] * n), n
+
+
+def kept_by_keep_best(d):
+    """The (error, loss) of the epoch keep-best would end on: the lowest valid loss of the last fit (fine_tune's
+    unfrozen epochs). The callback draws no random numbers, so this is what a --keep-best run of the seed reports."""
+    losses, errors = per_epoch(d, 'valid_loss')[frozen_epochs(d):], per_epoch(d, 'error_rate')[frozen_epochs(d):]
+    best = losses.index(min(losses))
+    return errors[best], losses[best]
 
 
 def per_epoch(d, name):
@@ -82,6 +104,23 @@ for cut in sorted({c for c, _ in runs}):
         print(f'| {name} | {",".join(map(str, seeds))} | {ms(err)} | {ms(loss)} | '
               f'{" ".join(f"{x:.3f}" for x in ep_err)} | {" ".join(f"{x:.3f}" for x in ep_loss)} | {tta_e} | {tta_l} |')
 
+    # The same runs in photos and seconds, and what keep-best and early stopping would have done.
+    print('\n| run | mistakes: all seeds (of predictions) | with TTA | valid loss falls every epoch '
+          '| keep-best from the rows: error, valid loss (mean) | median seconds a run | TTA ÷ a plain valid pass (median) |')
+    print('|---|---|---|---|---|---|---|')
+    for name in names:
+        r = [runs[(cut, name)][s] for s in sorted(runs[(cut, name)])]
+        wrong = [mistakes(d, 'final_error_rate') for d in r]
+        tta = [mistakes(d, 'tta_error_rate') for d in r if d.get('tta_error_rate') is not None]
+        falls = sum(all(b < a for a, b in zip(v, v[1:])) for v in (per_epoch(d, 'valid_loss') for d in r))
+        kept = [kept_by_keep_best(d) for d in r]
+        seconds = statistics.median(d.get('total_seconds', d.get('wall_s', 0)) for d in r)
+        tta_cost = [d['tta_seconds'] / d['plain_valid_seconds'] for d in r if d.get('tta_seconds')]
+        print(f'| {name} | {sum(w for w, _ in wrong)} ({sum(n for _, n in wrong)}) | '
+              f'{f"{sum(w for w, _ in tta)} ({sum(n for _, n in tta)})" if tta else "-"} | at {falls} of {len(r)} seeds | '
+              f'{statistics.mean(e for e, _ in kept):.4f}, {statistics.mean(l for _, l in kept):.4f} | {seconds:.0f} | '
+              f'{f"{statistics.median(tta_cost):.1f}x" if tta_cost else "-"} |')
+
     # Paired by seed: each PetsML run (and its TTA) against the reference's run with the same seed (same split, other
     # random numbers); then each trick against PetsML's baseline with the same seed (same split and random numbers).
     ref = runs.get((cut, 'reference'), {})
@@ -89,4 +128,4 @@ for cut in sorted({c for c, _ in runs}):
     print_paired('run − reference', [row for name in names if name != 'reference'
                                      for row in paired_rows(runs[(cut, name)], ref, name, with_tta=True)])
     print_paired('trick − baseline', [row for name in names if name not in ('reference', 'petsml-baseline')
-                                      for row in paired_rows(runs[(cut, name)], base, name, with_tta=False)])
+                                      for row in paired_rows(runs[(cut, name)], base, name, with_tta=True)])
