@@ -81,7 +81,8 @@ def paired_rows(ours, theirs, name, with_tta):
 def print_paired(title, rows):
     if not rows:
         return
-    print(f'\n| {title}, paired by seed | seeds | final error: mean ± se (t); seeds | final valid loss: mean ± se (t); seeds |')
+    print(f'\n| {title}, paired by seed | seeds | final error: mean ± se (t); seeds '
+          '| final valid loss: mean ± se (t); seeds |')
     print('|---|---|---|---|')
     for name, n, e, l in rows:
         print(f'| {name} | {n} | {e} | {l} |')
@@ -90,7 +91,8 @@ def print_paired(title, rows):
 for cut in sorted({c for c, _ in runs}):
     names = sorted(n for c, n in runs if c == cut)
     print(f'\n## {cut}')
-    print('| run | seeds | final error (mean ± sd) | final valid loss | error per epoch (means) | valid loss per epoch | TTA error | TTA valid loss |')
+    print('| run | seeds | final error (mean ± sd) | final valid loss | error per epoch (means) '
+          '| valid loss per epoch | TTA error | TTA valid loss |')
     print('|---|---|---|---|---|---|---|---|')
     for name in names:
         r = runs[(cut, name)]
@@ -106,7 +108,8 @@ for cut in sorted({c for c, _ in runs}):
 
     # The same runs in photos and seconds, and what keep-best and early stopping would have done.
     print('\n| run | mistakes: all seeds (of predictions) | with TTA | valid loss falls every epoch '
-          '| keep-best from the rows: error, valid loss (mean) | median seconds a run | TTA ÷ a plain valid pass (median) |')
+          '| keep-best from the rows: error, valid loss (mean) | median seconds a run '
+          '| TTA ÷ a plain valid pass (median) |')
     print('|---|---|---|---|---|---|---|')
     for name in names:
         r = [runs[(cut, name)][s] for s in sorted(runs[(cut, name)])]
@@ -117,7 +120,8 @@ for cut in sorted({c for c, _ in runs}):
         seconds = statistics.median(d.get('total_seconds', d.get('wall_s', 0)) for d in r)
         tta_cost = [d['tta_seconds'] / d['plain_valid_seconds'] for d in r if d.get('tta_seconds')]
         print(f'| {name} | {sum(w for w, _ in wrong)} ({sum(n for _, n in wrong)}) | '
-              f'{f"{sum(w for w, _ in tta)} ({sum(n for _, n in tta)})" if tta else "-"} | at {falls} of {len(r)} seeds | '
+              f'{f"{sum(w for w, _ in tta)} ({sum(n for _, n in tta)})" if tta else "-"} | '
+              f'at {falls} of {len(r)} seeds | '
               f'{statistics.mean(e for e, _ in kept):.4f}, {statistics.mean(l for _, l in kept):.4f} | {seconds:.0f} | '
               f'{f"{statistics.median(tta_cost):.1f}x" if tta_cost else "-"} |')
 
