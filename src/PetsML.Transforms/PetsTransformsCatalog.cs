@@ -74,7 +74,11 @@ public static class PetsTransformsCatalog
         string pathColumnName = PetsColumnNames.ImagePath)
         => new(new FileLabelOptions { OutputColumnName = outputColumnName, PathColumnName = pathColumnName }, LabelSource.ParentFolder);
 
-    /// <summary>fastai's <c>RandomSplitter(valid_pct, seed)</c> as a column: 1 for validation rows, 0 for training rows.</summary>
+    /// <summary>
+    /// fastai's <c>RandomSplitter(valid_pct, seed)</c> as a column: 1 for validation rows, 0 for training rows. The
+    /// fitted split remembers its validation photos by their path inside the folder it was fitted on, so a saved
+    /// model finds the same validation photos in a copy of that folder elsewhere.
+    /// </summary>
     /// <param name="catalog">The transforms catalog.</param>
     /// <param name="validPct">Fraction of rows for validation. Default 0.2.</param>
     /// <param name="seed">Seed of the permutation. Default 42.</param>

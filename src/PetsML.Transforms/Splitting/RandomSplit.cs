@@ -4,6 +4,7 @@ using Microsoft.ML.Runtime;
 using PetsML.Transforms.Interop.MlNet;
 using PetsML.Transforms.Interop.Torch;
 using PetsML.Transforms.Pipeline;
+using PetsML.Transforms.Splitting;
 using TorchSharp;
 
 namespace PetsML;
@@ -42,8 +43,10 @@ internal sealed class RandomSplitOptions
 /// <remarks>
 /// The split depends on the row order. <c>mlContext.Data.LoadImageFiles</c> sorts files ordinally, so
 /// the split is identical on every run and operating system (fastai's listing is in directory order,
-/// which is not). Fit records which keys are validation; the transformer looks rows up by key, so a
-/// saved pipeline gives the same split again, and rows it never saw are training rows.
+/// which is not). Fit records which keys are validation, as paths relative to the folder that holds all
+/// the keys it saw (<see cref="RelativeKeys"/>); the transformer looks rows up by those, so a saved pipeline
+/// gives the same split again, also when the photos have moved (another machine, a copied folder), and
+/// rows it never saw are training rows.
 /// </remarks>
 public sealed class RandomSplitEstimator : IEstimator<RandomSplitTransformer>
 {
@@ -70,10 +73,11 @@ public sealed class RandomSplitEstimator : IEstimator<RandomSplitTransformer>
                 keys.Add(value.ToString());
             }
         }
+        var (root, relative) = RelativeKeys.Of(keys);
         var validation = new HashSet<string>(StringComparer.Ordinal);
         foreach (var index in ValidationIndices(keys.Count, _options.ValidPct, _options.Seed))
-            validation.Add(keys[index]);
-        return new RandomSplitTransformer(_options.OutputColumnName, _options.KeyColumnName, validation);
+            validation.Add(relative[index]);
+        return new RandomSplitTransformer(_options.OutputColumnName, _options.KeyColumnName, root, validation);
     }
 
     /// <summary>fastai's RandomSplitter on n items: the validation indices in permutation order.</summary>
@@ -98,13 +102,16 @@ public sealed class RandomSplitEstimator : IEstimator<RandomSplitTransformer>
 /// <summary>Maps a row's key (image path) to 1 (validation) or 0 (training).</summary>
 public sealed class RandomSplitTransformer : RowMappingTransformer
 {
-    internal static readonly ModelVersion Version = new("PETSSPLT", 0x00010001, 0x00010001, 0x00010001,
+    // 0x00010002: keys relative to the folder of all fitted keys, and that folder (0x00010001: absolute keys, no folder).
+    internal static readonly ModelVersion Version = new("PETSSPLT", 0x00010002, 0x00010002, 0x00010001,
         "PetsMLRandomSplit", typeof(RandomSplitTransformer).Assembly);
 
     readonly HashSet<string> _validationKeys;
+    readonly string _root;
 
-    internal RandomSplitTransformer(string outputColumnName, string keyColumnName, HashSet<string> validationKeys)
+    internal RandomSplitTransformer(string outputColumnName, string keyColumnName, string root, HashSet<string> validationKeys)
     {
+        _root = root;
         OutputColumnName = outputColumnName;
         KeyColumnName = keyColumnName;
         _validationKeys = validationKeys;
@@ -113,7 +120,7 @@ public sealed class RandomSplitTransformer : RowMappingTransformer
     public string OutputColumnName { get; }
     public string KeyColumnName { get; }
 
-    /// <summary>The keys (image paths) that are validation rows.</summary>
+    /// <summary>The keys (image paths, relative to the folder of all fitted keys) that are validation rows.</summary>
     public IReadOnlyCollection<string> ValidationKeys => _validationKeys;
 
     protected override IReadOnlyList<DataViewSchema.DetachedColumn> GetOutputColumns(DataViewSchema inputSchema)
@@ -128,10 +135,11 @@ public sealed class RandomSplitTransformer : RowMappingTransformer
     {
         var keyGetter = input.GetGetter<ReadOnlyMemory<char>>(input.Schema[KeyColumnName]);
         ReadOnlyMemory<char> key = default;
+        var lookup = _validationKeys.GetAlternateLookup<ReadOnlySpan<char>>();
         ValueGetter<float> getter = (ref float value) =>
         {
             keyGetter(ref key);
-            value = _validationKeys.Contains(key.ToString()) ? 1f : 0f;
+            value = RelativeKeys.Matches(lookup, _root, key.Span) ? 1f : 0f;
         };
         return new Delegate[] { getter };
     }
@@ -144,6 +152,7 @@ public sealed class RandomSplitTransformer : RowMappingTransformer
         writer.Write(_validationKeys.Count);
         foreach (var key in _validationKeys.Order(StringComparer.Ordinal))
             writer.Write(key);
+        writer.Write(_root);
     }
 
     internal static RandomSplitTransformer Load(IHostEnvironment env, MlNetInternals.ModelLoadReader ctx)
@@ -154,6 +163,7 @@ public sealed class RandomSplitTransformer : RowMappingTransformer
         int count = reader.ReadInt32();
         var keys = new HashSet<string>(StringComparer.Ordinal);
         for (int i = 0; i < count; i++) keys.Add(reader.ReadString());
-        return new RandomSplitTransformer(output, key, keys);
+        var root = ctx.VersionWritten >= 0x00010002 ? reader.ReadString() : "";
+        return new RandomSplitTransformer(output, key, root, keys);
     }
 }
