@@ -133,3 +133,9 @@ for cut in sorted({c for c, _ in runs}):
                                      for row in paired_rows(runs[(cut, name)], ref, name, with_tta=True)])
     print_paired('trick − baseline', [row for name in names if name not in ('reference', 'petsml-baseline')
                                       for row in paired_rows(runs[(cut, name)], base, name, with_tta=True)])
+    # The baseline over exactly the seeds each trick was paired on, so that a trick's table can show both sides.
+    for seeds in sorted({tuple(sorted(set(runs[(cut, n)]) & set(base))) for n in names
+                         if n not in ('reference', 'petsml-baseline') and len(set(runs[(cut, n)]) & set(base)) >= 2}):
+        print(f'petsml-baseline over seeds {",".join(map(str, seeds))}: '
+              f'error {ms([base[s]["final_error_rate"] for s in seeds])}, '
+              f'valid loss {ms([base[s]["final_valid_loss"] for s in seeds])}')
