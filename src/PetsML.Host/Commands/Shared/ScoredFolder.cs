@@ -37,7 +37,7 @@ public sealed class ScoredFolder
         catch (InvalidDataException e) { throw new BadInputException($"--data: {e.Message}", e); }
         IDataView Select(IDataView view) => !all && view.Schema.GetColumnOrNull(PetsColumnNames.IsValidation) is not null
             ? mlContext.Data.ValidationRows(view) : view;
-        var scored = tta ? TestTimeAugmentation.Score(model, files, Select) : Select(model.Transform(files));
+        var scored = tta ? TestTimeAugmentation.Score(model, files, Select) : SelectThenClassify(model, files, Select);
         // Cache so that the images are decoded and the network runs once for the metrics, the interpretation and the pictures.
         scored = mlContext.Data.Cache(scored, PetsColumnNames.ImagePath, PetsColumnNames.Label, "Score", "PredictedLabel");
         var interpretation = ClassificationInterpretation.FromScoredData(scored);
@@ -45,6 +45,18 @@ public sealed class ScoredFolder
             throw new BadInputException($"--data: no image in '{folder}' has a class the model knows{(all ? "" : " in the validation split (try --all)")}.");
         var metrics = mlContext.MulticlassClassification.Evaluate(scored, PetsColumnNames.Label, "Score", "PredictedLabel");
         return new ScoredFolder(scored, metrics, interpretation, folder);
+    }
+
+    /// <summary>
+    /// <paramref name="model"/> on the rows <paramref name="select"/> keeps. When the last step is the classifier, the
+    /// rows are selected before it, so the network runs on the validation photos only, not on every photo.
+    /// </summary>
+    static IDataView SelectThenClassify(ITransformer model, IDataView rows, Func<IDataView, IDataView> select)
+    {
+        var steps = (model as IEnumerable<ITransformer>)?.ToList();
+        if (steps is not { Count: > 1 } || steps[^1] is not ImageClassifierTransformer classifier)
+            return select(model.Transform(rows));
+        return classifier.Transform(select(new TransformerChain<ITransformer>(steps.Take(steps.Count - 1).ToArray()).Transform(rows)));
     }
 
     /// <summary>The images of <paramref name="paths"/> as the model saw them ("Features", normalised), in that order, with their statistics.</summary>
