@@ -93,7 +93,8 @@ public static class AugmentBenchmark
         return (batch / wall[runs / 2], batch * threads / cpu[runs / 2], meanWall, meanCpu);
     }
 
-    private static string LoadAverage() =>
+    /// <summary>/proc/loadavg, so a benchmark prints how busy the machine was beside its figures.</summary>
+    internal static string LoadAverage() =>
         File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "n/a";
 
     /// <summary>

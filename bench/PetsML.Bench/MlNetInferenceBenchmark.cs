@@ -45,7 +45,7 @@ internal static class MlNetInferenceBenchmark
         using var classifier = new ImageClassifierTransformer(ImageClassifier.Create(ResNetArchitecture.ResNet18Packaged, 37, 42, pretrained: true),
             ResNetArchitecture.ResNet18Packaged, Enumerable.Range(0, 37).Select(i => $"class{i}").ToList(), "Features", size, "cpu", history: null);
         using var images = torch.tensor(rows.SelectMany(r => r.Features).ToArray(), new long[] { count, 3, size, size });
-        Console.WriteLine($"{count} images {size}×{size}, {torch.get_num_threads()} libtorch threads, {Environment.ProcessorCount} cores; {rounds} rounds; the machine is shared (loaded)");
+        Console.WriteLine($"{count} images {size}×{size}, {torch.get_num_threads()} libtorch threads, {Environment.ProcessorCount} cores; {rounds} rounds; load average before the run {AugmentBenchmark.LoadAverage()}");
 
         double Raw()
         {

@@ -51,7 +51,7 @@ internal static class ScoreBenchmark
             var preprocessing = OnnxPreprocessing.Default;
             var export = OnnxExporter.Export(fp32, preprocessing, Path.Combine(work, "model.onnx"));
             Console.WriteLine($"ResNet-18 (packaged) + head, 37 classes, 224 px; {images} images of {data}; batch {batch}; {torch.get_num_threads()} torch threads; " +
-                              $"ONNX file {export.Bytes / 1e6:0.0} MB; machine shared with other jobs (noisy)");
+                              $"ONNX file {export.Bytes / 1e6:0.0} MB; load average before the run {AugmentBenchmark.LoadAverage()}");
 
             using var torchFp32 = new TorchBatchClassifier(fp32, preprocessing);
             using var torchBf16 = new TorchBatchClassifier(bf16, preprocessing);
