@@ -52,12 +52,9 @@ public sealed class ScoredFolder
     /// rows are selected before it, so the network runs on the validation photos only, not on every photo.
     /// </summary>
     static IDataView SelectThenClassify(ITransformer model, IDataView rows, Func<IDataView, IDataView> select)
-    {
-        var steps = (model as IEnumerable<ITransformer>)?.ToList();
-        if (steps is not { Count: > 1 } || steps[^1] is not ImageClassifierTransformer classifier)
-            return select(model.Transform(rows));
-        return classifier.Transform(select(new TransformerChain<ITransformer>(steps.Take(steps.Count - 1).ToArray()).Transform(rows)));
-    }
+        => ClassifierStep.TrySplit(model, out var before, out var classifier)
+            ? classifier.Transform(select(before.Transform(rows)))
+            : select(model.Transform(rows));
 
     /// <summary>The images of <paramref name="paths"/> as the model saw them ("Features", normalised), in that order, with their statistics.</summary>
     public (torch.Tensor Images, NormalizationStats Stats) FeaturesOf(MLContext mlContext, ITransformer model, IReadOnlyList<string> paths)

@@ -20,10 +20,9 @@ public static class TestTimeAugmentation
     /// </summary>
     public static IDataView Score(ITransformer model, IDataView rows, Func<IDataView, IDataView>? select = null)
     {
-        var steps = (model as IEnumerable<ITransformer>)?.ToList() ?? [model];
-        if (steps[^1] is not ImageClassifierTransformer classifier)
+        if (!ClassifierStep.TrySplit(model, out var before, out var classifier))
             throw new BadInputException("--tta: the model's last step is not PetsML's image classifier, so there is nothing to augment for.");
-        var beforeClassifier = new TransformerChain<ITransformer>(steps.Take(steps.Count - 1).ToArray()).Transform(rows);
+        var beforeClassifier = before.Transform(rows);
         return classifier.TransformWithTta(select is null ? beforeClassifier : select(beforeClassifier));
     }
 }
