@@ -153,7 +153,7 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, ITransfo
     /// <summary>
     /// libtorch's intra-op threads for the thread running a forward pass. Default null: 1 thread for a single image (a
     /// <c>PredictionEngine</c>: on a busy 2-core machine 1 thread was 6-7x faster than libtorch's default for one image,
-    /// on an idle one 1.2-1.9x slower, bench/README.md; set the core count for the lowest latency on a machine the app
+    /// on an idle one 1.3-1.9x slower, bench/README.md; set the core count for the lowest latency on a machine the app
     /// owns), libtorch's default for batches (<c>Transform</c>, <c>Evaluate</c>).
     /// </summary>
     public int? InferenceThreads
