@@ -17,6 +17,26 @@ for path in sorted(glob.glob(os.path.join(folder, '*.json'))):
     runs.setdefault((m.group(1), m.group(2)), {})[int(m.group(3))] = d
 
 
+# The baseline's early few-shot runs skipped TTA; the same seeded runs were repeated with it under the name
+# petsml-tta. Where a baseline run lacks TTA and the tta run of its seed has the same plain results bit for bit (so
+# it is the same training), the baseline borrows that run's TTA error and loss (not its timings), and says so.
+TTA_FIELDS = ('tta_error_rate', 'tta_valid_loss')
+borrowed = {}
+for (cut, name), seeds in runs.items():
+    if name != 'petsml-baseline':
+        continue
+    repeat = runs.get((cut, 'petsml-tta'), {})
+    for seed, d in seeds.items():
+        other = repeat.get(seed)
+        if d.get('tta_error_rate') is not None or other is None or other.get('tta_error_rate') is None:
+            continue
+        if (d['final_error_rate'], d['final_valid_loss']) != (other['final_error_rate'], other['final_valid_loss']):
+            print(f'warning: {cut} seed {seed}: petsml-tta differs from petsml-baseline; its TTA is not borrowed')
+            continue
+        d.update({k: other[k] for k in TTA_FIELDS})
+        borrowed.setdefault(cut, []).append(seed)
+
+
 def ms(xs):
     """Mean ± sd of the values present; when some seeds lack the value (TTA in early runs), says over how many."""
     present = [x for x in xs if x is not None]
@@ -91,6 +111,9 @@ def print_paired(title, rows):
 for cut in sorted({c for c, _ in runs}):
     names = sorted(n for c, n in runs if c == cut)
     print(f'\n## {cut}')
+    if cut in borrowed:
+        print(f'(petsml-baseline: the TTA of seeds {",".join(map(str, sorted(borrowed[cut])))} is petsml-tta\'s, '
+              'the same runs repeated with TTA: same plain results bit for bit)')
     print('| run | seeds | final error (mean ± sd) | final valid loss | error per epoch (means) '
           '| valid loss per epoch | TTA error | TTA valid loss |')
     print('|---|---|---|---|---|---|---|---|')
