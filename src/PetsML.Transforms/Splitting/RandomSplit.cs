@@ -114,7 +114,11 @@ public sealed class RandomSplitTransformer : RowMappingTransformer
         _root = root;
         OutputColumnName = outputColumnName;
         KeyColumnName = keyColumnName;
-        _validationKeys = validationKeys;
+        // Rows are looked up with '\' read as '/' (RelativeKeys.Matches), so the stored keys are too: Fit's already
+        // are, but format 0x00010001 saved whole paths as they were read, Windows ones with '\'.
+        _validationKeys = validationKeys.Any(k => k.Contains('\\'))
+            ? new HashSet<string>(validationKeys.Select(k => k.Replace('\\', '/')), StringComparer.Ordinal)
+            : validationKeys;
     }
 
     public string OutputColumnName { get; }

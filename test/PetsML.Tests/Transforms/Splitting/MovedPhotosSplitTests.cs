@@ -62,6 +62,19 @@ public sealed class MovedPhotosSplitTests
     }
 
     [TestMethod]
+    public void A_split_saved_before_keys_were_relative_still_matches_its_Windows_paths()
+    {
+        // Format 0x00010001 stored whole paths as they were read and no folder; Load hands them to the transformer as
+        // they are, so this is what loading such a model builds.
+        var split = new RandomSplitTransformer("IsValidation", "ImagePath", root: "",
+            new HashSet<string>(StringComparer.Ordinal) { @"C:\Users\me\photos\cat_1.jpg" });
+        var ml = new MLContext();
+        var rows = ml.Data.LoadFromEnumerable(new[] { @"C:\Users\me\photos\cat_1.jpg", @"C:\Users\me\photos\cat_2.jpg" }
+            .Select(p => new ImageFileRow { ImagePath = p }));
+        CollectionAssert.AreEqual(new[] { 1f, 0f }, split.Transform(rows).GetColumn<float>("IsValidation").ToArray());
+    }
+
+    [TestMethod]
     public void A_split_fitted_on_Windows_paths_matches_the_same_photos_on_Linux_paths()
     {
         var names = Enumerable.Range(0, 25).Select(i => $"cat_{i}.jpg").ToArray();
