@@ -3,7 +3,7 @@ using System.Globalization;
 namespace PetsML;
 
 /// <summary>
-/// A learning rate as fastai accepts it (§6.3 of fastai's <c>set_hyper</c>): one value for every
+/// A learning rate as fastai accepts it (fastai's <c>set_hyper</c>; docs/fastai-semantics.md, "Learning rates per parameter group"): one value for every
 /// parameter group, <c>slice(stop)</c>, <c>slice(start, stop)</c>, or an explicit value per group.
 /// <see cref="ForGroups"/> turns it into one value per group.
 /// </summary>

@@ -17,7 +17,7 @@ namespace PetsML.Trainers.Training;
 /// (<c>requires_grad</c>), lr_find's snapshot/restore, checkpoints, <c>Model.save</c> in the ML.NET transformer — keeps
 /// seeing plain fp32 parameters under the plain state-dict names, with no conversion anywhere. The price is one extra
 /// module (the replica, bf16 weights: half the fp32 size) and the model must implement <see cref="IReplicableModule"/>.</para>
-/// <para>Per training batch (docs/bf16-mixed-precision.md §6): input cast to bf16 (+ channels_last); forward on the
+/// <para>Per training batch (docs/bf16-mixed-precision.md, "The training step"): input cast to bf16 (+ channels_last); forward on the
 /// working copy; logits cast to fp32 for the loss; backward (bf16 grads); each bf16 grad copied into the fp32 master's
 /// <c>.grad</c> (only masters with requires_grad: frozen ones get none) — so BeforeStep callbacks see fp32 grads; the
 /// optimizer steps the masters; the trainable masters are copied back into the bf16 weights; the working grads are

@@ -498,7 +498,7 @@ public sealed class Learner : IDisposable
     /// <paramref name="batches"/> batches of <paramref name="data"/> (default the training sequence, epoch 0):
     /// train-mode BatchNorm with momentum null, the rest of the network in eval mode (no dropout), no gradients, in
     /// the learner's precision. A cheap safeguard before evaluation or export, after bf16-mixed training in particular
-    /// (docs/bf16-mixed-precision.md §3). Returns the number of batches used (fewer when the data has fewer).
+    /// (docs/bf16-mixed-precision.md, "Refreshing BatchNorm statistics"). Returns the number of batches used (fewer when the data has fewer).
     /// </summary>
     internal int RecomputeBatchNormStatistics(int batches = 20, IBatchSequence? data = null, CancellationToken cancellationToken = default)
     {

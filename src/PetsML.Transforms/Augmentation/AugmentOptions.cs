@@ -8,7 +8,7 @@ namespace PetsML;
 /// followed by <c>Normalize</c>, the batch transforms of the chapter-5 pet-breeds pipeline.
 /// </summary>
 /// <remarks>
-/// Every default below is fastai's (docs/fastai-semantics.md §4.1 and §4.6) and is written only here,
+/// Every default below is fastai's (docs/fastai-semantics.md, "Batch augmentation defaults" and "Crop window") and is written only here,
 /// in the property initialisers. All random parameters are drawn per image, except the crop window,
 /// which is drawn once per batch and shared by every image in it (fastai's <c>RandomResizedCropGPU</c>).
 /// fastai's <c>mult</c> is not offered: scale <see cref="MaxRotate"/>, <see cref="MaxLighting"/> and

@@ -84,7 +84,7 @@ internal sealed record AugmentationDraw
     /// <summary>
     /// Draws the random parameters for a batch of <paramref name="count"/> images of
     /// <paramref name="sourceHeight"/>×<paramref name="sourceWidth"/> pixels, with fastai's distributions
-    /// (docs/fastai-semantics.md §4.3, §4.4, §4.6, §4.7).
+    /// (docs/fastai-semantics.md: "Affine matrices", "Perspective warp", "Crop window", "Lighting").
     /// </summary>
     /// <remarks>
     /// All randomness comes from <paramref name="generator"/> in two batched calls: one

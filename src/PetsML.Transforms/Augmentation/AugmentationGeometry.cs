@@ -6,7 +6,7 @@ namespace PetsML.Transforms.Augmentation;
 /// The coordinate maths of the batch augmentation: for each image one 3×3 projective matrix that takes an
 /// output position u ∈ [−1, 1]² (align_corners=True convention) to the position in the source image where
 /// <c>grid_sample</c> reads, composing, in this order, crop window → affine M = Flip·Rotate·Zoom →
-/// perspective warp (docs/fastai-semantics.md §4.3–§4.6).
+/// perspective warp (docs/fastai-semantics.md, "Affine matrices" to "Anti-aliasing before bilinear sampling").
 /// </summary>
 /// <remarks>
 /// fastai samples twice in chapter 5 (affine+warp at the presized 460 px, then the crop window to 224 px).
@@ -33,7 +33,7 @@ internal static class AugmentationGeometry
 
     /// <summary>
     /// The maps without the crop window: perspective warp · affine M per image (row-major 3×3, length 9·N), taking a
-    /// position of an output the size of the source to the source (fastai's first resample, §4.9).
+    /// position of an output the size of the source to the source (fastai's first resample; docs/fastai-semantics.md, "One resample instead of two").
     /// </summary>
     private static double[] AffineWarpMaps(AugmentationDraw draw)
     {
@@ -64,7 +64,7 @@ internal static class AugmentationGeometry
     }
 
     /// <summary>
-    /// fastai's affine matrix M = Flip · Rotate · Zoom (§4.3), with the aspect correction for non-square
+    /// fastai's affine matrix M = Flip · Rotate · Zoom (docs/fastai-semantics.md, "Affine matrices"), with the aspect correction for non-square
     /// sources (M[0,1] ×= h/w, M[1,0] ×= w/h), as a 3×3 with last row (0, 0, 1).
     /// </summary>
     internal static double[] AffineMap(double flip, double degrees, double zoom, double centerX, double centerY,
@@ -83,7 +83,7 @@ internal static class AugmentationGeometry
     }
 
     /// <summary>
-    /// fastai's perspective warp (§4.4): the homography H (h₈ = 1) that maps each target corner
+    /// fastai's perspective warp (docs/fastai-semantics.md, "Perspective warp"): the homography H (h₈ = 1) that maps each target corner
     /// (−1−y_t, −1−x_t), (−1+y_t, 1+x_t), (1+y_t, −1+x_t), (1−y_t, 1−x_t) to its source corner
     /// (−1, −1), (−1, 1), (1, −1), (1, 1). One batched float64 solve of the N 8×8 linear systems.
     /// Row-major 3×3 per image.
@@ -136,7 +136,7 @@ internal static class AugmentationGeometry
     }
 
     /// <summary>
-    /// fastai's anti-aliasing rule (§4.5–§4.6): when the crop window is more than twice the output size,
+    /// fastai's anti-aliasing rule (docs/fastai-semantics.md, "Anti-aliasing before bilinear sampling"): when the crop window is more than twice the output size,
     /// bilinear sampling would skip source pixels, so the source is first area-averaged by
     /// d = window / (2·output). Returns the reduced source size, or null when no reduction is needed.
     /// The factor uses the smaller of the two axes' ratios, as fastai's <c>min</c> does.

@@ -15,8 +15,8 @@ namespace PetsML.Transforms.Augmentation;
 /// <remarks>
 /// <para>
 /// <b>One resample instead of two.</b> In chapter 5 fastai resamples each training image twice: flip, rotate,
-/// zoom and warp at the presized 460 px, then the shared crop window down to 224 px (docs/fastai-semantics.md
-/// §4.9, §15 item 1). Here the maps are composed first (output grid → crop window → affine M → warp
+/// zoom and warp at the presized 460 px, then the shared crop window down to 224 px (docs/fastai-semantics.md,
+/// "One resample instead of two"). Here the maps are composed first (output grid → crop window → affine M → warp
 /// homography, see <see cref="AugmentationGeometry"/>) and every image is read with a single
 /// <c>grid_sample(bilinear, padding = <see cref="AugmentOptions.PadMode"/>, align_corners = true)</c>, which
 /// saves one bilinear blur and one 460 px intermediate. Reflection padding then mirrors the real source
@@ -24,7 +24,7 @@ namespace PetsML.Transforms.Augmentation;
 /// </para>
 /// <para>
 /// <b>Anti-aliasing.</b> When the crop window is more than twice <see cref="AugmentOptions.Size"/> (e.g. a
-/// 460 px window to 224 px), the source is first area-averaged by d = window/(2·Size), fastai's rule (§4.5),
+/// 460 px window to 224 px), the source is first area-averaged by d = window/(2·Size), fastai's rule ("Anti-aliasing before bilinear sampling"),
 /// so the bilinear step never skips pixels. See <see cref="AugmentationGeometry.AreaPreDownscale"/>.
 /// </para>
 /// <para>
@@ -99,7 +99,7 @@ internal sealed class BatchAugmenter : IDisposable
     }
 
     /// <summary>
-    /// The deterministic validation path, fastai's exactly (§4.9): the largest centred square (the whole image
+    /// The deterministic validation path, fastai's exactly (docs/fastai-semantics.md, "Validation path"): the largest centred square (the whole image
     /// when square), area-reduced when it is more than twice Size (460 → 448 for Size 224), then bilinearly
     /// resampled to Size×Size with align_corners=True (the identity affine), then normalised. No lighting.
     /// </summary>
@@ -205,7 +205,7 @@ internal sealed class BatchAugmenter : IDisposable
     }
 
     /// <summary>
-    /// fastai's lighting (§4.7) in logit space, in place: y = sigmoid(c·(logit(x) + logit(b))) with x = scale·sampled
+    /// fastai's lighting (docs/fastai-semantics.md, "Lighting") in logit space, in place: y = sigmoid(c·(logit(x) + logit(b))) with x = scale·sampled
     /// clamped to [1e-7, 1−1e-7]. Returns false, leaving the values untouched (and unscaled), when every image is
     /// neutral (b = 0.5, c = 1), where the formula is the identity.
     /// </summary>

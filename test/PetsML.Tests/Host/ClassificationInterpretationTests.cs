@@ -5,7 +5,7 @@ using SkiaSharp;
 
 namespace PetsML.Tests.Host;
 
-/// <summary>fastai's interpretation semantics (§13): rows are actual, most_confused is a stable sort of row-major pairs, top_losses by loss.</summary>
+/// <summary>fastai's interpretation semantics (docs/fastai-semantics.md, "Interpretation"): rows are actual, most_confused is a stable sort of row-major pairs, top_losses by loss.</summary>
 [TestClass]
 public sealed class ClassificationInterpretationTests
 {

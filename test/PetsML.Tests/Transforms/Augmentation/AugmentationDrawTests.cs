@@ -4,7 +4,7 @@ using TorchSharp;
 namespace PetsML.Tests.Transforms.Augmentation;
 
 /// <summary>
-/// The random parameters follow fastai's distributions (docs/fastai-semantics.md §4.3–§4.7). 4000 images from
+/// The random parameters follow fastai's distributions (docs/fastai-semantics.md, "Affine matrices" to "Lighting"). 4000 images from
 /// one seeded generator: a rate p has a standard error of √(p(1−p)/4000) ≤ 0.008, so ±0.03 is about 4σ.
 /// </summary>
 [TestClass]

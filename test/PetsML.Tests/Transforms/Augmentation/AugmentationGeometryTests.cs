@@ -2,7 +2,7 @@ using PetsML.Transforms.Augmentation;
 
 namespace PetsML.Tests.Transforms.Augmentation;
 
-/// <summary>The matrices of docs/fastai-semantics.md §4.3–§4.6, checked against their defining properties.</summary>
+/// <summary>The matrices of docs/fastai-semantics.md ("Affine matrices" to "Anti-aliasing before bilinear sampling"), checked against their defining properties.</summary>
 [TestClass]
 public sealed class AugmentationGeometryTests
 {

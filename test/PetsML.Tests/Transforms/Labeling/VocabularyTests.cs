@@ -5,7 +5,7 @@ namespace PetsML.Tests.Transforms.Labeling;
 [TestClass]
 public sealed class VocabularyTests
 {
-    /// <summary>The 37 breeds in fastai's vocab order (fastai-semantics §1): 12 capitalised cats, then 25 dogs.</summary>
+    /// <summary>The 37 breeds in fastai's vocab order (docs/fastai-semantics.md, "Dataset, labels and vocabulary"): 12 capitalised cats, then 25 dogs.</summary>
     private static readonly string[] OxfordBreeds =
     [
         "Abyssinian", "Bengal", "Birman", "Bombay", "British_Shorthair", "Egyptian_Mau", "Maine_Coon", "Persian",
