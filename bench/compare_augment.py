@@ -5,7 +5,7 @@ The reference's BatchAug draws its parameters itself (torch's global generator, 
 calls are fed PetsML's draws instead (flip, warp, rotation, zoom and centre, crop window, brightness, contrast), and
 everything else, the maths and the resampling, runs unchanged. Both outputs go back to [0, 1] pixel values.
   dotnet bench/PetsML.Bench/bin/Release/net10.0/PetsML.Bench.dll presize-dump --data DIR --count 8 --train-draws 6 --out /tmp/aug.bin
-  /usr/bin/python3 bench/compare_augment.py --dump /tmp/aug.bin [--reference ../shared/tools/reference/fastai_recipe.py]
+  /usr/bin/python3 bench/compare_augment.py --dump /tmp/aug.bin --reference REF/fastai_recipe.py
 PetsML resamples once where the reference resamples twice (BatchAugmenter's remarks), so the two differ by one
 bilinear blur: expect a mean difference of about one level of 255, not zero. A wrong sign or window shows as tens."""
 import argparse, json, os
@@ -17,7 +17,7 @@ from reference_module import load_reference
 ap = argparse.ArgumentParser()
 ap.add_argument('--dump', required=True)
 ap.add_argument('--presize', type=int, default=460)
-ap.add_argument('--reference', default='../shared/tools/reference/fastai_recipe.py')
+ap.add_argument('--reference', required=True, help='the reference script, fastai_recipe.py')
 ap.add_argument('--negate-flips', action='store_true', help='a deliberate mistake: shows the comparison can tell')
 a = ap.parse_args()
 R = load_reference(a.reference)

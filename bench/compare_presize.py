@@ -3,7 +3,7 @@
 differences: the presized bytes against its item path (Pillow open, convert RGB, centre crop, BILINEAR resize:
 fastai_recipe.load_item), then the normalised 224-pixel tensors against its BatchAug valid path, in pixel values.
   dotnet bench/PetsML.Bench/bin/Release/net10.0/PetsML.Bench.dll presize-dump --data DIR --count 40 --out /tmp/presized.bin
-  /usr/bin/python3 bench/compare_presize.py --data DIR --dump /tmp/presized.bin [--reference ../shared/tools/reference/fastai_recipe.py]"""
+  /usr/bin/python3 bench/compare_presize.py --data DIR --dump /tmp/presized.bin --reference REF/fastai_recipe.py"""
 import argparse, os
 import numpy as np
 
@@ -16,7 +16,7 @@ ap = argparse.ArgumentParser()
 ap.add_argument('--data', required=True)
 ap.add_argument('--dump', required=True)
 ap.add_argument('--presize', type=int, default=460)
-ap.add_argument('--reference', default='../shared/tools/reference/fastai_recipe.py')
+ap.add_argument('--reference', required=True, help='the reference script, fastai_recipe.py')
 a = ap.parse_args()
 reference = load_reference(a.reference)
 

@@ -3,7 +3,7 @@
 
 The cut is a list of file names (one a line), read by both sides of bench/study.sh: PetsML's `pets --train-list`
 and bench/reference_with_split.py, so PetsML and the reference train and validate on exactly the same files.
-  bench/fewshot_cut.py --data ../shared/data/pets-sample/images --per-class 8 --seed 42 --out cut.txt
+  bench/fewshot_cut.py --data PHOTOS --per-class 8 --seed 42 --out cut.txt
 """
 import argparse, os, random, re
 

@@ -1,10 +1,10 @@
 #!/usr/bin/python3
-"""Runs the reference (fastai's recipe in plain PyTorch, ../shared/tools/reference/fastai_recipe.py) unchanged,
+"""Runs the reference (fastai's recipe in plain PyTorch, fastai_recipe.py, given with --reference) unchanged,
 except for its split: with --train-list FILE the files named there train and every other file validates.
 
 The reference has only a seeded random split; the few-shot cut of bench/study.sh needs the same explicit split
 on both sides. This wrapper imports the reference and replaces its two split helpers; nothing else changes.
-  bench/reference_with_split.py --reference ../shared/tools/reference/fastai_recipe.py --train-list cut.txt -- <reference args>
+  bench/reference_with_split.py --reference PATH/fastai_recipe.py --train-list cut.txt -- <reference args>
 """
 import os, sys
 from reference_module import load_reference
@@ -13,7 +13,9 @@ argv = sys.argv[1:]
 sep = argv.index('--') if '--' in argv else len(argv)
 own, rest = argv[:sep], argv[sep + 1:]
 opts = dict(zip(own[0::2], own[1::2]))
-path = opts['--reference']
+path = opts.get('--reference')
+if not path:
+    sys.exit('--reference PATH/fastai_recipe.py is required (the reference script, kept outside this repository)')
 
 recipe = load_reference(path)
 

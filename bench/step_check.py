@@ -8,8 +8,8 @@ Writes, into --out, everything PetsML's bench verb `step-check` needs to run the
   init.pt       the reference's initial model (packaged body + seeded fastai head) under PetsML's state-dict names
 No augmentation (each side only normalises, with its own statistics) and no dropout (p = 0 on both sides), so the
 two runs see the same numbers and differ only by float rounding: any larger gap is a difference in training.
-  bench/step_check.py --reference ../shared/tools/reference/fastai_recipe.py --data ../shared/data/pets-sample/images \
-      --train-list bench/results/study/fewshot-train.txt --onnx ResNet18.onnx --mapping mapping.json --out /tmp/sc
+  bench/step_check.py --reference REF/fastai_recipe.py --data PHOTOS \
+      --train-list bench/results/checks/fewshot-train.txt --onnx ResNet18.onnx --mapping mapping.json --out /tmp/sc
   dotnet PetsML.Bench.dll step-check --dir /tmp/sc
 """
 import argparse, json, os, re

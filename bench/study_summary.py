@@ -1,20 +1,60 @@
 #!/usr/bin/python3
-"""Summarises bench/study.sh's JSON files. Per cut and run: mean ± sd of the final error rate and valid loss over the
-seeds the run has, per-epoch means and PetsML's TTA; then the same runs counted in photos and seconds, with what
-keep-best would have kept (read from the epoch rows); then, paired by seed over the seeds both have, each PetsML run
-(and its TTA) against the reference, and each trick (a run named other than baseline) against PetsML's baseline.
-Usage: bench/study_summary.py bench/results/study"""
+"""Summarises the accuracy study (bench/study.sh). Per cut and run: mean ± sd of the final error rate and valid loss
+over the seeds the run has, per-epoch means and PetsML's TTA; then the same runs counted in photos and seconds, with
+what keep-best would have kept (read from the epoch rows); then, paired by seed over the seeds both have, each PetsML
+run (and its TTA) against the reference, and each trick (a run named other than baseline) against PetsML's baseline.
+
+The record is bench/results/study.jsonl, one run a line: {"cut", "run", "seed", "result"}, where result is the JSON
+the run wrote (the bench's `pets --out-json`, or the reference's `--out-json`).
+Usage:
+  bench/study_summary.py [SOURCE...]                  the tables; a SOURCE is a record (.jsonl) or a folder of
+                                                      per-run files CUT-RUN-seedN.json; default bench/results/study.jsonl
+  bench/study_summary.py --add RECORD FOLDER          folds a folder's per-run files into the record (runs it already
+                                                      holds are kept as they are)
+  bench/study_summary.py --has RECORD CUT RUN SEED    exit status 0 when the record holds that run"""
 import glob, json, os, re, statistics, sys
 
-folder = sys.argv[1]
-runs = {}
-for path in sorted(glob.glob(os.path.join(folder, '*.json'))):
-    m = re.match(r'(\w+)-(petsml-\w+|reference)-seed(\d+)\.json$', os.path.basename(path))
-    if not m:
-        continue
+RUN_FILE = re.compile(r'(\w+)-(petsml-\w+|reference)-seed(\d+)\.json$')
+
+
+def read_folder(folder):
+    """(cut, run, seed, result) for each per-run file of a folder, in file-name order; a file's last line is its result."""
+    for path in sorted(glob.glob(os.path.join(folder, '*.json'))):
+        m = RUN_FILE.match(os.path.basename(path))
+        if m:
+            with open(path) as f:
+                yield m.group(1), m.group(2), int(m.group(3)), json.loads(f.read().strip().splitlines()[-1])
+
+
+def read_record(path):
     with open(path) as f:
-        d = json.loads(f.read().strip().splitlines()[-1])
-    runs.setdefault((m.group(1), m.group(2)), {})[int(m.group(3))] = d
+        for line in f:
+            if line.strip():
+                r = json.loads(line)
+                yield r['cut'], r['run'], r['seed'], r['result']
+
+
+def read(source):
+    return read_folder(source) if os.path.isdir(source) else read_record(source)
+
+
+if sys.argv[1:2] == ['--has']:
+    record, cut, run, seed = sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
+    held = os.path.exists(record) and any(k[:3] == (cut, run, seed) for k in read_record(record))
+    sys.exit(0 if held else 1)
+if sys.argv[1:2] == ['--add']:
+    record, folder = sys.argv[2], sys.argv[3]
+    held = {k[:3] for k in read_record(record)} if os.path.exists(record) else set()
+    with open(record, 'a') as out:
+        for cut, run, seed, result in read_folder(folder):
+            if (cut, run, seed) not in held:
+                out.write(json.dumps({'cut': cut, 'run': run, 'seed': seed, 'result': result}) + '\n')
+    sys.exit(0)
+
+runs = {}
+for source in sys.argv[1:] or [os.path.join(os.path.dirname(os.path.abspath(__file__)), 'results', 'study.jsonl')]:
+    for cut, run, seed, result in read(source):
+        runs.setdefault((cut, run), {})[seed] = result
 
 
 # The baseline's early few-shot runs skipped TTA; the same seeded runs were repeated with it under the name

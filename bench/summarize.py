@@ -1,20 +1,67 @@
 #!/usr/bin/python3
-"""Summarises a bench/side-by-side.sh result folder as the markdown tables of bench/README.md."""
+"""Summarises a side-by-side session (bench/side-by-side.sh) as the markdown tables of bench/README.md.
+
+The record is bench/results/side-by-side.jsonl, one file of a session a line: {"session", "file", "result"} for a
+run's JSON, {"session", "file", "peak_rss_kib"} for its peak RSS (`/usr/bin/time -f %M`).
+Usage:
+  bench/summarize.py SESSION [RECORD]      a session of the record (run1, run2, ...)
+  bench/summarize.py FOLDER                a folder as bench/side-by-side.sh writes it
+  bench/summarize.py --add RECORD SESSION FOLDER   folds the folder into the record as SESSION"""
 import glob, json, os, statistics, sys
 
-out = sys.argv[1]
-def load(name):
-    path = os.path.join(out, name)
-    if not os.path.exists(path):
-        return None
+RECORD = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'results', 'side-by-side.jsonl')
+
+
+def read_folder(folder):
+    """{file name: result dict or peak RSS in KiB} of a session folder; a JSON file's last line is its result."""
+    files = {}
+    for path in sorted(glob.glob(os.path.join(folder, '*.json')) + glob.glob(os.path.join(folder, '*.rss'))):
+        with open(path) as f:
+            text = f.read().strip()
+        name = os.path.basename(path)
+        if name.endswith('.rss'):
+            files[name] = int(text.split()[-1]) if text else None
+        else:
+            files[name] = json.loads(text.splitlines()[-1]) if text else None
+    return files
+
+
+def read_record(path, session):
+    files = {}
     with open(path) as f:
-        text = f.read().strip().splitlines()
-    return json.loads(text[-1]) if text else None
+        for line in f:
+            r = json.loads(line) if line.strip() else None
+            if r and r['session'] == session:
+                files[r['file']] = r['result'] if 'result' in r else r['peak_rss_kib']
+    if not files:
+        sys.exit(f"{path}: no session named '{session}'")
+    return files
+
+
+if sys.argv[1:2] == ['--add']:
+    record, session, folder = sys.argv[2:5]
+    with open(record, 'a') as out:
+        for name, value in read_folder(folder).items():
+            key = 'peak_rss_kib' if name.endswith('.rss') else 'result'
+            out.write(json.dumps({'session': session, 'file': name, key: value}) + '\n')
+    sys.exit(0)
+
+source = sys.argv[1]
+files = read_folder(source) if os.path.isdir(source) else read_record(sys.argv[2] if len(sys.argv) > 2 else RECORD, source)
+
+
+def load(name):
+    return files.get(name)
+
+
 def rss(name):
-    path = os.path.join(out, name)
-    return int(open(path).read().split()[-1]) / 1024 if os.path.exists(path) else float('nan')
+    kib = files.get(name)
+    return kib / 1024 if kib is not None else float('nan')
+
+
 def seeds(prefix):
-    return sorted(int(p.split('seed')[1].split('.')[0]) for p in glob.glob(os.path.join(out, prefix + '-seed*.json')))
+    return sorted(int(n.split('seed')[1].split('.')[0]) for n in files if n.startswith(prefix + '-seed') and n.endswith('.json'))
+
 
 print('| run | seed | final error rate (errors/113) | valid loss | frozen train img/s | unfrozen train img/s | valid img/s | peak RSS MB |')
 print('|---|---|---|---|---|---|---|---|')

@@ -21,13 +21,13 @@ namespace PetsML.Bench;
 /// </summary>
 internal static class ScoreBenchmark
 {
-    public const string Help = "score images/s: TorchSharp fp32/bf16 and ONNX Runtime vs raw forward [--data DIR] [--images 64] [--batch 32] [--rounds 2]";
+    public const string Help = "score images/s: TorchSharp fp32/bf16 and ONNX Runtime vs raw forward --data DIR [--images 64] [--batch 32] [--rounds 2]";
     public const string RssHelp = "peak RSS of scoring synthetic folders in fresh processes [--counts 2000,20000] [--engine onnx|torch] [--batch 32]";
 
     public static int Run(string[] args)
     {
         var a = new BenchArgs(args);
-        var data = a.String("data", "/work/shared/data/pets-sample/images")!;
+        var data = a.String("data") ?? throw new ArgumentException("--data DIR is required (a folder of .jpg photos)");
         int images = a.Int("images", 64), batch = a.Int("batch", 32), rounds = a.Int("rounds", 2);
         var work = Path.Combine(Path.GetTempPath(), $"petsml-bench-score-{Guid.NewGuid():N}");
         var folder = Path.Combine(work, "images");
