@@ -106,8 +106,8 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, ITransfo
     /// <summary>
     /// The precision predictions run in. Default <see cref="TrainingPrecision.Fp32"/> (<see cref="Model"/> itself).
     /// <see cref="TrainingPrecision.Bf16Mixed"/> runs a bf16 copy of the model whose BatchNorm layers keep their fp32
-    /// parameters and statistics and take bf16 activations directly, as autocast does (2.5x fp32 on this project's
-    /// CPU with channels_last, bench/README.md; logits differ from fp32 by bf16 rounding). In eval mode BatchNorm is a
+    /// parameters and statistics and take bf16 activations directly, as autocast does (faster where the CPU has native
+    /// bf16: bench/README.md, "Precision"; logits differ from fp32 by bf16 rounding). In eval mode BatchNorm is a
     /// fixed affine map, so the fp32-compute variant training uses (to keep running statistics exact) buys nothing here;
     /// <see cref="TrainingPrecision.Auto"/> picks it where the hardware has native bf16. Set it after training or
     /// after <c>mlContext.Model.Load</c>: the copy is made from <see cref="Model"/>'s weights at that moment (set it again
@@ -152,9 +152,9 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, ITransfo
 
     /// <summary>
     /// libtorch's intra-op threads for the thread running a forward pass. Default null: 1 thread for a single image (a
-    /// <c>PredictionEngine</c>: on a busy 2-core machine 1 thread was 6-7x faster than libtorch's default for one image,
-    /// on an idle one 1.3-1.9x slower, bench/README.md; set the core count for the lowest latency on a machine the app
-    /// owns), libtorch's default for batches (<c>Transform</c>, <c>Evaluate</c>).
+    /// <c>PredictionEngine</c>: slightly slower on an idle machine, but far faster when other work holds the cores;
+    /// bench/README.md, "Inference"; set the core count for the lowest latency on a machine the app owns), libtorch's
+    /// default for batches (<c>Transform</c>, <c>Evaluate</c>).
     /// </summary>
     public int? InferenceThreads
     {

@@ -128,8 +128,8 @@ public sealed class ImageFineTuningOptions
     /// Compute precision of the training step: <see cref="TrainingPrecision.Fp32"/>, <see cref="TrainingPrecision.Bf16Mixed"/>
     /// (fp32 master weights, bf16 working copy; the trained model and the .zip are fp32 either way), or
     /// <see cref="TrainingPrecision.Auto"/> (bf16-mixed where the CPU has avx512_bf16/amx_bf16 or the CUDA device bf16).
-    /// The choice made is written to <see cref="Log"/>. Default auto: on pets-sample bf16-mixed matched fp32's error
-    /// rates seed by seed (bench/README.md) and trains about twice as fast on CPUs with bf16. Prediction precision is separate:
+    /// The choice made is written to <see cref="Log"/>. Default auto: bf16-mixed trains as accurately as fp32 and much
+    /// faster on CPUs with bf16 (bench/README.md, "Precision"). Prediction precision is separate:
     /// <see cref="ImageClassifierTransformer.InferencePrecision"/>.
     /// </summary>
     public TrainingPrecision Precision { get; set; } = LearnerOptions.Defaults.Precision;
@@ -202,8 +202,8 @@ public sealed class ImageFineTuningOptions
 
     /// <summary>
     /// Bytes of decoded images kept in memory between epochs (<see cref="BatchSourceOptions.DecodedCacheBytes"/>).
-    /// Default 0: decode every epoch, as fastai does (about 4 ms of one core per photo); 512 MiB holds about 950 photos
-    /// of 500×375, worth it when decoding is the bottleneck (a GPU).
+    /// Default 0: decode every epoch, as fastai does (cheap beside a CPU training step: bench/README.md, "Peak memory");
+    /// 512 MiB holds about 950 photos of 500×375, worth it when decoding is the bottleneck (a GPU).
     /// </summary>
     public long DecodedCacheBytes { get; set; } = BatchSourceOptions.DefaultDecodedCacheBytes;
 

@@ -15,7 +15,8 @@ public enum TrainingPrecision
     /// bfloat16 mixed precision (fastai's <c>to_fp16()</c>, PyTorch's <c>autocast(bfloat16)</c>): forward and backward
     /// run on a bf16 working copy of the model with BatchNorm in fp32 and the loss in fp32; the optimizer updates the
     /// model's own fp32 weights (the master weights), which are copied back into the working copy after each step.
-    /// About 2x fp32's speed on CPUs with native bf16 (avx512_bf16, amx_bf16); emulated and slow elsewhere.
+    /// Much faster than fp32 on CPUs with native bf16 (avx512_bf16, amx_bf16; bench/README.md, "Precision"); emulated
+    /// and slow elsewhere.
     /// </summary>
     Bf16Mixed,
 
@@ -46,20 +47,19 @@ public sealed class LearnerOptions
         public const bool TrainBn = true;
         /// <summary>
         /// Channels-last input layout: true. PetsML's choice (fastai leaves it off): faster convolutions on CPU, the layout
-        /// every speed measurement in bench/README.md ran with.
+        /// the layout of the speed figures in bench/README.md.
         /// </summary>
         public const bool ChannelsLast = true;
         /// <summary>
-        /// Precision: auto, i.e. bf16-mixed where the hardware computes bf16 natively, else fp32. On pets-sample bf16-mixed
-        /// matched fp32's error rates seed by seed and trained about twice as fast on a CPU with bf16 (bench/README.md).
+        /// Precision: auto, i.e. bf16-mixed where the hardware computes bf16 natively, else fp32: as accurate as fp32 and
+        /// much faster there (bench/README.md, "Precision").
         /// </summary>
         public const TrainingPrecision Precision = TrainingPrecision.Auto;
         /// <summary>Device: "auto" (cuda when a CUDA runtime and a GPU are available, else cpu).</summary>
         public const string Device = "auto";
         /// <summary>
-        /// BatchNorm in a bf16 working copy: bf16 activations into fp32 BatchNorm, as autocast does. On pets-sample
-        /// (fine_tune(2), 224, seeds 0-2) it gave exactly fp32's error rates (5, 5, 7 of 113) and valid losses within
-        /// 0.002, 10-15% faster than computing BatchNorm in fp32 (bench/README.md).
+        /// BatchNorm in a bf16 working copy: bf16 activations into fp32 BatchNorm, as autocast does: as accurate as fp32 on
+        /// real photos and faster than computing BatchNorm in fp32 (bench/README.md, "Precision").
         /// </summary>
         public const Bf16BatchNorm BatchNorm = Bf16BatchNorm.Native;
     }

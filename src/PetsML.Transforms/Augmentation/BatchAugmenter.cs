@@ -34,7 +34,7 @@ namespace PetsML.Transforms.Augmentation;
 /// <para>
 /// <b>Memory.</b> uint8 batches are converted to float32 eight images at a time into one buffer that is kept
 /// between calls and reused while the image size and device stay the same: allocating it afresh costs the operating
-/// system more page faults than the conversion itself (about 6× the time on the CPU), and a whole batch's copy
+/// system more page faults than the conversion itself costs, and a whole batch's copy
 /// (81 MB for 32×3×460×460) would stay resident beside the training step. Dispose the augmenter to release it.
 /// Calls are serialised by a lock, so one instance may be shared, but it augments one batch at a time.
 /// </para>

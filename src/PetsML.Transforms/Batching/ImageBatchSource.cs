@@ -30,9 +30,9 @@ internal sealed class BatchSourceOptions
     /// <summary>
     /// The memory budget of the decoded-image cache, in bytes of pixels: the first images decoded are kept until it is
     /// reached, the rest are decoded again every epoch, so memory never grows with the data set beyond it. Default 0:
-    /// every epoch decodes again, like fastai, which costs about 4 ms of one core per photo (under a tenth of a CPU
-    /// training step's time per image) and keeps peak memory at the reference's (see the project's bench/README.md,
-    /// "Peak memory"). Raise it (512 MiB holds about 950 photos of 500×375) when decoding is the bottleneck, as on a GPU.
+    /// every epoch decodes again, like fastai: cheap beside a CPU training step, and it keeps peak memory below the
+    /// reference's (the project's bench/README.md, "Peak memory"). Raise it (512 MiB holds about 950 photos of
+    /// 500×375) when decoding is the bottleneck, as on a GPU.
     /// </summary>
     public long DecodedCacheBytes { get; set; } = DefaultDecodedCacheBytes;
 
@@ -263,7 +263,7 @@ internal sealed class ImageBatchSource : IBatchSequence
             return image;
         }
         // The kept copy goes to the pinned-object heap: interleaved with the short-lived decodes and batch arrays on the
-        // ordinary heap, long-lived pixels left it fragmented (peak RSS about 1.5x the cache's bytes, bench/README.md).
+        // ordinary heap, long-lived pixels left it fragmented (bench/README.md, "Peak memory").
         var pixels = GC.AllocateUninitializedArray<byte>(image.Pixels.Length, pinned: true);
         image.Pixels.CopyTo(pixels, 0);
         var kept = new RgbImage(image.Width, image.Height, pixels);
