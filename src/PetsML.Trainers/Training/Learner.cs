@@ -53,7 +53,10 @@ public sealed class Learner : IDisposable
         Train = train;
         Valid = valid;
         Optimizer = new FastaiAdam(ParameterGroups, lr: Options.LearningRate, wd: Options.WeightDecay);
-        Precision = PrecisionResolver.Resolve(Options.Precision, Device, Options.Bf16Support);
+        // Auto picks bf16 only where it can run: on a bf16 CPU, and for a model that can make its bf16 working copy.
+        Precision = Options.Precision == TrainingPrecision.Auto && model is not IReplicableModule
+            ? TrainingPrecision.Fp32
+            : PrecisionResolver.Resolve(Options.Precision, Device, Options.Bf16Support);
         try
         {
             _step = TrainingStep.Create(Precision, model, Optimizer, Options.Loss, Device, Options.ChannelsLast, Options.Bf16BatchNorm);

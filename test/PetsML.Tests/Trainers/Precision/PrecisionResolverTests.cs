@@ -41,6 +41,28 @@ public sealed class PrecisionResolverTests
     }
 
     [TestMethod]
+    public void A_learner_asked_for_auto_trains_a_model_without_a_bf16_copy_in_fp32_on_a_bf16_cpu()
+    {
+        var withBf16 = WriteCpuInfo("fpu sse2 avx2 avx512f avx512_bf16");
+        using var model = new TinyCnn(1);
+        var (train, _, owned) = TinyCnn.MakeSequences(trainItems: 32, validItems: 16, batchSize: 16);
+        try
+        {
+            // TinyCnn has no bf16 working copy (it is not an IReplicableModule): Auto must not pick bf16-mixed for it.
+            using var learner = new Learner(model, model.Groups(), train, options: new LearnerOptions
+            {
+                Device = "cpu", Precision = TrainingPrecision.Auto, Bf16Support = new HardwareBf16Support(withBf16),
+            });
+            Assert.AreEqual(TrainingPrecision.Fp32, learner.Precision);
+        }
+        finally
+        {
+            foreach (var d in owned) d.Dispose();
+            File.Delete(withBf16);
+        }
+    }
+
+    [TestMethod]
     public void A_learner_asked_for_auto_reports_fp32_on_a_cpu_without_bf16()
     {
         var without = WriteCpuInfo("fpu sse2 avx2");
