@@ -406,7 +406,7 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
     }
 
     /// <summary>Largest input side a saved classifier may declare: one 4096×4096 image is 200 MB of fp32 features.</summary>
-    internal const int MaxImageSize = 4096;
+    internal const int MaxImageSize = ModelFileLimits.MaxImageSide;
 
     /// <summary>
     /// Reads what <see cref="Save"/> wrote, checking every count and size before it allocates by it: the class count
@@ -448,7 +448,13 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
                 predictedColumn = r.ReadString();
                 kind = (ClassifierInputKind)r.ReadInt32();
                 if (!Enum.IsDefined(kind)) throw Bad($"has an unknown input kind {(int)kind} (damaged, or from a newer PetsML)");
-                if (kind != ClassifierInputKind.Normalized) augment = AugmentOptionsFormat.Read(r);
+                if (kind != ClassifierInputKind.Normalized)
+                {
+                    augment = AugmentOptionsFormat.Read(r, "image classifier");
+                    // The augmentation makes the network's input: its size must be the one the network was trained on.
+                    if (augment.Size != imageSize)
+                        throw Bad($"declares an augment size of {augment.Size} but an image size of {imageSize}: the augmentation must make the images the network reads");
+                }
                 if (kind == ClassifierInputKind.Raw) presize = PresizeTransformer.ReadSettings(r, featureColumn + ".Presized");
             }
         }

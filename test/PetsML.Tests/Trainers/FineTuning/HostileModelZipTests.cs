@@ -81,7 +81,7 @@ public sealed class HostileModelZipTests
     /// milliseconds, and returns the refusal with the managed bytes allocated, tensors created and the most bytes
     /// seen on disk.
     /// </summary>
-    static (InvalidDataException Error, long Allocated, long Tensors, long MostOnDisk) LoadRefused(string path, TempFolder temp)
+    internal static (InvalidDataException Error, long Allocated, long Tensors, long MostOnDisk) LoadRefused(string path, TempFolder temp)
     {
         var tmp = temp.Combine("tmp");
         Directory.CreateDirectory(tmp);
@@ -105,7 +105,7 @@ public sealed class HostileModelZipTests
             long before = GC.GetAllocatedBytesForCurrentThread();
             var e = Assert.Throws<Exception>(() => ml.Model.Load(path, out _));
             long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-            var refusal = e as InvalidDataException ?? e.InnerException as InvalidDataException;
+            var refusal = e as InvalidDataException ?? e.InnerException as InvalidDataException ?? e.GetBaseException() as InvalidDataException;
             Assert.IsNotNull(refusal, $"an InvalidDataException, got {e}");
             return (refusal, allocated, scope.DisposablesCount, most);
         }
