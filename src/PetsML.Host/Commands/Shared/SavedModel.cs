@@ -75,7 +75,12 @@ public sealed class SavedModel : IDisposable
                 if (entry.Name != "Weights.dat" && entry.Length > MaxOtherEntryBytes)
                     throw new BadInputException($"--model: '{path}' is not a model .zip PetsML can read (entry '{Printable(entry.FullName)}' declares {entry.Length:N0} bytes; a PetsML model's entries other than Weights.dat hold at most {MaxOtherEntryBytes:N0}).");
         }
-        catch (InvalidDataException) { } // not a readable zip: ML.NET reports it below
+        catch (InvalidDataException e)
+        {
+            // Refused here, not by ML.NET: it makes its ml_dotnet_* folder in the temporary folder before it opens the
+            // archive, and leaves it behind when the archive is unreadable.
+            throw new BadInputException($"--model: '{path}' is not a model .zip PetsML can read (not a zip archive: {Printable(e.Message)}).", e);
+        }
     }
 
     /// <summary>
