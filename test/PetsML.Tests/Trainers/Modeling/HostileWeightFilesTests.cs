@@ -257,6 +257,10 @@ public sealed class HostileWeightFilesTests
             ("dtype.safetensors", "\"weight\":{\"dtype\":\"F99\",\"shape\":[2,4],\"data_offsets\":[0,32]}", "unknown dtype 'F99'"),
             ("shape.safetensors", "\"weight\":{\"dtype\":\"F32\",\"shape\":[2,-4],\"data_offsets\":[0,32]}", "declares the shape [2,-4]"),
             ("fields.safetensors", "\"weight\":{\"dtype\":\"F32\"}", "lacks dtype, shape or data_offsets"),
+            // The weight's range overlaps the bias's: the bias bytes would load as part of the weight too.
+            ("overlap.safetensors", "\"weight\":{\"dtype\":\"F32\",\"shape\":[2,4],\"data_offsets\":[8,40]}", "tensors 'weight' [8,40) and 'bias' [32,40) have overlapping data_offsets"),
+            // F16 bytes where the model holds F32 would be read as other numbers (a run ended with a NaN loss).
+            ("half.safetensors", "\"weight\":{\"dtype\":\"F16\",\"shape\":[2,4],\"data_offsets\":[0,16]}", "tensor 'weight' has element type Float16, the model expects Float32"),
         };
         foreach (var (name, weight, reason) in cases)
         {
