@@ -28,10 +28,11 @@ namespace PetsML;
 /// row-to-row mapper ML.NET takes from it (each <c>PredictionEngine</c>) holds another; <see cref="Dispose"/> releases one,
 /// and the network is freed with the last. So disposing a PredictionEngine (which by default disposes its model) never
 /// breaks the other engines or the model's owner; a forward pass after the last release throws
-/// <see cref="ObjectDisposedException"/>. Forward passes are serialised by a lock, so engines on several threads give the
+/// <see cref="ObjectDisposedException"/> (the count is <see cref="PetsML.Transforms.Pipeline.SharedLifetime"/>, shared with
+/// AugmentTransformer). Forward passes are serialised by a lock, so engines on several threads give the
 /// same bits as one.
 /// </remarks>
-public sealed class ImageClassifierTransformer : RowMappingTransformer, ITransformer, IDisposable
+public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposable
 {
     // 0x00010002: column names, input kind, and the presize/augment settings of the validation path.
     internal static readonly ModelVersion Version = new("PETSCLSF", 0x00010002, 0x00010001, 0x00010001,
@@ -47,7 +48,6 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, ITransfo
 
     readonly PresizeTransformer? _presize;
     readonly BatchAugmenter? _augmenter;
-    int _references = 1;
     bool _disposed;
 
     internal ImageClassifierTransformer(ImageClassifier model, ResNetArchitecture architecture, IReadOnlyList<string> classNames,
@@ -58,6 +58,7 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, ITransfo
         InputKind = inputKind;
         if (inputKind == ClassifierInputKind.Raw) _presize = presize ?? throw new ArgumentNullException(nameof(presize));
         if (inputKind != ClassifierInputKind.Normalized) _augmenter = new BatchAugmenter(augment ?? throw new ArgumentNullException(nameof(augment)));
+        Lifetime = new SharedLifetime();
         ScoreColumnName = scoreColumnName;
         PredictedLabelColumnName = predictedLabelColumnName;
         _ownsModel = ownsModel;
@@ -379,17 +380,6 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, ITransfo
         return new Delegate[] { (ValueGetter<VBuffer<float>>)scores.GetScore, (ValueGetter<uint>)scores.GetPredictedLabel };
     }
 
-    /// <summary>Each PredictionEngine (row-to-row mapper) holds a reference to the model; see the class remarks.</summary>
-    IRowToRowMapper ITransformer.GetRowToRowMapper(DataViewSchema inputSchema)
-    {
-        lock (_forwardLock)
-        {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            _references++;
-        }
-        return GetRowToRowMapper(inputSchema);
-    }
-
     public override void Save(ModelSaveContext ctx)
     {
         var w = MlNetInternals.BeginSave(ctx, Version);
@@ -416,7 +406,7 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, ITransfo
     }
 
     /// <summary>Largest input side a saved classifier may declare: one 4096×4096 image is 200 MB of fp32 features.</summary>
-    internal const int MaxImageSize = 4096;
+    internal const int MaxImageSize = ModelFileLimits.MaxImageSide;
 
     /// <summary>
     /// Reads what <see cref="Save"/> wrote, checking every count and size before it allocates by it: the class count
@@ -458,7 +448,13 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, ITransfo
                 predictedColumn = r.ReadString();
                 kind = (ClassifierInputKind)r.ReadInt32();
                 if (!Enum.IsDefined(kind)) throw Bad($"has an unknown input kind {(int)kind} (damaged, or from a newer PetsML)");
-                if (kind != ClassifierInputKind.Normalized) augment = AugmentOptionsFormat.Read(r);
+                if (kind != ClassifierInputKind.Normalized)
+                {
+                    augment = AugmentOptionsFormat.Read(r, "image classifier");
+                    // The augmentation makes the network's input: its size must be the one the network was trained on.
+                    if (augment.Size != imageSize)
+                        throw Bad($"declares an augment size of {augment.Size} but an image size of {imageSize}: the augmentation must make the images the network reads");
+                }
                 if (kind == ClassifierInputKind.Raw) presize = PresizeTransformer.ReadSettings(r, featureColumn + ".Presized");
             }
         }
@@ -497,9 +493,9 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, ITransfo
     /// <summary>Releases one reference; the last frees the network (see the class remarks).</summary>
     public void Dispose()
     {
+        if (!Lifetime!.Release()) return;
         lock (_forwardLock)
         {
-            if (_disposed || --_references > 0) return;
             _disposed = true;
             _bf16Model?.Dispose();
             _bf16Model = null;

@@ -161,7 +161,7 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
 
         var (train, valid, skipped) = ReadItems(input, classifierInput);
         if (skipped > 0) Log($"{skipped} row(s) without a label were left out.");
-        var badImages = LeaveOutBadImages(train, valid);
+        var badImages = LeaveOutBadImages(train, valid, classifierInput.Steps.Presize.DecodeOptions);
         Log($"{train.Count} training and {valid.Count} validation images, {classNames.Count} classes; device {device.type}.");
         if (valid.Count == 0) Log("No validation set (ValidPct = 0): training without validation, so the epoch table has no valid_loss or error_rate.");
 
@@ -204,12 +204,12 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
     }
 
     /// <summary>
-    /// Checks every training and validation image's signature before the first batch (<see cref="ImageCheck"/>): bad ones stop the
+    /// Checks every training and validation image's signature and declared size before the first batch (<see cref="ImageCheck"/>): bad ones stop the
     /// run here, naming them, or with <see cref="ImageFineTuningOptions.SkipBadImages"/> are removed and logged. Returns those removed.
     /// </summary>
-    IReadOnlyList<BadImage> LeaveOutBadImages(List<LabeledImage> train, List<LabeledImage> valid)
+    IReadOnlyList<BadImage> LeaveOutBadImages(List<LabeledImage> train, List<LabeledImage> valid, ImageDecodeOptions decode)
     {
-        var bad = ImageCheck.FindBad(train.Concat(valid).Select(i => i.Source).ToList(), _options.DecodeThreads);
+        var bad = ImageCheck.FindBad(train.Concat(valid).Select(i => i.Source).ToList(), _options.DecodeThreads, decode);
         if (bad.Count == 0) return bad;
         if (!_options.SkipBadImages)
             throw new InvalidDataException(

@@ -55,7 +55,7 @@ internal sealed class ImageClassifier : nn.Module<Tensor, Tensor>, IReplicableMo
     /// Most classes a classifier may have: above ImageNet-21k's 21,841. The head's last layer then holds at most
     /// 512 × 30,000 weights (61 MB in fp32), so a model file or a label column cannot make it allocate more.
     /// </summary>
-    public const int MaxClasses = 30_000;
+    public const int MaxClasses = PetsML.Transforms.Interop.MlNet.ModelFileLimits.MaxLabels;
 
     /// <summary>
     /// Builds a classifier for <paramref name="nClasses"/> classes.

@@ -21,6 +21,18 @@ internal static class PickledStateDictIndex
     /// <summary>data.pkl of a ResNet-152 state dict is under 100 KB; a pickle larger than this is refused unread.</summary>
     internal const long MaxPickleBytes = 16 << 20;
 
+    /// <summary>
+    /// Most values the pickle may push (each one an object the reader keeps, or a reference to one): a ResNet-152 state
+    /// dict pushes about 25 a tensor, 25,000 in all. Without it 16 MiB of <c>}</c> (one new dict a byte) took 1.32 GB.
+    /// </summary>
+    internal const int MaxValues = 500_000;
+
+    /// <summary>Deepest the pickle's stack may grow: a state dict's is deepest at a SETITEMS batch (1,000 pairs, 2,001 values).</summary>
+    internal const int MaxStackDepth = 100_000;
+
+    /// <summary>Most memo entries: one per memoised value at most, so the same order as <see cref="MaxValues"/>.</summary>
+    internal const int MaxMemoEntries = MaxValues;
+
     sealed record Global(string Module, string Name);
     sealed record Storage(ScalarType DType, string Key, long Elements);
     sealed record Rebuilt(Storage Storage, long Offset, long[] Shape, long[] Stride);
@@ -63,6 +75,24 @@ internal static class PickledStateDictIndex
         readonly Stack<object?> _stack = new();
         readonly Dictionary<long, object?> _memo = [];
         int _at;
+        int _values;
+
+        /// <summary>Pushes a value, refusing the pickle once it pushed <see cref="MaxValues"/> or its stack is <see cref="MaxStackDepth"/> deep.</summary>
+        void Push(object? value)
+        {
+            if (++_values > MaxValues)
+                throw Fail($"it pushes more than {MaxValues:N0} values (PickledStateDictIndex.MaxValues; a state dict pushes about 25 a tensor)");
+            if (_stack.Count >= MaxStackDepth)
+                throw Fail($"its stack grows past {MaxStackDepth:N0} values (PickledStateDictIndex.MaxStackDepth)");
+            _stack.Push(value);
+        }
+
+        void Memoize(long key)
+        {
+            if (_memo.Count >= MaxMemoEntries && !_memo.ContainsKey(key))
+                throw Fail($"it memoises more than {MaxMemoEntries:N0} values (PickledStateDictIndex.MaxMemoEntries)");
+            _memo[key] = Peek();
+        }
 
         public object? Run()
         {
@@ -74,35 +104,35 @@ internal static class PickledStateDictIndex
                     case 0x80: Byte(); break;                                   // PROTO
                     case 0x95: Bytes(8); break;                                 // FRAME
                     case (byte)'.': return _stack.Count == 1 ? _stack.Pop() : throw Fail("STOP with a damaged stack"); // STOP
-                    case (byte)'(': _stack.Push(new Mark()); break;             // MARK
-                    case (byte)'N': _stack.Push(null); break;
-                    case 0x88: _stack.Push(true); break;
-                    case 0x89: _stack.Push(false); break;
-                    case (byte)'K': _stack.Push((long)Byte()); break;           // BININT1
-                    case (byte)'M': _stack.Push((long)BinaryPrimitives.ReadUInt16LittleEndian(Bytes(2))); break;
-                    case (byte)'J': _stack.Push((long)BinaryPrimitives.ReadInt32LittleEndian(Bytes(4))); break;
-                    case 0x8a: _stack.Push(Long1(Byte())); break;               // LONG1
-                    case (byte)'G': _stack.Push(BinaryPrimitives.ReadDoubleBigEndian(Bytes(8))); break; // BINFLOAT
-                    case (byte)'X': _stack.Push(Text(Length32())); break;       // BINUNICODE
-                    case 0x8c: _stack.Push(Text(Byte())); break;                // SHORT_BINUNICODE
-                    case (byte)'U': _stack.Push(Encoding.Latin1.GetString(Bytes(Byte()))); break; // SHORT_BINSTRING
-                    case (byte)'T': _stack.Push(Encoding.Latin1.GetString(Bytes(Length32()))); break; // BINSTRING
-                    case (byte)'}': _stack.Push(new Dict()); break;
-                    case (byte)']': _stack.Push(new List<object?>()); break;
-                    case (byte)')': _stack.Push(Array.Empty<object?>()); break;
-                    case (byte)'t': _stack.Push(PopToMark().ToArray()); break;  // TUPLE
-                    case 0x85: _stack.Push(new[] { Pop() }); break;
-                    case 0x86: { var b = Pop(); var a = Pop(); _stack.Push(new[] { a, b }); break; }
-                    case 0x87: { var c = Pop(); var b = Pop(); var a = Pop(); _stack.Push(new[] { a, b, c }); break; }
-                    case (byte)'q': _memo[Byte()] = Peek(); break;              // BINPUT
-                    case (byte)'r': _memo[Length32()] = Peek(); break;          // LONG_BINPUT
-                    case 0x94: _memo[_memo.Count] = Peek(); break;              // MEMOIZE
-                    case (byte)'h': _stack.Push(Memo(Byte())); break;           // BINGET
-                    case (byte)'j': _stack.Push(Memo(Length32())); break;       // LONG_BINGET
-                    case (byte)'c': _stack.Push(Allowed(Line(), Line())); break; // GLOBAL
-                    case 0x93: { var name = Pop(); var module = Pop(); _stack.Push(Allowed(module as string ?? "?", name as string ?? "?")); break; } // STACK_GLOBAL
-                    case (byte)'Q': _stack.Push(Persistent(Pop())); break;      // BINPERSID
-                    case (byte)'R': { var args = Pop(); var callable = Pop(); _stack.Push(Reduce(callable, args)); break; }
+                    case (byte)'(': Push(new Mark()); break;             // MARK
+                    case (byte)'N': Push(null); break;
+                    case 0x88: Push(true); break;
+                    case 0x89: Push(false); break;
+                    case (byte)'K': Push((long)Byte()); break;           // BININT1
+                    case (byte)'M': Push((long)BinaryPrimitives.ReadUInt16LittleEndian(Bytes(2))); break;
+                    case (byte)'J': Push((long)BinaryPrimitives.ReadInt32LittleEndian(Bytes(4))); break;
+                    case 0x8a: Push(Long1(Byte())); break;               // LONG1
+                    case (byte)'G': Push(BinaryPrimitives.ReadDoubleBigEndian(Bytes(8))); break; // BINFLOAT
+                    case (byte)'X': Push(Text(Length32())); break;       // BINUNICODE
+                    case 0x8c: Push(Text(Byte())); break;                // SHORT_BINUNICODE
+                    case (byte)'U': Push(Encoding.Latin1.GetString(Bytes(Byte()))); break; // SHORT_BINSTRING
+                    case (byte)'T': Push(Encoding.Latin1.GetString(Bytes(Length32()))); break; // BINSTRING
+                    case (byte)'}': Push(new Dict()); break;
+                    case (byte)']': Push(new List<object?>()); break;
+                    case (byte)')': Push(Array.Empty<object?>()); break;
+                    case (byte)'t': Push(PopToMark().ToArray()); break;  // TUPLE
+                    case 0x85: Push(new[] { Pop() }); break;
+                    case 0x86: { var b = Pop(); var a = Pop(); Push(new[] { a, b }); break; }
+                    case 0x87: { var c = Pop(); var b = Pop(); var a = Pop(); Push(new[] { a, b, c }); break; }
+                    case (byte)'q': Memoize(Byte()); break;                     // BINPUT
+                    case (byte)'r': Memoize(Length32()); break;                 // LONG_BINPUT
+                    case 0x94: Memoize(_memo.Count); break;                     // MEMOIZE
+                    case (byte)'h': Push(Memo(Byte())); break;           // BINGET
+                    case (byte)'j': Push(Memo(Length32())); break;       // LONG_BINGET
+                    case (byte)'c': Push(Allowed(Line(), Line())); break; // GLOBAL
+                    case 0x93: { var name = Pop(); var module = Pop(); Push(Allowed(module as string ?? "?", name as string ?? "?")); break; } // STACK_GLOBAL
+                    case (byte)'Q': Push(Persistent(Pop())); break;      // BINPERSID
+                    case (byte)'R': { var args = Pop(); var callable = Pop(); Push(Reduce(callable, args)); break; }
                     case (byte)'b': { Pop(); if (Peek() is not Dict) throw Fail("BUILD on something that is not a dict"); break; } // BUILD: the state (_metadata) is not needed
                     case (byte)'s': { var v = Pop(); var k = Pop(); DictOnTop().Items.Add(new(k, v)); break; } // SETITEM
                     case (byte)'u': { var items = PopToMark(); var d = DictOnTop(); for (int i = 0; i + 1 < items.Count; i += 2) d.Items.Add(new(items[i], items[i + 1])); break; }

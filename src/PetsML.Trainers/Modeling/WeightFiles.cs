@@ -311,6 +311,7 @@ internal static class WeightFiles
         stream.ReadExactly(header);
         long dataLength = stream.Length - 8 - (long)headerLength;
         var entries = new List<TensorEntry>();
+        var ranges = new List<(long Begin, long End, string Name)>();
         try
         {
             using var json = JsonDocument.Parse(header);
@@ -334,18 +335,34 @@ internal static class WeightFiles
                     throw Bad($"tensor '{name}' has data_offsets [{offsets[0]},{offsets[1]}] outside the {dataLength:N0} data bytes");
                 if (end - begin != bytes)
                     throw Bad($"tensor '{name}' has {end - begin:N0} data bytes, its shape {StateDictCheck.Format(shape)} needs {bytes:N0}");
-                entries.Add(new TensorEntry(name, shape, null));
+                entries.Add(new TensorEntry(name, shape, SafetensorsType(dtype.GetString()!)));
+                ranges.Add((begin, end, name));
             }
         }
         catch (JsonException e)
         {
             throw Bad($"the safetensors header is not valid JSON ({e.Message})");
         }
+        // Each tensor owns its bytes: two ranges that overlap would load one tensor's bytes as another's.
+        ranges.Sort((x, y) => x.Begin != y.Begin ? x.Begin.CompareTo(y.Begin) : x.End.CompareTo(y.End));
+        for (int i = 1; i < ranges.Count; i++)
+            if (ranges[i].Begin < ranges[i - 1].End)
+                throw Bad($"tensors '{ranges[i - 1].Name}' [{ranges[i - 1].Begin},{ranges[i - 1].End}) and '{ranges[i].Name}' [{ranges[i].Begin},{ranges[i].End}) have overlapping data_offsets");
         return entries;
     }
 
     /// <summary>A ResNet-152 safetensors header is about 60 KB; anything past this is refused unread.</summary>
     private const long MaxSafetensorsHeader = 16 << 20;
+
+    /// <summary>The element type a safetensors dtype names, compared with the model's (StateDictCheck): loading F16 bytes as F32 gives garbage.</summary>
+    private static ScalarType SafetensorsType(string dtype) => dtype switch
+    {
+        "BOOL" => ScalarType.Bool, "U8" => ScalarType.Byte, "I8" => ScalarType.Int8,
+        "F16" => ScalarType.Float16, "BF16" => ScalarType.BFloat16, "I16" => ScalarType.Int16,
+        "F32" => ScalarType.Float32, "I32" => ScalarType.Int32,
+        "F64" => ScalarType.Float64, "I64" => ScalarType.Int64,
+        _ => throw new ArgumentOutOfRangeException(nameof(dtype), dtype, "checked by SafetensorsElementSize first"),
+    };
 
     private static long? SafetensorsElementSize(string dtype) => dtype switch
     {

@@ -213,10 +213,12 @@ internal sealed class FastaiAdam : IDisposable
             for (int h = 0; h < hyperCount; h++)
             {
                 var name = reader.ReadString();
-                var values = new double[reader.ReadInt32()];
+                int count = reader.ReadInt32();
+                // Checked before the array is sized by it: the count comes from a checkpoint file.
+                if (!_hypers.TryGetValue(name, out var target) || target.Length != count)
+                    throw new InvalidDataException($"The optimizer state's hyper-parameter '{name}' ({count} groups) does not fit this optimizer ({Groups.Count} groups).");
+                var values = new double[count];
                 for (int i = 0; i < values.Length; i++) values[i] = reader.ReadDouble();
-                if (!_hypers.TryGetValue(name, out var target) || target.Length != values.Length)
-                    throw new InvalidDataException($"The optimizer state's hyper-parameter '{name}' ({values.Length} groups) does not fit this optimizer ({Groups.Count} groups).");
                 hypers[name] = values;
             }
             int groups = reader.ReadInt32();

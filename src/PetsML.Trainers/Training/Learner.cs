@@ -162,7 +162,7 @@ public sealed class Learner : IDisposable
     /// from earlier fits. <paramref name="callbacks"/> join this fit only.
     /// </summary>
     /// <exception cref="OperationCanceledException">The token was cancelled; the loop stopped between batches.</exception>
-    /// <exception cref="TrainingDivergedException">A training loss was NaN or infinite.</exception>
+    /// <exception cref="TrainingDivergedException">A training or validation loss was NaN or infinite.</exception>
     /// <remarks>startEpoch is fastai's <c>start_epoch</c>: epochs before it are skipped (no batches, no events), the rest
     /// run at the positions of an uninterrupted fit of <c>epochs</c> epochs. For resuming from a checkpoint.</remarks>
     public void Fit(int epochs, LearningRate? lr = null, IEnumerable<ILearnerCallback>? callbacks = null, CancellationToken cancellationToken = default,
@@ -295,7 +295,7 @@ public sealed class Learner : IDisposable
                 context.DataEpoch = DataEpoch++;
                 Fire(callbacks, static (c, x) => c.BeforeEpoch(x), context);
                 TrainEpoch(callbacks, context, checkDivergence: !isLrFind);
-                ValidateEpoch(callbacks, context);
+                ValidateEpoch(callbacks, context, checkDivergence: !isLrFind);
                 Fire(callbacks, static (c, x) => c.AfterEpoch(x), context);
             }
         }
@@ -324,7 +324,7 @@ public sealed class Learner : IDisposable
         Fire(callbacks, static (c, x) => c.AfterTrain(x), context);
     }
 
-    private void ValidateEpoch(IReadOnlyList<ILearnerCallback> callbacks, TrainingContext context)
+    private void ValidateEpoch(IReadOnlyList<ILearnerCallback> callbacks, TrainingContext context, bool checkDivergence)
     {
         if (Valid is null || Valid.BatchCount == 0) return;
         Model.eval();
@@ -334,7 +334,7 @@ public sealed class Learner : IDisposable
         {
             using var noGrad = no_grad();
             Fire(callbacks, static (c, x) => c.BeforeValidate(x), context);
-            RunBatches(Valid, 0, callbacks, context, checkDivergence: false);
+            RunBatches(Valid, 0, callbacks, context, checkDivergence);
         }
         catch (CancelValidateException)
         {
@@ -388,6 +388,10 @@ public sealed class Learner : IDisposable
             context.Logits = logits;
             context.Loss = context.LossGrad = loss;
             Fire(callbacks, static (c, x) => c.AfterLoss(x), context);
+            // A non-finite validation loss (weights that are no longer numbers, e.g. BatchNorm statistics gone NaN
+            // while the training loss, on batch statistics, stayed finite) ends the fit too: no model from it.
+            if (!training && checkDivergence && !double.IsFinite(context.BatchLoss))
+                throw TrainingDivergedException.InValidation(context.BatchLoss, context.Epoch, context.EpochCount, index, context.BatchCount);
             if (training)
             {
                 if (checkDivergence && !double.IsFinite(context.BatchLoss))

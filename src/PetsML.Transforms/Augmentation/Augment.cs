@@ -66,6 +66,7 @@ public sealed class AugmentTransformer : RowMappingTransformer, IDisposable
         OutputColumnName = outputColumnName;
         InputColumnName = inputColumnName;
         Augmenter = new BatchAugmenter(options);
+        Lifetime = new SharedLifetime();
     }
 
     public string OutputColumnName { get; }
@@ -136,8 +137,15 @@ public sealed class AugmentTransformer : RowMappingTransformer, IDisposable
         AugmentOptionsFormat.Write(w, Options);
     }
 
-    /// <summary>Frees the augmenter's reusable batch buffer (a TransformerChain disposes its transformers).</summary>
-    public void Dispose() => Augmenter.Dispose();
+    /// <summary>
+    /// Releases one reference; the last frees the augmenter's reusable batch buffer. Whoever fits or loads the
+    /// transformer holds one and each PredictionEngine taken from it another (a TransformerChain disposes its
+    /// transformers, and an engine its model), so disposing one engine leaves the others and the owner working.
+    /// </summary>
+    public void Dispose()
+    {
+        if (Lifetime!.Release()) Augmenter.Dispose();
+    }
 
     internal static AugmentTransformer Load(IHostEnvironment env, MlNetInternals.ModelLoadReader ctx)
     {

@@ -1,3 +1,4 @@
+using PetsML.Transforms.Interop.MlNet;
 using PetsML.Transforms.Presizing;
 
 namespace PetsML.Transforms.Augmentation;
@@ -38,9 +39,22 @@ internal static class AugmentOptionsFormat
         return Read(r);
     }
 
-    public static AugmentOptions Read(BinaryReader r) => new()
+    /// <summary>
+    /// Reads what <see cref="Write"/> wrote. The size is checked against <see cref="ModelFileLimits.MaxImageSide"/> and
+    /// every other option as <see cref="AugmentOptions.Validate"/> does; <paramref name="step"/> names the reader in the message.
+    /// </summary>
+    /// <exception cref="InvalidDataException">A size past its bound or an invalid option.</exception>
+    public static AugmentOptions Read(BinaryReader r, string step = "AugmentImages")
     {
-        Size = r.ReadInt32(),
+        var options = ReadUnchecked(r, ModelFileLimits.Side(r.ReadInt32(), step, "an augment size of"));
+        try { options.Validate(); }
+        catch (ArgumentException e) { throw ModelFileLimits.Bad(step, $"declares an invalid augmentation ({e.Message})"); }
+        return options;
+    }
+
+    static AugmentOptions ReadUnchecked(BinaryReader r, int size) => new()
+    {
+        Size = size,
         MinScale = r.ReadDouble(),
         DoFlip = r.ReadBoolean(),
         MaxRotate = r.ReadDouble(),

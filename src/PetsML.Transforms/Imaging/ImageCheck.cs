@@ -4,18 +4,23 @@ namespace PetsML.Transforms.Imaging;
 internal sealed record BadImage(string Name, string Reason);
 
 /// <summary>
-/// fastai's <c>verify_images</c>, by signature: before any training, the first bytes of every image are read (a few
-/// milliseconds for thousands of files), so a text or HTML file named .jpg is found before an epoch is spent, not after.
+/// fastai's <c>verify_images</c>, by signature and header: before any training, the first bytes of every image are read
+/// and its header's width and height checked against the decode limit (a few milliseconds for thousands of files), so a
+/// text or HTML file named .jpg, or a 10,000×10,000 PNG, is found before an epoch is spent, not during it.
 /// </summary>
 internal static class ImageCheck
 {
-    /// <summary>The sources that are certainly not decodable images (missing, unreadable, empty, no known signature), in input order.</summary>
-    public static IReadOnlyList<BadImage> FindBad(IReadOnlyList<ImageSource> sources, int threads = 4)
+    /// <summary>
+    /// The sources that are certainly not decodable images (missing, unreadable, empty, no known signature, a file or a
+    /// declared width × height past <paramref name="decode"/>'s limits), in input order.
+    /// </summary>
+    public static IReadOnlyList<BadImage> FindBad(IReadOnlyList<ImageSource> sources, int threads = 4, ImageDecodeOptions? decode = null)
     {
         ArgumentNullException.ThrowIfNull(sources);
+        decode ??= new ImageDecodeOptions();
         var problems = new string?[sources.Count];
         Parallel.For(0, sources.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, threads) },
-            i => problems[i] = sources[i].SignatureProblem());
+            i => problems[i] = sources[i].SignatureProblem(decode));
         return problems.Select((p, i) => p is null ? null : new BadImage(sources[i].Name, p)).OfType<BadImage>().ToList();
     }
 

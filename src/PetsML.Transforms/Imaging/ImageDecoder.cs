@@ -104,6 +104,22 @@ internal static class ImageDecoder
         return Decode(bytes, path, options);
     }
 
+    /// <summary>
+    /// Why the file at <paramref name="path"/> cannot be decoded within <paramref name="options"/>' pixel limit, from the
+    /// width and height its header declares (JPEG SOF, PNG IHDR, GIF, BMP, WebP: SkiaSharp's codec reads the header
+    /// without decoding or reading the rest of the file); null when it fits, or when the header cannot be read (the
+    /// decoder then names that problem).
+    /// </summary>
+    internal static string? HeaderSizeProblem(string path, ImageDecodeOptions options)
+    {
+        using SKCodec? codec = SKCodec.Create(path);
+        if (codec is null) return null;
+        long pixels = (long)codec.Info.Width * codec.Info.Height;
+        return pixels > options.MaxPixels
+            ? $"{codec.Info.Width}×{codec.Info.Height} = {pixels} pixels exceeds the limit of {options.MaxPixels} (ImageDecodeOptions.MaxPixels)"
+            : null;
+    }
+
     /// <summary>Largest file <see cref="DecodeFile"/> reads: 8 bytes per allowed pixel plus 16 MiB.</summary>
     internal static long MaxFileBytes(ImageDecodeOptions options) => options.MaxPixels * 8 + (16L << 20);
 

@@ -20,7 +20,7 @@ internal abstract class ImageSource
     /// Why this source is certainly not a decodable image (missing or unreadable file, zero bytes, no JPEG/PNG/GIF/BMP/WebP
     /// signature), from its first bytes only; null when it may be one. A file that passes can still be corrupt further in.
     /// </summary>
-    internal virtual string? SignatureProblem() => null;
+    internal virtual string? SignatureProblem(ImageDecodeOptions decode) => null;
 
     static string? SignatureProblem(ReadOnlySpan<byte> head) =>
         head.IsEmpty ? "zero-byte file"
@@ -36,13 +36,18 @@ internal abstract class ImageSource
         public override string Name => path;
         public override RgbImage Decode(ImageDecodeOptions options) => ImageDecoder.DecodeFile(path, options);
 
-        internal override string? SignatureProblem()
+        internal override string? SignatureProblem(ImageDecodeOptions decode)
         {
             Span<byte> head = stackalloc byte[32];
             try
             {
-                using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1);
-                return SignatureProblem(head[..file.ReadAtLeast(head, head.Length, throwOnEndOfStream: false)]);
+                using (var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1))
+                {
+                    if (SignatureProblem(head[..file.ReadAtLeast(head, head.Length, throwOnEndOfStream: false)]) is { } problem) return problem;
+                    if (file.Length > ImageDecoder.MaxFileBytes(decode))
+                        return $"{file.Length} bytes, more than any image of at most {decode.MaxPixels} pixels takes (ImageDecodeOptions.MaxPixels)";
+                }
+                return ImageDecoder.HeaderSizeProblem(path, decode);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -56,7 +61,7 @@ internal abstract class ImageSource
         public override string Name => name;
         public override RgbImage Decode(ImageDecodeOptions options) => ImageDecoder.Decode(bytes, name, options);
 
-        internal override string? SignatureProblem() => SignatureProblem(bytes.AsSpan(0, Math.Min(bytes.Length, 32)));
+        internal override string? SignatureProblem(ImageDecodeOptions decode) => SignatureProblem(bytes.AsSpan(0, Math.Min(bytes.Length, 32)));
     }
 
     sealed class DecodedSource(RgbImage image, string name) : ImageSource

@@ -201,10 +201,12 @@ public sealed class FileLabelTransformer : RowMappingTransformer
         var reader = ctx.Reader;
         var output = reader.ReadString();
         var path = reader.ReadString();
-        var source = (LabelSource)reader.ReadInt32();
+        const string step = "LabelFromFileName/LabelFromFolder";
+        var source = ModelFileLimits.Defined<LabelSource>(reader.ReadInt32(), step, "label source");
         var pattern = reader.ReadString();
         int unlabeled = reader.ReadInt32();
-        var vocabulary = new string[reader.ReadInt32()];
+        if (unlabeled < 0) throw ModelFileLimits.Bad(step, $"declares {unlabeled:N0} unlabeled rows");
+        var vocabulary = new string[ModelFileLimits.Count(reader, step, "labels", ModelFileLimits.MaxLabels, nameof(ModelFileLimits.MaxLabels))];
         for (int i = 0; i < vocabulary.Length; i++) vocabulary[i] = reader.ReadString();
         return new FileLabelTransformer(output, path, source, pattern, vocabulary, unlabeled);
     }

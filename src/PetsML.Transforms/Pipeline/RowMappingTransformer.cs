@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using PetsML.Transforms.Pipeline;
 
 namespace PetsML;
 
@@ -60,8 +61,20 @@ public abstract class RowMappingTransformer : ITransformer
         return new MappedDataView(this, input);
     }
 
+    /// <summary>
+    /// Set by a transformer that owns native memory and frees it in <c>Dispose</c>: each mapper taken from it holds a
+    /// reference, so disposing one PredictionEngine does not free what the others use (see <see cref="SharedLifetime"/>).
+    /// </summary>
+    private protected SharedLifetime? Lifetime { get; init; }
+
     /// <inheritdoc/>
-    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => new Mapper(this, inputSchema);
+    /// <remarks>The mapper holds a reference to a transformer that owns native memory; disposing it releases that reference.</remarks>
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
+    {
+        var mapper = new Mapper(this, inputSchema);
+        Lifetime?.AddReference(this);
+        return mapper;
+    }
 
     /// <summary>The data view a transformer produced; lets the trainer find PetsML steps upstream.</summary>
     public sealed class MappedDataView : IDataView

@@ -142,17 +142,29 @@ public sealed class PresizeTransformer : RowMappingTransformer
         w.Write(DecodeOptions.ApplyExifOrientation);
     }
 
-    /// <summary>Reads what <see cref="WriteSettings"/> wrote.</summary>
+    /// <summary>
+    /// Reads what <see cref="WriteSettings"/> wrote, checking each size before it sizes anything: the sides against
+    /// <see cref="ModelFileLimits.MaxImageSide"/>, the decode limit against <see cref="ModelFileLimits.MaxDecodePixels"/>.
+    /// </summary>
+    /// <exception cref="InvalidDataException">A size past its bound or an unknown setting; the message names the limit.</exception>
     internal static PresizeTransformer ReadSettings(BinaryReader r, string outputColumnName)
     {
+        const string step = "Presize";
         var input = r.ReadString();
-        int size = r.ReadInt32(), width = r.ReadInt32(), height = r.ReadInt32();
+        int size = ModelFileLimits.Side(r.ReadInt32(), step, "a size of");
+        int width = r.ReadInt32(), height = r.ReadInt32();
         var options = new PresizeOptions
         {
-            Size = size, Width = width > 0 ? width : null, Height = height > 0 ? height : null,
-            Method = (PresizeMethod)r.ReadInt32(), PadMode = (PadMode)r.ReadInt32(),
+            Size = size,
+            Width = width > 0 ? ModelFileLimits.Side(width, step, "a width of") : null,
+            Height = height > 0 ? ModelFileLimits.Side(height, step, "a height of") : null,
+            Method = ModelFileLimits.Defined<PresizeMethod>(r.ReadInt32(), step, "method"),
+            PadMode = ModelFileLimits.Defined<PadMode>(r.ReadInt32(), step, "pad mode"),
         };
-        var decode = new ImageDecodeOptions { MaxPixels = r.ReadInt64(), ApplyExifOrientation = r.ReadBoolean() };
+        long maxPixels = r.ReadInt64();
+        if (maxPixels is < 1 or > ModelFileLimits.MaxDecodePixels)
+            throw ModelFileLimits.Bad(step, $"declares MaxPixels {maxPixels:N0} (at least 1, at most {ModelFileLimits.MaxDecodePixels:N0}, ModelFileLimits.MaxDecodePixels)");
+        var decode = new ImageDecodeOptions { MaxPixels = maxPixels, ApplyExifOrientation = r.ReadBoolean() };
         return new PresizeTransformer(outputColumnName, input, options, decode);
     }
 

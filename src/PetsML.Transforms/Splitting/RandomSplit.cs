@@ -164,7 +164,7 @@ public sealed class RandomSplitTransformer : RowMappingTransformer
         var reader = ctx.Reader;
         var output = reader.ReadString();
         var key = reader.ReadString();
-        int count = reader.ReadInt32();
+        int count = ModelFileLimits.Count(reader, "RandomSplit", "validation keys", ModelFileLimits.MaxSplitKeys, nameof(ModelFileLimits.MaxSplitKeys));
         var keys = new HashSet<string>(StringComparer.Ordinal);
         for (int i = 0; i < count; i++) keys.Add(reader.ReadString());
         var root = ctx.VersionWritten >= 0x00010002 ? reader.ReadString() : "";

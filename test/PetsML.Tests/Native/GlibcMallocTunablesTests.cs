@@ -75,4 +75,22 @@ public sealed class GlibcMallocTunablesTests
         Assert.HasCount(1, optedOut);
         Assert.AreEqual("off: PETSML_GLIBC_TUNABLES=0", optedOutStatus);
     }
+
+    /// <summary>
+    /// The runtime removes its diagnostic IPC socket (dotnet-diagnostic-PID-KEY-socket, in TMPDIR) when it shuts down,
+    /// which the first process of a restart never does (execve replaces it): that socket used to stay behind, one a run.
+    /// </summary>
+    [TestMethod]
+    public void A_run_leaves_no_diagnostic_socket_in_the_temporary_folder()
+    {
+        using var temp = new TempFolder("petsml-tunables-tmp");
+        var (lines, _) = FreshProcess.GlibcTunablesLines(["a"], new Dictionary<string, string?>
+        {
+            ["GLIBC_TUNABLES"] = null, [GlibcMallocTunables.OptOutVariable] = null, ["TMPDIR"] = temp.Path,
+        });
+        bool restarts = GlibcMallocTunables.WhyNot(null, null, GlibcMallocTunables.GlibcVersion(), GlibcMallocTunables.TransparentHugePageMode()) is null;
+        Assert.HasCount(restarts ? 2 : 1, lines, "the probe ran (and restarted where this machine restarts)");
+        var left = Directory.GetFiles(temp.Path, "dotnet-diagnostic-*").Select(Path.GetFileName).ToList();
+        Assert.IsEmpty(left, "left in the temporary folder: " + string.Join(", ", left));
+    }
 }

@@ -39,13 +39,22 @@ public sealed class SavedModel : IDisposable
         CheckEntrySizes(path);
         mlContext.RegisterPetsML();
         ITransformer model;
-        try { model = mlContext.Model.Load(path, out _); }
+        DataViewSchema inputSchema;
+        try { model = mlContext.Model.Load(path, out inputSchema); }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             throw new BadInputException($"--model: '{path}' is not a model .zip PetsML can read ({Printable(e.GetBaseException().Message)}).", e);
         }
         var classifier = (model as IEnumerable<ITransformer>)?.OfType<ImageClassifierTransformer>().LastOrDefault()
             ?? throw new BadInputException($"--model: '{path}' is an ML.NET model but has no PetsML image classifier in it.");
+        // Each step checks what the one before it makes (an augment size unlike the classifier's image size, say):
+        // found here, at load, it is the model's fault and said so, not an image's at the first prediction.
+        try { model.GetOutputSchema(inputSchema); }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            (model as IDisposable)?.Dispose();
+            throw new BadInputException($"--model: '{path}' is not a model .zip PetsML can read: its steps do not fit together ({Printable(e.Message)}).", e);
+        }
         return new SavedModel(model, classifier);
     }
 
@@ -66,7 +75,12 @@ public sealed class SavedModel : IDisposable
                 if (entry.Name != "Weights.dat" && entry.Length > MaxOtherEntryBytes)
                     throw new BadInputException($"--model: '{path}' is not a model .zip PetsML can read (entry '{Printable(entry.FullName)}' declares {entry.Length:N0} bytes; a PetsML model's entries other than Weights.dat hold at most {MaxOtherEntryBytes:N0}).");
         }
-        catch (InvalidDataException) { } // not a readable zip: ML.NET reports it below
+        catch (InvalidDataException e)
+        {
+            // Refused here, not by ML.NET: it makes its ml_dotnet_* folder in the temporary folder before it opens the
+            // archive, and leaves it behind when the archive is unreadable.
+            throw new BadInputException($"--model: '{path}' is not a model .zip PetsML can read (not a zip archive: {Printable(e.Message)}).", e);
+        }
     }
 
     /// <summary>

@@ -76,7 +76,7 @@ internal static class MlNetInternals
         {
             return load(env, reader);
         }
-        catch (Exception e) when (e is EndOfStreamException or IOException or FormatException or OverflowException)
+        catch (Exception e) when (e is EndOfStreamException or IOException or FormatException or OverflowException or ArgumentException)
         {
             throw new InvalidDataException(
                 $"PetsML could not read its {typeof(T).Name} ({version.LoaderSignature}) from the model .zip: {e.Message} " +

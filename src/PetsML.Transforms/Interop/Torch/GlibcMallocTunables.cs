@@ -53,8 +53,24 @@ internal static class GlibcMallocTunables
             environment.Add($"{entry.Key}={entry.Value}");
         environment.Add($"{TunablesVariable}={Value}");
         environment.Add(null);
+        RemoveDiagnosticSocket();
         execve("/proc/self/exe", [.. argv, null], [.. environment]);
         // Only reached when execve failed: carry on with glibc's defaults.
+    }
+
+    /// <summary>
+    /// Deletes this runtime's diagnostic IPC socket (<c>dotnet-diagnostic-PID-KEY-socket</c> in the temporary folder).
+    /// The runtime removes it when it shuts down, which execve skips: without this every run left one 0-byte socket
+    /// behind. The restarted runtime makes its own. Losing it for the few milliseconds before execve costs nothing.
+    /// </summary>
+    private static void RemoveDiagnosticSocket()
+    {
+        try
+        {
+            foreach (var socket in Directory.EnumerateFiles(Path.GetTempPath(), $"dotnet-diagnostic-{Environment.ProcessId}-*-socket"))
+                File.Delete(socket);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { } // not ours to fight over: restart anyway
     }
 
     /// <summary>

@@ -16,7 +16,28 @@ namespace PetsML.Tests.Trainers.FineTuning;
 [TestClass]
 public sealed class BadImageCheckTests
 {
-    static readonly string[] BadFiles = ["Red_disc_90.jpg", "green_square_91.jpg", "blue_triangle_92.jpg", "Red_disc_93.jpg"];
+    static readonly string[] BadFiles = ["Red_disc_90.jpg", "green_square_91.jpg", "blue_triangle_92.jpg", "Red_disc_93.jpg", "green_square_94.jpg"];
+
+    /// <summary>
+    /// A real 8×8 PNG (named .jpg: the format is read from the content) whose IHDR declares 10,000×10,000 (100,000,000 pixels, past the default limit of 89,478,485), with
+    /// the chunk's CRC made right again: only its header says it is too large, which the decoder finds during the epoch.
+    /// </summary>
+    static void WriteOversizedPng(string path)
+    {
+        using (var small = TestImages.Gradient(8, 8)) TestImages.Save(small, path, SkiaSharp.SKEncodedImageFormat.Png);
+        var bytes = File.ReadAllBytes(path);
+        // Signature (8), IHDR length (4), "IHDR" (4), width and height big-endian (8), 5 more fields, then the CRC of type + data.
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(16), 10_000);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(20), 10_000);
+        uint crc = 0xFFFFFFFF;
+        foreach (var b in bytes.AsSpan(12, 17))
+        {
+            crc ^= b;
+            for (int k = 0; k < 8; k++) crc = (crc & 1) != 0 ? (crc >> 1) ^ 0xEDB88320 : crc >> 1;
+        }
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(bytes.AsSpan(29), ~crc);
+        File.WriteAllBytes(path, bytes);
+    }
 
     static (TempFolder Folder, IDataView Data) DataWithBadFiles()
     {
@@ -26,6 +47,7 @@ public sealed class BadImageCheckTests
         File.WriteAllText(folder.Combine(BadFiles[1]), "just some text");
         File.WriteAllBytes(folder.Combine(BadFiles[2]), []);
         File.WriteAllBytes(folder.Combine(BadFiles[3]), [0x50, 0x4B, 0x03, 0x04, 1, 2, 3, 4]); // a zip's signature
+        WriteOversizedPng(folder.Combine(BadFiles[4]));
         var ml = new MLContext(seed: 0);
         var raw = ml.Data.LoadImageFiles(folder.Path);
         var data = ml.Transforms.LabelFromFileName()
@@ -49,7 +71,8 @@ public sealed class BadImageCheckTests
         using (folder)
         {
             var e = Assert.ThrowsExactly<InvalidDataException>(() => Trainer(skip: false).CreateSession(data).Dispose());
-            StringAssert.Contains(e.Message, "4 files");
+            StringAssert.Contains(e.Message, "5 files");
+            StringAssert.Contains(e.Message, "10000×10000 = 100000000 pixels exceeds the limit of 89478485");
             foreach (var name in BadFiles) StringAssert.Contains(e.Message, name);
             StringAssert.Contains(e.Message, "zero-byte file");
             StringAssert.Contains(e.Message, "not an image");
@@ -73,7 +96,7 @@ public sealed class BadImageCheckTests
                 Assert.AreEqual(18, train.Count + valid.Count, "the 18 real images remain");
                 Assert.IsFalse(train.Concat(valid).Any(i => BadFiles.Contains(Path.GetFileName(i.Source.Name))));
                 var line = log.Single(l => l.StartsWith("Left out", StringComparison.Ordinal));
-                StringAssert.Contains(line, "4 files");
+                StringAssert.Contains(line, "5 files");
                 // Every remaining image decodes: a whole epoch of both splits runs without an error.
                 foreach (var b in session.Learner.Train.GetBatches(0)) b.Dispose();
                 foreach (var b in session.Learner.Valid!.GetBatches(0)) b.Dispose();

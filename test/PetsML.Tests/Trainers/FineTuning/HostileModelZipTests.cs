@@ -81,7 +81,7 @@ public sealed class HostileModelZipTests
     /// milliseconds, and returns the refusal with the managed bytes allocated, tensors created and the most bytes
     /// seen on disk.
     /// </summary>
-    static (InvalidDataException Error, long Allocated, long Tensors, long MostOnDisk) LoadRefused(string path, TempFolder temp)
+    internal static (InvalidDataException Error, long Allocated, long Tensors, long MostOnDisk) LoadRefused(string path, TempFolder temp)
     {
         var tmp = temp.Combine("tmp");
         Directory.CreateDirectory(tmp);
@@ -105,7 +105,7 @@ public sealed class HostileModelZipTests
             long before = GC.GetAllocatedBytesForCurrentThread();
             var e = Assert.Throws<Exception>(() => ml.Model.Load(path, out _));
             long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-            var refusal = e as InvalidDataException ?? e.InnerException as InvalidDataException;
+            var refusal = e as InvalidDataException ?? e.InnerException as InvalidDataException ?? e.GetBaseException() as InvalidDataException;
             Assert.IsNotNull(refusal, $"an InvalidDataException, got {e}");
             return (refusal, allocated, scope.DisposablesCount, most);
         }
@@ -209,5 +209,41 @@ public sealed class HostileModelZipTests
             StringAssert.Contains(e.Message, reason, name);
             Assert.IsFalse(e.Message.Any(c => char.IsControl(c) || c == '\uFFFD'), $"{name}: printable, one line: {e.Message}");
         }
+    }
+
+    /// <summary>
+    /// A .zip refused by petsml's --model loader leaves nothing in the temporary folder: ML.NET makes a folder there for
+    /// the entries it extracts and does not delete it when it cannot read the archive, so a file that is not a zip at
+    /// all is refused before ML.NET opens it.
+    /// </summary>
+    [TestMethod]
+    public void A_refused_model_zip_leaves_nothing_in_the_temporary_folder()
+    {
+        using var temp = new TempFolder("petsml-hostile-zip");
+        var random = new Random(6);
+        var garbage = new byte[4096];
+        random.NextBytes(garbage);
+        File.WriteAllBytes(temp.Combine("random.zip"), garbage);
+        File.WriteAllBytes(temp.Combine("header.zip"), [.. "PK\u0003\u0004"u8.ToArray(), .. garbage]);
+        File.WriteAllBytes(temp.Combine("empty.zip"), []);
+        using (var zip = ZipFile.Open(temp.Combine("key.zip"), ZipArchiveMode.Create))
+        using (var s = zip.CreateEntry("TransformerChain/Model.key").Open()) s.Write(garbage);
+        SaveModel(temp.Combine("classes.zip"));
+        SetClassCount(temp.Combine("classes.zip"), 500_000);
+        var tmp = temp.Combine("tmp");
+        Directory.CreateDirectory(tmp);
+        var saved = Environment.GetEnvironmentVariable("TMPDIR");
+        Environment.SetEnvironmentVariable("TMPDIR", tmp);
+        try
+        {
+            foreach (var name in new[] { "random.zip", "header.zip", "empty.zip", "key.zip", "classes.zip" })
+            {
+                var e = Assert.ThrowsExactly<PetsML.Host.Cli.BadInputException>(() => PetsML.Host.Commands.Shared.SavedModel.Load(new MLContext(seed: 0), temp.Combine(name)), name);
+                StringAssert.Contains(e.Message, "is not a model .zip PetsML can read", name);
+                var left = Directory.EnumerateFileSystemEntries(tmp).Select(Path.GetFileName).ToList();
+                Assert.IsEmpty(left, $"{name}: left in the temporary folder: {string.Join(", ", left)}");
+            }
+        }
+        finally { Environment.SetEnvironmentVariable("TMPDIR", saved); }
     }
 }

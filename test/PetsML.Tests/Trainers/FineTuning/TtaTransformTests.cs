@@ -26,7 +26,7 @@ public sealed class TtaTransformTests
     /// A model .zip as the host writes it (label, split, Presize, AugmentImages, classifier: "normalized"), or with the
     /// classifier reading the image paths itself ("raw"); the classifier has ImageNet body weights and a seeded head.
     /// </summary>
-    static string SaveModel(MLContext ml, IDataView files, string kind, string path)
+    internal static string SaveModel(MLContext ml, IDataView files, string kind, string path)
     {
         var labels = ml.Transforms.LabelFromFileName().Append(ml.Transforms.RandomSplit(validPct: 0.5, seed: 42));
         var network = ImageClassifier.Create(ResNetArchitecture.ResNet18Packaged, 3, seed: 5, pretrained: true);

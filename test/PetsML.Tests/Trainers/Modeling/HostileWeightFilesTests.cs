@@ -169,6 +169,38 @@ public sealed class HostileWeightFilesTests
         }
     }
 
+    /// <summary>
+    /// data.pkl of 16 MiB (the size limit) that makes a new object with every byte: 16 MiB of <c>}</c> (empty dicts piling up
+    /// on the stack), or <c>]</c> then <c>}a</c> repeated (dicts appended to one list, the stack staying shallow). Both used
+    /// to grow to gigabytes; now each is refused once it passes its count, which bounds what the reader keeps.
+    /// </summary>
+    [TestMethod]
+    [DataRow("}", "its stack grows past 100,000 values (PickledStateDictIndex.MaxStackDepth)")]
+    [DataRow("}a", "it pushes more than 500,000 values (PickledStateDictIndex.MaxValues")]
+    public void A_pickle_that_makes_an_object_a_byte_is_refused_at_its_object_or_stack_limit(string repeated, string reason)
+    {
+        var pickle = new byte[16 << 20];
+        pickle.AsSpan().Fill((byte)repeated[^1]);
+        int start = repeated.Length > 1 ? 3 : 2; // after PROTO 2 and, for appends, the list
+        for (int i = start; i + repeated.Length < pickle.Length; i += repeated.Length)
+            for (int k = 0; k < repeated.Length; k++) pickle[i + k] = (byte)repeated[k];
+        pickle[0] = 0x80; pickle[1] = 2; // PROTO 2
+        if (repeated.Length > 1) pickle[2] = (byte)']'; // the list the dicts are appended to
+        pickle[^1] = (byte)'.';
+        var path = Path.Combine(_folder, "objects.pth");
+        using (var zip = ZipFile.Open(path, ZipArchiveMode.Create))
+        using (var s = zip.CreateEntry("archive/data.pkl", CompressionLevel.SmallestSize).Open()) s.Write(pickle);
+        Assert.IsLessThan(200_000, new FileInfo(path).Length, "a small file");
+
+        using var module = Small();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Assert.ThrowsExactly<InvalidDataException>(() => WeightFiles.Load(module, path));
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.AreEqual("objects.pth: data.pkl: " + reason, e.Message[..Math.Min(e.Message.Length, 23 + reason.Length)]);
+        // The pickle itself (16 MiB) plus what the counts allow: at most 500,000 values of about 100 bytes.
+        Assert.IsLessThan(100L << 20, allocated, $"managed bytes allocated before the refusal: {allocated:N0}");
+    }
+
     [TestMethod]
     public void A_pth_whose_pickle_calls_os_system_is_refused_and_nothing_runs()
     {
@@ -225,6 +257,10 @@ public sealed class HostileWeightFilesTests
             ("dtype.safetensors", "\"weight\":{\"dtype\":\"F99\",\"shape\":[2,4],\"data_offsets\":[0,32]}", "unknown dtype 'F99'"),
             ("shape.safetensors", "\"weight\":{\"dtype\":\"F32\",\"shape\":[2,-4],\"data_offsets\":[0,32]}", "declares the shape [2,-4]"),
             ("fields.safetensors", "\"weight\":{\"dtype\":\"F32\"}", "lacks dtype, shape or data_offsets"),
+            // The weight's range overlaps the bias's: the bias bytes would load as part of the weight too.
+            ("overlap.safetensors", "\"weight\":{\"dtype\":\"F32\",\"shape\":[2,4],\"data_offsets\":[8,40]}", "tensors 'weight' [8,40) and 'bias' [32,40) have overlapping data_offsets"),
+            // F16 bytes where the model holds F32 would be read as other numbers (a run ended with a NaN loss).
+            ("half.safetensors", "\"weight\":{\"dtype\":\"F16\",\"shape\":[2,4],\"data_offsets\":[0,16]}", "tensor 'weight' has element type Float16, the model expects Float32"),
         };
         foreach (var (name, weight, reason) in cases)
         {

@@ -85,4 +85,25 @@ public sealed class FastaiAdamTests
         Assert.ThrowsExactly<ArgumentException>(() => opt.SetHyper("beta", 0.5));
         Assert.ThrowsExactly<ArgumentException>(() => opt.SetHyper("lr", [1e-3, 1e-3]));
     }
+
+    /// <summary>A checkpoint's optimizer state declaring 2^31 - 1 values of a hyper-parameter is refused before an array is sized by it.</summary>
+    [TestMethod]
+    public void An_optimizer_state_declaring_a_huge_hyper_parameter_count_is_refused_before_allocating()
+    {
+        using var a = Param(1f, 2f);
+        using var opt = new FastaiAdam([new ParameterGroup("g", [("a", a)], new HashSet<string>())]);
+        using var state = new MemoryStream();
+        using (var w = new BinaryWriter(state, System.Text.Encoding.UTF8, leaveOpen: true))
+        {
+            w.Write("petsml-fastai-adam-v1");
+            w.Write(1);
+            w.Write("lr");
+            w.Write(int.MaxValue);
+        }
+        state.Position = 0;
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Assert.ThrowsExactly<InvalidDataException>(() => opt.LoadState(state));
+        Assert.IsLessThan(1L << 20, GC.GetAllocatedBytesForCurrentThread() - before, "no array of 2^31 doubles");
+        StringAssert.Contains(e.Message, "hyper-parameter 'lr' (2147483647 groups) does not fit this optimizer (1 groups)");
+    }
 }
