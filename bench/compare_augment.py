@@ -6,8 +6,9 @@ calls are fed PetsML's draws instead (flip, warp, rotation, zoom and centre, cro
 everything else, the maths and the resampling, runs unchanged. Both outputs go back to [0, 1] pixel values.
   dotnet bench/PetsML.Bench/bin/Release/net10.0/PetsML.Bench.dll presize-dump --data DIR --count 8 --train-draws 6 --out /tmp/aug.bin
   /usr/bin/python3 bench/compare_augment.py --dump /tmp/aug.bin --reference REF/fastai_recipe.py
-PetsML resamples once where the reference resamples twice (BatchAugmenter's remarks), so the two differ by one
-bilinear blur: expect a mean difference of about one level of 255, not zero. A wrong sign or window shows as tens."""
+Both resample twice (BatchAugmenter's remarks), so expect float rounding, well under a level of 255; a wrong sign or
+window shows as tens. --sharpness adds the mean |Laplacian| of each training view against the validation view of the
+same photo (docs/many-classes-investigation.md)."""
 import argparse, json, os
 import numpy as np
 import torch
