@@ -151,10 +151,14 @@ internal sealed class BatchAugmenter : IDisposable
         var windowMap = tensor(AugmentationGeometry.CropMap(window, crop.Height, crop.Width), [1, 3, 3], float32, images.device);
         Tensor Sample(Tensor source, int start, int count)
         {
+            // The affine pass is computed for the window's pixels only: the rest of the intermediate would be cut away.
             if (firstMaps is not null)
-                source = F.grid_sample(source, ProjectiveGrid(firstMaps.narrow(0, start, count), h, w, images.device),
+                source = F.grid_sample(source,
+                    ProjectiveGrid(firstMaps.narrow(0, start, count), h, w, images.device)
+                        .narrow(1, crop.Top, crop.Height).narrow(2, crop.Left, crop.Width),
                     GridSampleMode.Bilinear, padding, align_corners: true);
-            source = source.narrow(2, crop.Top, crop.Height).narrow(3, crop.Left, crop.Width);
+            else
+                source = source.narrow(2, crop.Top, crop.Height).narrow(3, crop.Left, crop.Width);
             if (reduced is { } r)
                 source = F.interpolate(source, [r.Height, r.Width], mode: InterpolationMode.Area);
             var grid = ProjectiveGrid(windowMap.expand(count, 3, 3), size, size, images.device);
