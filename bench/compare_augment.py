@@ -6,8 +6,9 @@ calls are fed PetsML's draws instead (flip, warp, rotation, zoom and centre, cro
 everything else, the maths and the resampling, runs unchanged. Both outputs go back to [0, 1] pixel values.
   dotnet bench/PetsML.Bench/bin/Release/net10.0/PetsML.Bench.dll presize-dump --data DIR --count 8 --train-draws 6 --out /tmp/aug.bin
   /usr/bin/python3 bench/compare_augment.py --dump /tmp/aug.bin --reference REF/fastai_recipe.py
-PetsML resamples once where the reference resamples twice (BatchAugmenter's remarks), so the two differ by one
-bilinear blur: expect a mean difference of about one level of 255, not zero. A wrong sign or window shows as tens."""
+Both resample twice (BatchAugmenter's remarks), so expect float rounding, well under a level of 255; a wrong sign or
+window shows as tens. --sharpness adds the mean |Laplacian| of each training view against the validation view of the
+same photo (docs/many-classes-investigation.md)."""
 import argparse, json, os
 import numpy as np
 import torch
@@ -19,6 +20,8 @@ ap.add_argument('--dump', required=True)
 ap.add_argument('--presize', type=int, default=460)
 ap.add_argument('--reference', required=True, help='the reference script, fastai_recipe.py')
 ap.add_argument('--negate-flips', action='store_true', help='a deliberate mistake: shows the comparison can tell')
+ap.add_argument('--sharpness', action='store_true',
+                help='also print the mean |Laplacian| of the training views (PetsML, reference) and the validation view')
 a = ap.parse_args()
 R = load_reference(a.reference)
 
@@ -79,6 +82,21 @@ class FlipTorch:
         return Draw()
 
 
+
+
+def laplacian(x):
+    """Mean |4-neighbour Laplacian| per image of the luminance (channel mean) of [0, 1] pixels: high-frequency content."""
+    y = x.mean(1)
+    lap = y[:, 1:-1, :-2] + y[:, 1:-1, 2:] + y[:, :-2, 1:-1] + y[:, 2:, 1:-1] - 4 * y[:, 1:-1, 1:-1]
+    return lap.abs().flatten(1).mean(1)
+
+
+if a.sharpness:
+    feats = np.fromfile(a.dump + '.features', dtype=np.float32).reshape(n, 3, size, size)
+    valid_view = torch.from_numpy(feats) * torch.tensor(std).view(1, 3, 1, 1) + torch.tensor(mean).view(1, 3, 1, 1)
+    lap_valid = laplacian(valid_view)
+    ratios_ours, ratios_theirs, ratios_ours_theirs = [], [], []
+
 worst = 0.0
 for k, d in enumerate(draws):
     unif = Queue([torch.tensor(d['xt']), torch.tensor(d['yt']), torch.tensor(d['degrees']), torch.tensor(d['zoom']),
@@ -95,4 +113,17 @@ for k, d in enumerate(draws):
     per_image = diff.flatten(1).mean(1)
     worst = max(worst, per_image.max().item())
     print(f'draw {k}: crop {d["crop"]}, mean abs per image (levels of 255) ' + ' '.join(f'{v:.2f}' for v in per_image.tolist()))
+    if a.sharpness:
+        lo, lt = laplacian(ours[k] * s + m), laplacian(theirs * s + m)
+        ratios_ours.append(lo / lap_valid)
+        ratios_theirs.append(lt / lap_valid)
+        ratios_ours_theirs.append(lo / lt)
+        print(f'  |Laplacian| x1000 PetsML {lo.mean().item() * 1000:.2f}, reference {lt.mean().item() * 1000:.2f}, '
+              f'validation {lap_valid.mean().item() * 1000:.2f}; PetsML/reference {(lo / lt).mean().item():.3f}')
 print(f'{len(draws)} draws of {n} images: largest per-image mean difference {worst:.2f} levels of 255')
+if a.sharpness:
+    def stats(rs):
+        r = torch.cat(rs)
+        return f'{r.mean().item():.3f} (min {r.min().item():.3f}, max {r.max().item():.3f})'
+    print(f'sharpness, training view / validation view of the same photo: PetsML {stats(ratios_ours)}, '
+          f'reference {stats(ratios_theirs)}; PetsML / reference, same draw: {stats(ratios_ours_theirs)}')

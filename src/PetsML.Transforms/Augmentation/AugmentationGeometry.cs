@@ -9,33 +9,19 @@ namespace PetsML.Transforms.Augmentation;
 /// perspective warp (docs/fastai-semantics.md, "Affine matrices" to "Anti-aliasing before bilinear sampling").
 /// </summary>
 /// <remarks>
-/// fastai samples twice in chapter 5 (affine+warp at the presized 460 px, then the crop window to 224 px).
-/// fastai's second resample reads the intermediate image at the crop-window position v of each output pixel,
-/// and the intermediate at v is the source read at warp(M·v). Composing the maps first gives every output
-/// pixel the same source position with one bilinear interpolation instead of two, so
-/// <see cref="BatchAugmenter"/> samples once. Matrices are computed in double precision on the CPU (a few per
+/// fastai samples twice in chapter 5 (affine+warp at the presized 460 px, then the crop window to 224 px), and so
+/// does <see cref="BatchAugmenter"/>: <see cref="AffineWarpMaps"/> for the first pass; the second cuts the crop window
+/// out of that intermediate and resizes it (<see cref="AreaPreDownscale"/>, then <see cref="CropMap"/> of the whole
+/// window). Matrices are computed in double precision on the CPU (a few per
 /// batch), then handed to the images' device as float32.
 /// </remarks>
 internal static class AugmentationGeometry
 {
     /// <summary>
-    /// Output → source maps for every image of <paramref name="draw"/>, row-major 3×3 per image
-    /// (length 9·N). The third output component is the homogeneous denominator.
-    /// </summary>
-    internal static double[] SourceMaps(AugmentationDraw draw)
-    {
-        double[] crop = CropMap(draw.Crop, draw.SourceHeight, draw.SourceWidth);
-        double[] maps = AffineWarpMaps(draw);
-        for (int i = 0; i < draw.Count; i++)
-            Multiply(maps.AsSpan(9 * i, 9), crop).CopyTo(maps, 9 * i);
-        return maps;
-    }
-
-    /// <summary>
     /// The maps without the crop window: perspective warp · affine M per image (row-major 3×3, length 9·N), taking a
-    /// position of an output the size of the source to the source (fastai's first resample; docs/fastai-semantics.md, "One resample instead of two").
+    /// position of an output the size of the source to the source (fastai's first resample; docs/fastai-semantics.md, "Two resamples").
     /// </summary>
-    private static double[] AffineWarpMaps(AugmentationDraw draw)
+    internal static double[] AffineWarpMaps(AugmentationDraw draw)
     {
         int n = draw.Count;
         double[] warps = WarpHomographies(draw.WarpX, draw.WarpY);
@@ -137,15 +123,14 @@ internal static class AugmentationGeometry
 
     /// <summary>
     /// fastai's anti-aliasing rule (docs/fastai-semantics.md, "Anti-aliasing before bilinear sampling"): when the crop window is more than twice the output size,
-    /// bilinear sampling would skip source pixels, so the source is first area-averaged by
+    /// bilinear sampling would skip source pixels, so the window is first area-averaged by
     /// d = window / (2·output). Returns the reduced source size, or null when no reduction is needed.
     /// The factor uses the smaller of the two axes' ratios, as fastai's <c>min</c> does.
     /// </summary>
     /// <remarks>
-    /// fastai applies this to the sliced window; here the whole source is reduced by the same factor, which
-    /// leaves the window's normalised coordinates (and so the sampling grid) unchanged up to the sub-pixel
-    /// shift of the corner-pixel centres that area resizing causes in any case. Zoom, rotation and warp do
-    /// not enter the factor: in fastai they run at the full presized resolution, where it never downsamples.
+    /// <see cref="BatchAugmenter"/> applies it, as fastai does, to the window cut out of the image (after the affine
+    /// pass on training). Zoom, rotation and warp do not enter the factor: they run at the full presized resolution,
+    /// where it never downsamples.
     /// The size is computed in integers, so 460 px with a 460 px window and a 224 px output gives exactly 448.
     /// </remarks>
     internal static (int Height, int Width)? AreaPreDownscale(CropWindow crop, int sourceHeight, int sourceWidth, int outputSize)

@@ -144,6 +144,32 @@ public sealed class BatchAugmenterTests
     }
 
     [TestMethod]
+    public void Training_resamples_twice_as_fastai_the_affine_at_source_size_then_the_window_as_validation()
+    {
+        // fastai's order, computed independently: rotate at the source size (bilinear, reflection, align_corners),
+        // cut the crop window out of that intermediate, resize it to Size (161 ≤ 2·100: no area step). One composed
+        // resample reads the same source positions but blurs once instead of twice: on noise it differs by > 0.1.
+        using var scope = NewDisposeScope();
+        using var augmenter = new BatchAugmenter(new AugmentOptions { Size = 100 });
+        var images = RandomImages(2, 201, 201, seed: 7);
+        float[] degrees = [20f, -7f];
+        var draw = AugmentationDraw.Identity(2, 201, 201) with { RotationDegrees = degrees, Crop = new CropWindow(20, 30, 161, 161) };
+        var actual = augmenter.Training(images, draw);
+
+        var theta = degrees.SelectMany(d =>
+        {
+            double r = d * Math.PI / 180;
+            return new[] { (float)Math.Cos(r), (float)Math.Sin(r), 0f, (float)-Math.Sin(r), (float)Math.Cos(r), 0f };
+        }).ToArray();
+        var grid = F.affine_grid(tensor(theta, [2, 2, 3]), [2, 3, 201, 201], align_corners: true);
+        var intermediate = F.grid_sample(images.to_type(float32) / 255f, grid, GridSampleMode.Bilinear, GridSamplePaddingMode.Reflection,
+            align_corners: true);
+        var window = intermediate[.., .., 20..181, 30..191];
+        var expected = Normalized(F.interpolate(window, [100, 100], mode: InterpolationMode.Bilinear, align_corners: true));
+        Assert.IsTrue(MaxAbsDiff(actual, expected) < 1e-3f, $"max diff {MaxAbsDiff(actual, expected)}");
+    }
+
+    [TestMethod]
     public void A_uint8_batch_larger_than_a_chunk_equals_each_image_augmented_alone()
     {
         // uint8 batches are converted and resampled a few images at a time; every image must come out as it does
