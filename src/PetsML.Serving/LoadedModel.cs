@@ -52,7 +52,7 @@ internal sealed class LoadedModel
     /// (a model trained from file paths labels and splits them first, which a served image needs neither of), or from the
     /// classifier when it presizes the image itself (ML.NET's image-bytes shape).
     /// </summary>
-    public static LoadedModel Load(string path, int version, int? inferenceThreads)
+    public static LoadedModel Load(string path, int version, PetsPredictionOptions options)
     {
         var mlContext = new MLContext();
         mlContext.RegisterPetsML();
@@ -68,7 +68,9 @@ internal sealed class LoadedModel
             string imageColumn;
             if (first >= 0 && first < steps.IndexOf(classifier)) imageColumn = ((PresizeTransformer)steps[first]).InputColumnName;
             else (first, imageColumn) = (steps.IndexOf(classifier), classifier.FeatureColumnName);
-            if (inferenceThreads is int threads) classifier.InferenceThreads = threads;
+            if (options.InferenceThreads is int threads) classifier.InferenceThreads = threads;
+            if (options.InferencePrecision is TrainingPrecision precision) classifier.InferencePrecision = precision;
+            if (options.InferenceChannelsLast is bool channelsLast) classifier.InferenceChannelsLast = channelsLast;
             var imageSteps = new TransformerChain<ITransformer>(steps.Skip(first).ToArray());
             var model = new LoadedModel(mlContext, loaded, imageSteps, classifier, imageColumn, version);
             model.Return(model.CreateEngine()); // fails here, not in a request, when the image steps do not read bytes

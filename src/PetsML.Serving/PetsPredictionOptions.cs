@@ -46,6 +46,15 @@ public sealed class PetsPredictionOptions
     /// </summary>
     public int? InferenceThreads { get; set; }
 
+    /// <summary>
+    /// The precision forward passes run in (<see cref="ImageClassifierTransformer.InferencePrecision"/>). Default null: the
+    /// classifier's default, fp32.
+    /// </summary>
+    public TrainingPrecision? InferencePrecision { get; set; }
+
+    /// <summary>Channels-last batches (<see cref="ImageClassifierTransformer.InferenceChannelsLast"/>). Default null: the classifier's default, off.</summary>
+    public bool? InferenceChannelsLast { get; set; }
+
     /// <summary>Throws an <see cref="ArgumentException"/> naming the first option out of range.</summary>
     public void Validate()
     {

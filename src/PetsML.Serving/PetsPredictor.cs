@@ -165,7 +165,7 @@ public sealed class PetsPredictor : IDisposable
 
     LoadedModel Load(string path, int version)
     {
-        try { return LoadedModel.Load(path, version, _options.InferenceThreads); }
+        try { return LoadedModel.Load(path, version, _options); }
         catch (Exception e) when (e is not (OutOfMemoryException or InvalidDataException or FileNotFoundException))
         {
             throw new InvalidDataException($"'{path}' is not a model .zip PetsML can read ({e.GetBaseException().Message.Split('\n')[0]}).", e);

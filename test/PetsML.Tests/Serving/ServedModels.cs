@@ -9,19 +9,20 @@ namespace PetsML.Tests.Serving;
 /// </summary>
 internal sealed class ServedModels : IDisposable
 {
-    public ServedModels()
+    public ServedModels(bool both = true)
     {
         Folder = new TempFolder("petsml-serving");
         Images = TestImages.WriteShapeDataset(Folder.Combine("images"), perClass: 12, width: 64, height: 56);
         ModelA = Folder.Combine("model-a.zip");
         ModelB = Folder.Combine("model-b.zip");
         ErrorRateA = Train(seed: 1, ModelA);
-        Train(seed: 2, ModelB);
+        if (both) Train(seed: 2, ModelB);
     }
 
     public TempFolder Folder { get; }
     public IReadOnlyList<string> Images { get; }
     public string ModelA { get; }
+    /// <summary>Trained only when the constructor was asked for both.</summary>
     public string ModelB { get; }
 
     /// <summary>Model A's validation error after its epoch.</summary>
