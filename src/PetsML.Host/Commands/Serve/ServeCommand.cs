@@ -45,8 +45,13 @@ public sealed class ServeCommand(HostConsole console) : Command<ServeCommand.Set
         [DefaultValue(PetsPredictionOptions.Defaults.MaxQueuedRequests)]
         public int Queue { get; set; } = PetsPredictionOptions.Defaults.MaxQueuedRequests;
 
+        [CommandOption("--inference-threads <N>")]
+        [Description("libtorch threads for one image's forward pass. Default: 1 (forward passes of one model take turns; the other cores decode).")]
+        public int? InferenceThreads { get; set; }
+
         public override ValidationResult Validate()
         {
+            if (InferenceThreads is < 1) return ValidationResult.Error($"--inference-threads must be at least 1; got {InferenceThreads}.");
             if (Top < 1) return ValidationResult.Error($"--top must be at least 1; got {Top}.");
             if (MaxUpload < 1) return ValidationResult.Error($"--max-upload must be at least 1 byte; got {MaxUpload}.");
             if (Concurrency is < 1) return ValidationResult.Error($"--concurrency must be at least 1; got {Concurrency}.");
@@ -100,6 +105,7 @@ public sealed class ServeCommand(HostConsole console) : Command<ServeCommand.Set
             o.MaxImageBytes = settings.MaxUpload;
             o.MaxQueuedRequests = settings.Queue;
             if (settings.Concurrency is int n) o.MaxConcurrentPredictions = n;
+            o.InferenceThreads = settings.InferenceThreads;
             o.InferencePrecision = ComputeOptions.Precision(settings.Precision);
             o.InferenceChannelsLast = ComputeOptions.ChannelsLast(settings.ChannelsLast);
         });
