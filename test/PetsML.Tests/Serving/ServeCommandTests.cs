@@ -54,6 +54,27 @@ public sealed class ServeCommandTests
     }
 
     [TestMethod]
+    public void Serve_refuses_a_missing_model_a_zip_that_is_not_a_model_and_a_non_http_address()
+    {
+        using var temp = new TempFolder();
+        var missing = Host.HostRunner.Run("serve", "--model", temp.Combine("missing.zip"));
+        Assert.AreEqual(PetsML.Host.Cli.ExitCodes.BadInput, missing.ExitCode, missing.Error);
+        StringAssert.Contains(missing.Error, "missing.zip");
+
+        var other = temp.Combine("other.zip");
+        using (var zip = System.IO.Compression.ZipFile.Open(other, System.IO.Compression.ZipArchiveMode.Create))
+        using (var writer = new StreamWriter(zip.CreateEntry("readme.txt").Open())) writer.Write("not a model");
+        var notModel = Host.HostRunner.Run("serve", "--model", other);
+        Assert.AreEqual(PetsML.Host.Cli.ExitCodes.BadInput, notModel.ExitCode, notModel.Error);
+        StringAssert.Contains(notModel.Error, "other.zip");
+        Assert.DoesNotContain("   at ", notModel.Error, "no stack trace");
+
+        var https = Host.HostRunner.Run("serve", "--model", s_models.ModelA, "--urls", "https://127.0.0.1:5001");
+        Assert.AreEqual(PetsML.Host.Cli.ExitCodes.Usage, https.ExitCode, https.Error);
+        StringAssert.Contains(https.Error, "reverse proxy");
+    }
+
+    [TestMethod]
     [TestCategory("Browser")]
     public async Task The_page_shows_the_answer_for_a_chosen_or_dropped_photo_in_headless_Chromium()
     {
