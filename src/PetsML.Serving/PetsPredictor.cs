@@ -14,7 +14,7 @@ namespace PetsML;
 /// </summary>
 /// <remarks>
 /// Why a pool and not a batcher: the classifier serialises forward passes, so engines overlap only decoding and
-/// presizing; docs/serving.md has the measurements that chose it. Results are the same bits as one engine on one thread.
+/// presizing; docs/serving.md compares it with the batched forward pass. Results are the same bits as one engine on one thread.
 /// </remarks>
 public sealed class PetsPredictor : IDisposable
 {
@@ -64,6 +64,9 @@ public sealed class PetsPredictor : IDisposable
 
     /// <summary>The current model's version: 1 for the first load, one more for each swap.</summary>
     public int ModelVersion => Volatile.Read(ref _current).Version;
+
+    /// <summary>The model requests start on now (tests hold a lease on it to watch it drain).</summary>
+    internal LoadedModel CurrentModel => Volatile.Read(ref _current);
 
     /// <summary>The options this predictor was made with.</summary>
     public PetsPredictionOptions Options => _options;

@@ -112,6 +112,25 @@ public sealed class PetsPredictorTests
     }
 
     [TestMethod]
+    public void A_swapped_out_model_is_disposed_when_its_last_request_ends_and_not_before()
+    {
+        using var predictor = Predictor(s_models.ModelA);
+        var image = File.ReadAllBytes(s_models.Images[0]);
+        var expected = predictor.Predict(image).Probabilities;
+        var old = predictor.CurrentModel;
+        Assert.IsTrue(old.TryAcquire(), "a request in flight on version 1");
+        Assert.IsTrue(predictor.Reload());
+        Assert.AreEqual(2, predictor.Predict(image).ModelVersion, "new requests start on version 2");
+        CollectionAssert.AreEqual(expected, old.Score(image), "the request in flight still runs on version 1");
+
+        old.Release(); // its last request ends
+        using var input = TorchSharp.torch.zeros(1, 3, 32, 32);
+        Assert.Throws<ObjectDisposedException>(() => old.Classifier.PredictProbabilities(input), "version 1's network is freed");
+        Assert.IsFalse(old.TryAcquire(), "and no request can start on it");
+        Assert.AreEqual(2, predictor.Predict(image).ModelVersion);
+    }
+
+    [TestMethod]
     public void A_damaged_file_moved_into_place_keeps_the_current_model()
     {
         var path = s_models.CopyOf(s_models.ModelA);
