@@ -20,6 +20,8 @@ var verbs = new Dictionary<string, (string Help, Func<string[], int> Run)>(Strin
     ["mlnet-inference"] = (MlNetInferenceBenchmark.Help, MlNetInferenceBenchmark.Run),
     ["presize-dump"] = (PresizeDump.Help, PresizeDump.Run),
     ["step-check"] = (StepCheck.Help, StepCheck.Run),
+    ["serve-load"] = (ServeLoadBenchmark.Help, ServeLoadBenchmark.Run),
+    ["serve-ceiling"] = (ServeLoadBenchmark.CeilingHelp, ServeLoadBenchmark.RunCeiling),
 };
 
 if (args.Length == 0 || !verbs.TryGetValue(args[0], out var verb))

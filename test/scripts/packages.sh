@@ -7,7 +7,9 @@
 #      fallback folder without any PetsML entry, or from nuget.org), builds with no warning, trains and predicts;
 #   4. dotnet publish of the same app runs from the publish folder (on Debian 12 this proves the runtime
 #      package's native fix applies to publish output);
-#   5. the app without libtorch stops with the message naming the runtime package to add.
+#   5. the app without libtorch stops with the message naming the runtime package to add;
+#   6. samples/WebApi (ASP.NET Core + PetsML.Serving) builds from the same feed with no warning, trains a tiny model on
+#      shapes it draws, listens on 127.0.0.1 and answers one real POST /predict with the right label.
 # Ends with "package checks: N passed, N failed"; exits non-zero when a check failed.
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -33,7 +35,7 @@ echo "  pack: $((SECONDS - start)) s"
 # 2. Metadata that applies to unsigned packages (dotnet nuget verify checks signatures only).
 version=$(unzip -p "$feed"/PetsML.Trainers.*.nupkg PetsML.Trainers.nuspec | sed -nE 's:.*<version>([^<]+)</version>.*:\1:p')
 missing=""
-for id in PetsML.Transforms PetsML.Trainers PetsML.Runtime.Cpu.linux-x64 PetsML.Runtime.Cpu.win-x64 \
+for id in PetsML.Transforms PetsML.Trainers PetsML.Serving PetsML.Runtime.Cpu.linux-x64 PetsML.Runtime.Cpu.win-x64 \
           PetsML.Runtime.Cpu.osx-arm64 PetsML.Runtime.Cuda.linux-x64 PetsML.Runtime.Cuda.win-x64; do
   nupkg="$feed/$id.$version.nupkg"
   if [ ! -f "$nupkg" ]; then missing+=" $id(no package)"; continue; fi
@@ -45,7 +47,7 @@ for id in PetsML.Transforms PetsML.Trainers PetsML.Runtime.Cpu.linux-x64 PetsML.
   done
   unzip -l "$nupkg" README.md > /dev/null || missing+=" $id(README.md file)"
 done
-for id in PetsML.Transforms PetsML.Trainers; do
+for id in PetsML.Transforms PetsML.Trainers PetsML.Serving; do
   unzip -l "$feed/$id.$version.nupkg" "lib/net10.0/$id.xml" > /dev/null || missing+=" $id(XML docs)"
   [ -f "$feed/$id.$version.snupkg" ] || missing+=" $id(snupkg)"
 done
@@ -129,6 +131,41 @@ if (cd "$work" && NUGET_PACKAGES="$work/no-packages" timeout 120 dotnet "$bare/D
 elif grep -q "dotnet add package PetsML.Runtime.Cpu.linux-x64" "$work/run-bare.log"; then
   pass "without libtorch the app says which package to add"
 else fail "without libtorch the message does not name the package:"; tail -20 "$work/run-bare.log"; fi
+
+# 6. The web sample: build, start on a free loopback port, one real request.
+step=$SECONDS
+web="$work/web"; mkdir -p "$web"
+if dotnet build "$app/WebApi" -c Release -nologo -p:PetsMLVersion="$version" > "$work/web-build.log" 2>&1; then
+  if grep -qE ": warning [A-Z]+[0-9]+" "$work/web-build.log"; then
+    fail "the web sample's build printed warnings:"; grep -E ": warning [A-Z]+[0-9]+" "$work/web-build.log" | sort -u
+  else
+    (cd "$web" && exec timeout 900 dotnet "$app/WebApi/bin/Release/net10.0/WebApi.dll" --urls http://127.0.0.1:0) > "$work/web-run.log" 2>&1 &
+    webpid=$!
+    url=""
+    for _ in $(seq 1 600); do  # training a tiny model first: up to 10 minutes
+      url=$(sed -nE 's/.*Now listening on: (http:\/\/127\.0\.0\.1:[0-9]+).*/\1/p' "$work/web-run.log" | head -1)
+      [ -n "$url" ] && break
+      kill -0 "$webpid" 2>/dev/null || break
+      sleep 1
+    done
+    if [ -z "$url" ]; then
+      fail "the web sample did not start listening:"; tail -20 "$work/web-run.log"
+    else
+      answers=""; right=0
+      for shape in disc square triangle; do
+        answer=$(curl -sS --max-time 60 -X POST --data-binary "@$web/shapes/${shape}_1.jpg" "$url/predict")
+        answers+="$shape: $answer; "
+        grep -q "\"label\":\"$shape\"" <<< "$answer" && right=$((right + 1))
+      done
+      bad=$(curl -sS --max-time 60 -o /dev/null -w '%{http_code}' -X POST --data-binary 'not a photo' "$url/predict")
+      if [ "$right" -ge 2 ] && [ "$bad" = "400" ]; then
+        pass "the web sample builds from the feed, trains, listens on $url and answers POST /predict ($right of 3 shapes right; text upload: $bad)"
+      else fail "the web sample answered $answers(text upload: $bad):"; tail -20 "$work/web-run.log"; fi
+    fi
+    kill "$webpid" 2>/dev/null; wait "$webpid" 2>/dev/null
+  fi
+else fail "the web sample does not build:"; grep -E "error|warning" "$work/web-build.log" | sort -u | tail -20; fi
+echo "  web sample: $((SECONDS - step)) s"
 
 echo "  packages total: $((SECONDS - start)) s"
 finish

@@ -6,6 +6,7 @@ using PetsML.Host.Commands.Interpret;
 using PetsML.Host.Commands.LrFind;
 using PetsML.Host.Commands.Predict;
 using PetsML.Host.Commands.Score;
+using PetsML.Host.Commands.Serve;
 using PetsML.Host.Commands.ShowBatch;
 using PetsML.Host.Commands.Train;
 using Spectre.Console.Cli;
@@ -40,6 +41,9 @@ public static class PetsCommands
         config.AddCommand<PredictCommand>("predict")
             .WithDescription("Breed and probability (top 3) for each image.")
             .WithExample("predict", "--model", "model.zip", "cat.jpg");
+        config.AddCommand<ServeCommand>("serve")
+            .WithDescription("Serve predictions over HTTP on this machine: POST /predict, GET /health, and a page to drop a photo on; a new model file moved into place is swapped in.")
+            .WithExample("serve", "--model", "model.zip", "--urls", "http://127.0.0.1:5000");
         config.AddCommand<ExportCommand>("export")
             .WithDescription("Write the model as one ONNX file (uint8 RGB in, probabilities out), optionally with a Triton model repository.")
             .WithExample("export", "--model", "model.zip", "--onnx", "model.onnx", "--triton", "models");

@@ -62,4 +62,21 @@ public sealed class PublicSurfaceTests
         CollectionAssert.AreEqual(MicrosoftMlTypes.Order().ToList(), actualMl, "catalog classes in Microsoft.ML: " + string.Join(", ", actualMl));
         Assert.IsLessThanOrEqualTo(60, actualPets.Count + actualMl.Count, "the public surface stays small");
     }
+
+    /// <summary>PetsML.Serving: the predictor, its options and results in PetsML, and one extension class in each namespace
+    /// ASP.NET Core apps already import (as AddXyz/MapXyz extensions are).</summary>
+    [TestMethod]
+    public void The_serving_package_exports_only_the_predictor_and_its_two_extension_classes()
+    {
+        static string Name(Type t) => (t.DeclaringType is null ? t.Name : $"{t.DeclaringType.Name}+{t.Name}") + " in " + t.Namespace;
+        var exported = typeof(PetsPredictor).Assembly.GetExportedTypes().Select(Name).Order().ToList();
+        string[] expected =
+        [
+            "LabelProbability in PetsML", "PetsPrediction in PetsML", "PetsPredictionOptions in PetsML",
+            "PetsPredictionOptions+Defaults in PetsML", "PetsPredictor in PetsML",
+            "PetsEndpointRouteBuilderExtensions in Microsoft.AspNetCore.Builder",
+            "PetsServiceCollectionExtensions in Microsoft.Extensions.DependencyInjection",
+        ];
+        CollectionAssert.AreEqual(expected.Order().ToList(), exported, string.Join(", ", exported));
+    }
 }

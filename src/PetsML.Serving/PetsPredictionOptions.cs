@@ -1,0 +1,68 @@
+namespace PetsML;
+
+/// <summary>Settings of a <see cref="PetsPredictor"/> and of the endpoint <c>MapPetsMLPredictions</c> adds.</summary>
+public sealed class PetsPredictionOptions
+{
+    /// <summary>The documented default of each option, written once.</summary>
+    public static class Defaults
+    {
+        /// <summary>Labels returned per image, most probable first.</summary>
+        public const int Top = 3;
+
+        /// <summary>Largest upload the endpoint reads: 10 MiB (a 500-pixel pet photo is about 50 KB).</summary>
+        public const long MaxImageBytes = 10L << 20;
+
+        /// <summary>Requests the endpoint lets wait for a prediction slot before it answers 503.</summary>
+        public const int MaxQueuedRequests = 64;
+
+        /// <summary>True: a new model file written atomically replaces the loaded model.</summary>
+        public const bool WatchModelFile = true;
+    }
+
+    /// <summary>The model .zip (saved with <c>mlContext.Model.Save</c> or <c>SaveAtomically</c>). Required.</summary>
+    public string ModelPath { get; set; } = "";
+
+    /// <summary>Labels returned per image (at most the number of classes). Default <see cref="Defaults.Top"/>.</summary>
+    public int Top { get; set; } = Defaults.Top;
+
+    /// <summary>
+    /// Predictions that decode and run at once; the rest wait. Each holds one decoded image (bounded by the model's
+    /// <see cref="ImageDecodeOptions.MaxPixels"/>), so this bounds the memory of predictions. Default: the processor count.
+    /// </summary>
+    public int MaxConcurrentPredictions { get; set; } = Environment.ProcessorCount;
+
+    /// <summary>Requests the endpoint lets wait for a slot; more are answered 503. Default <see cref="Defaults.MaxQueuedRequests"/>.</summary>
+    public int MaxQueuedRequests { get; set; } = Defaults.MaxQueuedRequests;
+
+    /// <summary>Largest image the endpoint and <see cref="PetsPredictor.PredictAsync(Stream, int?, CancellationToken)"/> read; larger ones get 413. Default <see cref="Defaults.MaxImageBytes"/>.</summary>
+    public long MaxImageBytes { get; set; } = Defaults.MaxImageBytes;
+
+    /// <summary>Watch <see cref="ModelPath"/> and swap in a new model written there atomically. Default <see cref="Defaults.WatchModelFile"/>.</summary>
+    public bool WatchModelFile { get; set; } = Defaults.WatchModelFile;
+
+    /// <summary>
+    /// libtorch threads for one image's forward pass (<see cref="ImageClassifierTransformer.InferenceThreads"/>). Default null:
+    /// the classifier's own default, one thread an image.
+    /// </summary>
+    public int? InferenceThreads { get; set; }
+
+    /// <summary>
+    /// The precision forward passes run in (<see cref="ImageClassifierTransformer.InferencePrecision"/>). Default null: the
+    /// classifier's default, fp32.
+    /// </summary>
+    public TrainingPrecision? InferencePrecision { get; set; }
+
+    /// <summary>Channels-last batches (<see cref="ImageClassifierTransformer.InferenceChannelsLast"/>). Default null: the classifier's default, off.</summary>
+    public bool? InferenceChannelsLast { get; set; }
+
+    /// <summary>Throws an <see cref="ArgumentException"/> naming the first option out of range.</summary>
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(ModelPath)) throw new ArgumentException("PetsPredictionOptions.ModelPath must name the model .zip.", nameof(ModelPath));
+        if (Top < 1) throw new ArgumentOutOfRangeException(nameof(Top), Top, "PetsPredictionOptions.Top must be at least 1.");
+        if (MaxConcurrentPredictions < 1) throw new ArgumentOutOfRangeException(nameof(MaxConcurrentPredictions), MaxConcurrentPredictions, "PetsPredictionOptions.MaxConcurrentPredictions must be at least 1.");
+        if (MaxQueuedRequests < 0) throw new ArgumentOutOfRangeException(nameof(MaxQueuedRequests), MaxQueuedRequests, "PetsPredictionOptions.MaxQueuedRequests must not be negative.");
+        if (MaxImageBytes < 1) throw new ArgumentOutOfRangeException(nameof(MaxImageBytes), MaxImageBytes, "PetsPredictionOptions.MaxImageBytes must be at least 1.");
+        if (InferenceThreads is < 1) throw new ArgumentOutOfRangeException(nameof(InferenceThreads), InferenceThreads, "PetsPredictionOptions.InferenceThreads must be at least 1, or null.");
+    }
+}

@@ -1,0 +1,157 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace PetsML.Tests.Serving;
+
+/// <summary>The pooled predictor: same bits from many threads as from one, and a model swap with no failed or mixed answer.</summary>
+[TestClass]
+public sealed class PetsPredictorTests
+{
+    static ServedModels s_models = null!;
+
+    [ClassInitialize]
+    public static void TrainModels(TestContext _) => s_models = new ServedModels();
+
+    [ClassCleanup]
+    public static void DeleteModels() => s_models?.Dispose();
+
+    sealed class ScoreRow
+    {
+        public float[] Score { get; set; } = [];
+    }
+
+    static PetsPredictor Predictor(string model, bool watch = false) => new(new PetsPredictionOptions
+    {
+        ModelPath = model, WatchModelFile = watch, MaxConcurrentPredictions = 4,
+    });
+
+    [TestMethod]
+    public void Predictions_from_bytes_match_the_whole_pipeline_on_the_file_and_the_model_learned()
+    {
+        using var predictor = Predictor(s_models.ModelA);
+        var ml = new MLContext();
+        using var model = (TransformerChain<ITransformer>)ml.Model.Load(s_models.ModelA, out _);
+        using var engine = ml.Model.CreatePredictionEngine<ImageFileRow, ScoreRow>(model);
+        int right = 0;
+        foreach (var image in s_models.Images)
+        {
+            var prediction = predictor.Predict(File.ReadAllBytes(image));
+            CollectionAssert.AreEqual(engine.Predict(new ImageFileRow { ImagePath = image }).Score, prediction.Probabilities, image);
+            if (Path.GetFileName(image).StartsWith(prediction.Label + "_", StringComparison.Ordinal)) right++;
+            Assert.AreEqual(3, prediction.Top.Count);
+            Assert.AreEqual(prediction.Probabilities.Max(), prediction.Probability);
+        }
+        Assert.IsTrue(s_models.ErrorRateA < 0.5, $"validation error {s_models.ErrorRateA} should be below chance (0.67)");
+        Assert.IsTrue(right > s_models.Images.Count / 2, $"{right} of {s_models.Images.Count} right: well above chance (1/3)");
+    }
+
+    [TestMethod]
+    public void Concurrent_predictions_equal_single_threaded_ones_bit_for_bit()
+    {
+        using var predictor = Predictor(s_models.ModelA);
+        var bytes = s_models.Images.Select(File.ReadAllBytes).ToArray();
+        var expected = bytes.Select(b => predictor.Predict(b).Probabilities).ToArray();
+        var results = new ConcurrentBag<(int Image, float[] Probabilities)>();
+        Parallel.For(0, 8 * bytes.Length, new ParallelOptions { MaxDegreeOfParallelism = 8 },
+            i => results.Add((i % bytes.Length, predictor.Predict(bytes[i % bytes.Length]).Probabilities)));
+        Assert.HasCount(8 * bytes.Length, results);
+        foreach (var (image, probabilities) in results)
+            CollectionAssert.AreEqual(expected[image], probabilities, $"image {image}");
+    }
+
+    [TestMethod]
+    public void A_model_moved_into_place_is_swapped_in_with_no_failed_or_mixed_answer()
+    {
+        var bytes = s_models.Images.Take(6).Select(File.ReadAllBytes).ToArray();
+        float[][] Expected(string model)
+        {
+            using var p = Predictor(model);
+            return bytes.Select(b => p.Predict(b).Probabilities).ToArray();
+        }
+        var byVersion = new Dictionary<int, float[][]> { [1] = Expected(s_models.ModelA), [2] = Expected(s_models.ModelB) };
+        Assert.IsFalse(byVersion[1][0].SequenceEqual(byVersion[2][0]), "the two models must answer differently for the test to tell them apart");
+
+        var path = s_models.CopyOf(s_models.ModelA);
+        using var predictor = Predictor(path, watch: true);
+        var answers = new ConcurrentBag<(int Image, PetsPrediction Prediction)>();
+        var failures = new ConcurrentBag<Exception>();
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var clients = Enumerable.Range(0, 4).Select(c => Task.Run(() =>
+        {
+            // Bounded: stops when version 2 has answered 20 times on this client, at 2,000 requests, or after 60 s.
+            int sinceSwap = 0;
+            for (int i = 0; i < 2000 && sinceSwap < 20 && !stop.IsCancellationRequested; i++)
+            {
+                int image = (c + i) % bytes.Length;
+                try
+                {
+                    var prediction = predictor.Predict(bytes[image]);
+                    answers.Add((image, prediction));
+                    if (prediction.ModelVersion == 2) sinceSwap++;
+                }
+                catch (Exception e) { failures.Add(e); }
+            }
+        })).ToArray();
+
+        SpinWait.SpinUntil(() => answers.Count >= 8, TimeSpan.FromSeconds(30));
+        // What SaveAtomically does: the whole file under a temporary name in the same folder, then one move over the old.
+        var temporary = path + ".tmp";
+        File.Copy(s_models.ModelB, temporary);
+        File.Move(temporary, path, overwrite: true);
+        var watch = Stopwatch.StartNew();
+        Task.WaitAll(clients);
+
+        Assert.IsEmpty(failures, string.Join("\n", failures.Select(f => f.Message)));
+        Assert.AreEqual(2, predictor.ModelVersion, $"the new file was not picked up within {watch.Elapsed.TotalSeconds:0} s");
+        var versions = answers.GroupBy(a => a.Prediction.ModelVersion).ToDictionary(g => g.Key, g => g.Count());
+        Assert.IsTrue(versions.GetValueOrDefault(1) > 0 && versions.GetValueOrDefault(2) > 0, $"answers by version: {string.Join(", ", versions)}");
+        foreach (var (image, prediction) in answers)
+            CollectionAssert.AreEqual(byVersion[prediction.ModelVersion][image], prediction.Probabilities, $"image {image}, version {prediction.ModelVersion}");
+    }
+
+    [TestMethod]
+    public void A_swapped_out_model_is_disposed_when_its_last_request_ends_and_not_before()
+    {
+        using var predictor = Predictor(s_models.ModelA);
+        var image = File.ReadAllBytes(s_models.Images[0]);
+        var expected = predictor.Predict(image).Probabilities;
+        var old = predictor.CurrentModel;
+        Assert.IsTrue(old.TryAcquire(), "a request in flight on version 1");
+        Assert.IsTrue(predictor.Reload());
+        Assert.AreEqual(2, predictor.Predict(image).ModelVersion, "new requests start on version 2");
+        CollectionAssert.AreEqual(expected, old.Score(image), "the request in flight still runs on version 1");
+
+        old.Release(); // its last request ends
+        using var input = TorchSharp.torch.zeros(1, 3, 32, 32);
+        Assert.Throws<ObjectDisposedException>(() => old.Classifier.PredictProbabilities(input), "version 1's network is freed");
+        Assert.IsFalse(old.TryAcquire(), "and no request can start on it");
+        Assert.AreEqual(2, predictor.Predict(image).ModelVersion);
+    }
+
+    [TestMethod]
+    public void A_damaged_file_moved_into_place_keeps_the_current_model()
+    {
+        var path = s_models.CopyOf(s_models.ModelA);
+        using var predictor = Predictor(path);
+        File.WriteAllText(path + ".tmp", "not a zip");
+        File.Move(path + ".tmp", path, overwrite: true);
+        Assert.IsFalse(predictor.Reload());
+        Assert.AreEqual(1, predictor.ModelVersion);
+        Assert.AreEqual(1, predictor.Predict(File.ReadAllBytes(s_models.Images[0])).ModelVersion);
+    }
+
+    [TestMethod]
+    public void Bad_images_throw_the_decoders_exception_and_the_predictor_keeps_answering()
+    {
+        using var predictor = Predictor(s_models.ModelA);
+        var good = File.ReadAllBytes(s_models.Images[0]);
+        var expected = predictor.Predict(good).Probabilities;
+        Assert.AreEqual(ImageDecodeFailure.NotAnImage, Assert.Throws<ImageDecodeException>(() => predictor.Predict("hello"u8.ToArray())).Reason);
+        Assert.AreEqual(ImageDecodeFailure.Corrupt, Assert.Throws<ImageDecodeException>(() => predictor.Predict(good[..(good.Length / 2)])).Reason);
+        Assert.AreEqual(ImageDecodeFailure.TooLarge, Assert.Throws<ImageDecodeException>(() => predictor.Predict(BadUploads.HugePngHeader())).Reason);
+        Assert.AreEqual(ImageDecodeFailure.Empty, Assert.Throws<ImageDecodeException>(() => predictor.Predict([])).Reason);
+        CollectionAssert.AreEqual(expected, predictor.Predict(good).Probabilities);
+    }
+}
