@@ -33,7 +33,7 @@ echo "  pack: $((SECONDS - start)) s"
 # 2. Metadata that applies to unsigned packages (dotnet nuget verify checks signatures only).
 version=$(unzip -p "$feed"/PetsML.Trainers.*.nupkg PetsML.Trainers.nuspec | sed -nE 's:.*<version>([^<]+)</version>.*:\1:p')
 missing=""
-for id in PetsML.Transforms PetsML.Trainers PetsML.Runtime.Cpu.linux-x64 PetsML.Runtime.Cpu.win-x64 \
+for id in PetsML.Transforms PetsML.Trainers PetsML.Onnx PetsML.Runtime.Cpu.linux-x64 PetsML.Runtime.Cpu.win-x64 \
           PetsML.Runtime.Cpu.osx-arm64 PetsML.Runtime.Cuda.linux-x64 PetsML.Runtime.Cuda.win-x64; do
   nupkg="$feed/$id.$version.nupkg"
   if [ ! -f "$nupkg" ]; then missing+=" $id(no package)"; continue; fi
@@ -45,11 +45,15 @@ for id in PetsML.Transforms PetsML.Trainers PetsML.Runtime.Cpu.linux-x64 PetsML.
   done
   unzip -l "$nupkg" README.md > /dev/null || missing+=" $id(README.md file)"
 done
-for id in PetsML.Transforms PetsML.Trainers; do
+for id in PetsML.Transforms PetsML.Trainers PetsML.Onnx; do
   unzip -l "$feed/$id.$version.nupkg" "lib/net10.0/$id.xml" > /dev/null || missing+=" $id(XML docs)"
   [ -f "$feed/$id.$version.snupkg" ] || missing+=" $id(snupkg)"
 done
 if [ -z "$missing" ]; then pass "metadata of every package (version $version)"; else fail "metadata missing:$missing"; fi
+# ONNX Runtime (native, about 80 MB a platform) comes only with PetsML.Onnx, never with the trainer.
+if unzip -p "$feed/PetsML.Trainers.$version.nupkg" PetsML.Trainers.nuspec | grep -q 'id="Microsoft.ML.OnnxRuntime"'; then
+  fail "PetsML.Trainers depends on Microsoft.ML.OnnxRuntime (only PetsML.Onnx should)"
+else pass "PetsML.Trainers does not depend on Microsoft.ML.OnnxRuntime"; fi
 
 # 3. The sample app, outside the repository, from the feed alone for PetsML.
 app="$work/samples"

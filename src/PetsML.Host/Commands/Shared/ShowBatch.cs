@@ -1,7 +1,7 @@
 using Microsoft.ML;
 using PetsML.Transforms.Batching;
 using PetsML.Transforms.Pipeline;
-using PetsML.Transforms.Visualization;
+using PetsML.Host.Visualization;
 
 namespace PetsML.Host.Commands.Shared;
 
