@@ -3,7 +3,7 @@
 using PetsML.Bench;
 
 // First of all: glibc's malloc settings for libtorch (one restart of this process; see GlibcMallocTunables).
-PetsML.Transforms.Interop.Torch.GlibcMallocTunables.ApplyByRestarting();
+PetsML.Host.Native.GlibcMallocTunables.ApplyByRestarting();
 var verbs = new Dictionary<string, (string Help, Func<string[], int> Run)>(StringComparer.Ordinal)
 {
     ["decode"] = (DecodePresizeBenchmark.Help, DecodePresizeBenchmark.Run),

@@ -1,8 +1,8 @@
 using System.Text.Json;
 using PetsML.Tests.Support;
-using PetsML.Transforms.Interop.Torch;
+using PetsML.Host.Native;
 
-namespace PetsML.Tests.Native;
+namespace PetsML.Tests.Host.Native;
 
 /// <summary>
 /// petsml restarts itself once under glibc tunables that keep libtorch's freed activations from staying in the process

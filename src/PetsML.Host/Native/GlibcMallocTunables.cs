@@ -2,7 +2,7 @@ using System.Collections;
 using System.Runtime.InteropServices;
 using System.Text;
 
-namespace PetsML.Transforms.Interop.Torch;
+namespace PetsML.Host.Native;
 
 /// <summary>
 /// glibc's malloc settings for a process that trains with libtorch, applied by PetsML's executables (petsml, the
