@@ -1,11 +1,11 @@
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
 
-namespace PetsML.Trainers.FineTuning;
+namespace PetsML.Trainers.Interop.MlNet;
 
 /// <summary>
 /// What ML.NET hands its own trainers and keeps internal: the MLContext behind a catalog, its seed and its log
-/// channels (compiled against publicized references, like the persistence code in Interop/MlNet). Not used to find data.
+/// channels (compiled against publicized references, as all of Interop/MlNet). Not used to find data.
 /// </summary>
 internal static class MlNetContext
 {
