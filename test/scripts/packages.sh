@@ -2,9 +2,11 @@
 # The packages as an app outside this repository uses them (run by .ci/run after the test suite):
 #   1. dotnet pack -c Release into a temporary folder feed, with no warning;
 #   2. every package's .nuspec has id, version, authors, description, license, readme and repository;
+#      PetsML.Trainers does not depend on Microsoft.ML.OnnxRuntime (only PetsML.Onnx does);
 #   3. samples/DropIn, copied out of the repository, restores PetsML from that feed alone (PetsML's packages
 #      land in a fresh packages folder; other packages come from the machine's NuGet cache, used read-only as a
 #      fallback folder without any PetsML entry, or from nuget.org), builds with no warning, trains and predicts;
+#   3b. the same app restored on ML.NET 6.0.0 (-p:MlNetVersion=6.0.0; 3. uses the 5.0.1 floor) builds and runs;
 #   4. dotnet publish of the same app runs from the publish folder (on Debian 12 this proves the runtime
 #      package's native fix applies to publish output);
 #   5. the app without libtorch stops with the message naming the runtime package to add.
@@ -114,6 +116,25 @@ if (cd "$work" && timeout 600 dotnet "$out/DropIn.dll" "$work/run-build") > "$wo
   check_run "the sample trains and predicts from its build output" "$work/run.log"
 else fail "the sample failed from its build output:"; tail -20 "$work/run.log"; fi
 echo "  sample run: $((SECONDS - step)) s"
+
+# 3b. The same app on ML.NET 6.0.0 (PetsML's floor is 5.0.1, which the build above used): a copy of the sample
+#     restored with -p:MlNetVersion=6.0.0, built and run from its own output.
+step=$SECONDS
+app6="$work/samples-mlnet6"
+cp -r "$app" "$app6"
+rm -rf "$app6"/*/bin "$app6"/*/obj
+if dotnet build "$app6/DropIn" -c Release -nologo -p:PetsMLVersion="$version" -p:MlNetVersion=6.0.0 > "$work/build6.log" 2>&1; then
+  if grep -qE ": warning [A-Z]+[0-9]+" "$work/build6.log"; then
+    fail "the sample's build on ML.NET 6.0.0 printed warnings:"; grep -E ": warning [A-Z]+[0-9]+" "$work/build6.log" | sort -u
+  elif ! grep -q '"Microsoft.ML/6.0.0"' "$app6/DropIn/bin/Release/net10.0/DropIn.deps.json"; then
+    fail "the sample built with -p:MlNetVersion=6.0.0 does not use Microsoft.ML 6.0.0"
+  elif (cd "$work" && timeout 600 dotnet "$app6/DropIn/bin/Release/net10.0/DropIn.dll" "$work/run-mlnet6") > "$work/run6.log" 2>&1; then
+    check_run "the sample on ML.NET 6.0.0 trains and predicts" "$work/run6.log"
+  else fail "the sample on ML.NET 6.0.0 failed:"; tail -20 "$work/run6.log"; fi
+else
+  fail "the sample does not build on ML.NET 6.0.0:"; grep -E "error|warning" "$work/build6.log" | sort -u | tail -20
+fi
+echo "  sample on ML.NET 6.0.0: $((SECONDS - step)) s"
 
 # 4. Publish and run from the publish folder.
 step=$SECONDS
