@@ -141,7 +141,7 @@ step=$SECONDS
 if dotnet publish "$app/DropIn" -c Release -nologo -p:PetsMLVersion="$version" -o "$work/publish" > "$work/publish.log" 2>&1 \
    && (cd "$work" && timeout 600 "$work/publish/DropIn" "$work/run-publish") > "$work/run-publish.log" 2>&1; then
   check_run "the published sample trains and predicts" "$work/run-publish.log"
-else fail "the published sample failed:"; tail -20 "$work/publish.log" "$work/run-publish.log"; fi
+else fail "the published sample failed:"; tail -n 20 "$work/publish.log" "$work/run-publish.log"; fi
 echo "  publish and run: $((SECONDS - step)) s"
 
 # 5. Without libtorch: the build output minus libtorch's own libraries (TorchSharp's wrapper stays).
