@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using PetsML.Transforms.Augmentation;
-using PetsML.Transforms.Visualization;
+using PetsML.Host.Visualization;
 using TorchSharp;
 using static TorchSharp.torch;
 

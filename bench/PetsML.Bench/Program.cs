@@ -2,8 +2,9 @@
 // Add a benchmark by adding a verb to the table below.
 using PetsML.Bench;
 
-// First of all: glibc's malloc settings for libtorch (one restart of this process; see GlibcMallocTunables).
-PetsML.Transforms.Interop.Torch.GlibcMallocTunables.ApplyByRestarting();
+// First of all: glibc's malloc settings for libtorch (one restart of this process; see GlibcMallocTunables),
+// or, to compare, the same threshold set in process (InProcessMalloc).
+if (!InProcessMalloc.Apply()) PetsML.Host.Native.GlibcMallocTunables.ApplyByRestarting();
 var verbs = new Dictionary<string, (string Help, Func<string[], int> Run)>(StringComparer.Ordinal)
 {
     ["decode"] = (DecodePresizeBenchmark.Help, DecodePresizeBenchmark.Run),

@@ -1,9 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
-using PetsML.Trainers.Export;
+using PetsML.Onnx.Export;
 using PetsML.Trainers.FineTuning;
 using PetsML.Trainers.Modeling;
-using PetsML.Trainers.Scoring;
+using PetsML.Host.Scoring;
+using PetsML.Onnx.Scoring;
 using PetsML.Trainers.Training;
 using PetsML.Transforms.Augmentation;
 using PetsML.Transforms.Presizing;

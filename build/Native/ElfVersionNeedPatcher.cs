@@ -9,7 +9,8 @@
 //
 // This task edits only the copy in a build or publish output folder (never the NuGet cache), and
 // only when the machine's libstdc++ lacks the version. It is idempotent: an already weak entry is
-// left alone. Checked against TorchSharp 0.107.0 (linux-x64).
+// left alone. Checked against TorchSharp 0.107.0 (linux-x64). When it can be deleted, and the opt-out property:
+// PatchLibTorchSharp.targets.
 //
 // It is compiled by MSBuild's RoslynCodeTaskFactory (see PatchLibTorchSharp.targets), so it must
 // stay a single self-contained file using only the BCL and Microsoft.Build.Framework.
@@ -123,7 +124,7 @@ public sealed class ElfVersionNeedPatcher : Task
                 need += BitConverter.ToUInt32(elf, (int)need + 12);
             }
         }
-        return $"{version} not required; left unchanged";
+        return $"{version} not required; left unchanged (this TorchSharp may no longer need build/Native: see PatchLibTorchSharp.targets)";
     }
 
     static string ReadString(byte[] bytes, long start)

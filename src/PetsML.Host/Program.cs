@@ -4,9 +4,9 @@ using Spectre.Console.Cli;
 
 // petsml: the fastai pet-breeds lesson from a terminal. Only registration lives here; see Commands/.
 // First of all: glibc's malloc settings for libtorch (one restart of this process; see GlibcMallocTunables).
-PetsML.Transforms.Interop.Torch.GlibcMallocTunables.ApplyByRestarting();
+PetsML.Host.Native.GlibcMallocTunables.ApplyByRestarting();
 if (Environment.GetEnvironmentVariable("PETSML_DEBUG") is "1" or "true")
-    Console.Error.WriteLine($"petsml: glibc malloc tunables {PetsML.Transforms.Interop.Torch.GlibcMallocTunables.Describe()}");
+    Console.Error.WriteLine($"petsml: glibc malloc tunables {PetsML.Host.Native.GlibcMallocTunables.Describe()}");
 var console = HostConsole.Standard();
 using var stop = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>

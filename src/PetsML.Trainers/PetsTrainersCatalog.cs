@@ -1,5 +1,6 @@
 using PetsML;
 using PetsML.Trainers.FineTuning;
+using PetsML.Trainers.Interop.MlNet;
 using PetsML.Trainers.Training;
 
 namespace Microsoft.ML;

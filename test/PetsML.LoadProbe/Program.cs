@@ -9,7 +9,7 @@
 // --onnx-session opens MODEL.onnx in ONNX Runtime with the session's log severity at WARNING and runs one batch
 // of zeros, so whatever ONNX Runtime warns about lands on this process's standard error (its default log sink).
 // --glibc-tunables ARG... prints {pid, GLIBC_TUNABLES, PETSML_PROBE_MARK, args} as a JSON line, restarts under PetsML's glibc tunables
-// as petsml does at start (src/PetsML.Transforms/Interop/Torch/GlibcMallocTunables.cs), and so prints again if it did; then
+// as petsml does at start (src/PetsML.Host/Native/GlibcMallocTunables.cs, compiled in here too), and so prints again if it did; then
 // a last line {status} with GlibcMallocTunables.Describe().
 using System.Text.Json;
 using Microsoft.ML;
@@ -21,8 +21,8 @@ using PetsML;
 if (args[0] == "--glibc-tunables")
 {
     Console.WriteLine(JsonSerializer.Serialize(new { pid = Environment.ProcessId, tunables = Environment.GetEnvironmentVariable("GLIBC_TUNABLES"), mark = Environment.GetEnvironmentVariable("PETSML_PROBE_MARK"), args = args[1..] }));
-    PetsML.Transforms.Interop.Torch.GlibcMallocTunables.ApplyByRestarting();
-    Console.WriteLine(JsonSerializer.Serialize(new { status = PetsML.Transforms.Interop.Torch.GlibcMallocTunables.Describe() }));
+    PetsML.Host.Native.GlibcMallocTunables.ApplyByRestarting();
+    Console.WriteLine(JsonSerializer.Serialize(new { status = PetsML.Host.Native.GlibcMallocTunables.Describe() }));
     return 0;
 }
 

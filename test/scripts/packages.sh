@@ -2,9 +2,11 @@
 # The packages as an app outside this repository uses them (run by .ci/run after the test suite):
 #   1. dotnet pack -c Release into a temporary folder feed, with no warning;
 #   2. every package's .nuspec has id, version, authors, description, license, readme and repository;
+#      PetsML.Trainers does not depend on Microsoft.ML.OnnxRuntime (only PetsML.Onnx does);
 #   3. samples/DropIn, copied out of the repository, restores PetsML from that feed alone (PetsML's packages
 #      land in a fresh packages folder; other packages come from the machine's NuGet cache, used read-only as a
 #      fallback folder without any PetsML entry, or from nuget.org), builds with no warning, trains and predicts;
+#   3b. the same app restored on ML.NET 6.0.0 (-p:MlNetVersion=6.0.0; 3. uses the 5.0.1 floor) builds and runs;
 #   4. dotnet publish of the same app runs from the publish folder (on Debian 12 this proves the runtime
 #      package's native fix applies to publish output);
 #   5. the app without libtorch stops with the message naming the runtime package to add;
@@ -35,7 +37,7 @@ echo "  pack: $((SECONDS - start)) s"
 # 2. Metadata that applies to unsigned packages (dotnet nuget verify checks signatures only).
 version=$(unzip -p "$feed"/PetsML.Trainers.*.nupkg PetsML.Trainers.nuspec | sed -nE 's:.*<version>([^<]+)</version>.*:\1:p')
 missing=""
-for id in PetsML.Transforms PetsML.Trainers PetsML.Serving PetsML.Runtime.Cpu.linux-x64 PetsML.Runtime.Cpu.win-x64 \
+for id in PetsML.Transforms PetsML.Trainers PetsML.Serving PetsML.Onnx PetsML.Runtime.Cpu.linux-x64 PetsML.Runtime.Cpu.win-x64 \
           PetsML.Runtime.Cpu.osx-arm64 PetsML.Runtime.Cuda.linux-x64 PetsML.Runtime.Cuda.win-x64; do
   nupkg="$feed/$id.$version.nupkg"
   if [ ! -f "$nupkg" ]; then missing+=" $id(no package)"; continue; fi
@@ -47,11 +49,15 @@ for id in PetsML.Transforms PetsML.Trainers PetsML.Serving PetsML.Runtime.Cpu.li
   done
   unzip -l "$nupkg" README.md > /dev/null || missing+=" $id(README.md file)"
 done
-for id in PetsML.Transforms PetsML.Trainers PetsML.Serving; do
+for id in PetsML.Transforms PetsML.Trainers PetsML.Serving PetsML.Onnx; do
   unzip -l "$feed/$id.$version.nupkg" "lib/net10.0/$id.xml" > /dev/null || missing+=" $id(XML docs)"
   [ -f "$feed/$id.$version.snupkg" ] || missing+=" $id(snupkg)"
 done
 if [ -z "$missing" ]; then pass "metadata of every package (version $version)"; else fail "metadata missing:$missing"; fi
+# ONNX Runtime (native, about 80 MB a platform) comes only with PetsML.Onnx, never with the trainer.
+if unzip -p "$feed/PetsML.Trainers.$version.nupkg" PetsML.Trainers.nuspec | grep -q 'id="Microsoft.ML.OnnxRuntime"'; then
+  fail "PetsML.Trainers depends on Microsoft.ML.OnnxRuntime (only PetsML.Onnx should)"
+else pass "PetsML.Trainers does not depend on Microsoft.ML.OnnxRuntime"; fi
 
 # 3. The sample app, outside the repository, from the feed alone for PetsML.
 app="$work/samples"
@@ -113,12 +119,31 @@ if (cd "$work" && timeout 600 dotnet "$out/DropIn.dll" "$work/run-build") > "$wo
 else fail "the sample failed from its build output:"; tail -20 "$work/run.log"; fi
 echo "  sample run: $((SECONDS - step)) s"
 
+# 3b. The same app on ML.NET 6.0.0 (PetsML's floor is 5.0.1, which the build above used): a copy of the sample
+#     restored with -p:MlNetVersion=6.0.0, built and run from its own output.
+step=$SECONDS
+app6="$work/samples-mlnet6"
+cp -r "$app" "$app6"
+rm -rf "$app6"/*/bin "$app6"/*/obj
+if dotnet build "$app6/DropIn" -c Release -nologo -p:PetsMLVersion="$version" -p:MlNetVersion=6.0.0 > "$work/build6.log" 2>&1; then
+  if grep -qE ": warning [A-Z]+[0-9]+" "$work/build6.log"; then
+    fail "the sample's build on ML.NET 6.0.0 printed warnings:"; grep -E ": warning [A-Z]+[0-9]+" "$work/build6.log" | sort -u
+  elif ! grep -q '"Microsoft.ML/6.0.0"' "$app6/DropIn/bin/Release/net10.0/DropIn.deps.json"; then
+    fail "the sample built with -p:MlNetVersion=6.0.0 does not use Microsoft.ML 6.0.0"
+  elif (cd "$work" && timeout 600 dotnet "$app6/DropIn/bin/Release/net10.0/DropIn.dll" "$work/run-mlnet6") > "$work/run6.log" 2>&1; then
+    check_run "the sample on ML.NET 6.0.0 trains and predicts" "$work/run6.log"
+  else fail "the sample on ML.NET 6.0.0 failed:"; tail -20 "$work/run6.log"; fi
+else
+  fail "the sample does not build on ML.NET 6.0.0:"; grep -E "error|warning" "$work/build6.log" | sort -u | tail -20
+fi
+echo "  sample on ML.NET 6.0.0: $((SECONDS - step)) s"
+
 # 4. Publish and run from the publish folder.
 step=$SECONDS
 if dotnet publish "$app/DropIn" -c Release -nologo -p:PetsMLVersion="$version" -o "$work/publish" > "$work/publish.log" 2>&1 \
    && (cd "$work" && timeout 600 "$work/publish/DropIn" "$work/run-publish") > "$work/run-publish.log" 2>&1; then
   check_run "the published sample trains and predicts" "$work/run-publish.log"
-else fail "the published sample failed:"; tail -20 "$work/publish.log" "$work/run-publish.log"; fi
+else fail "the published sample failed:"; tail -n 20 "$work/publish.log" "$work/run-publish.log"; fi
 echo "  publish and run: $((SECONDS - step)) s"
 
 # 5. Without libtorch: the build output minus libtorch's own libraries (TorchSharp's wrapper stays).

@@ -2,6 +2,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using PetsML.Trainers.Devices;
+using PetsML.Trainers.Interop.MlNet;
 using PetsML.Trainers.Losses;
 using PetsML.Trainers.LrFinding;
 using PetsML.Trainers.Modeling;

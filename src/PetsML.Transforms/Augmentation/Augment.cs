@@ -129,6 +129,45 @@ public sealed class AugmentTransformer : RowMappingTransformer, IDisposable
         return Augmenter.Validation(batch).data<float>().ToArray();
     }
 
+    /// <summary>
+    /// fastai's <c>dls.one_batch()</c> without a learner: the first <paramref name="count"/> rows of
+    /// <paramref name="input"/>'s presized column through the training path, whose random flip, rotation, zoom, warp
+    /// and lighting are drawn from <paramref name="seed"/> as the trainer draws them for a batch. For a picture of what
+    /// the model trains on (show_batch); shuffle or filter <paramref name="input"/> first to choose the rows.
+    /// </summary>
+    /// <param name="input">Data with this transformer's input column (presized bytes 3×H×W).</param>
+    /// <param name="count">Rows to take, at least 1; fewer come back when the data has fewer rows.</param>
+    /// <param name="seed">Seed of the random augmentation: the same seed and rows give the same batch.</param>
+    /// <returns>float32 [N, 3, Size, Size], normalised with <see cref="AugmentOptions.Normalization"/>; the caller disposes it.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">The input column is missing or not presized bytes, or <paramref name="count"/> is below 1.</exception>
+    /// <exception cref="ArgumentException"><paramref name="input"/> has no rows.</exception>
+    public torch.Tensor AugmentBatch(IDataView input, int count, int seed = 0)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        var column = input.Schema.GetColumnOrNull(InputColumnName);
+        var (height, width) = CheckInput(column, InputColumnName);
+        var items = new List<byte[]>();
+        using (var cursor = input.GetRowCursor(new[] { column!.Value }))
+        {
+            var getter = cursor.GetGetter<VBuffer<byte>>(column.Value);
+            VBuffer<byte> image = default;
+            while (items.Count < count && cursor.MoveNext())
+            {
+                getter(ref image);
+                items.Add(image.DenseValues().ToArray());
+            }
+        }
+        if (items.Count == 0) throw new ArgumentException("The data has no rows to draw a batch from.", nameof(input));
+
+        using var scope = torch.NewDisposeScope();
+        var raw = torch.empty(new long[] { items.Count, 3, height, width }, dtype: torch.uint8);
+        var pixels = raw.data<byte>();
+        for (int i = 0; i < items.Count; i++) pixels.CopyFrom(items[i], 0, (long)i * items[i].Length);
+        using var generator = new torch.Generator((ulong)seed);
+        return Augmenter.Training(raw, generator).MoveToOuterDisposeScope();
+    }
+
     public override void Save(ModelSaveContext ctx)
     {
         var w = MlNetInternals.BeginSave(ctx, Version);

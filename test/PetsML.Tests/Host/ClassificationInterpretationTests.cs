@@ -1,6 +1,6 @@
 using PetsML.Tests.Support;
-using PetsML.Trainers.Interpretation;
-using PetsML.Trainers.Visualization;
+using PetsML.Host.Interpretation;
+using PetsML.Host.Visualization;
 using SkiaSharp;
 
 namespace PetsML.Tests.Host;

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using PetsML.Host.Cli;
 using PetsML.Tests.Support;
-using PetsML.Trainers.Visualization;
+using PetsML.Host.Visualization;
 using SkiaSharp;
 
 namespace PetsML.Tests.Host;

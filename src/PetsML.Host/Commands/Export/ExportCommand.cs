@@ -2,7 +2,7 @@ using System.ComponentModel;
 using Microsoft.ML;
 using PetsML.Host.Cli;
 using PetsML.Host.Commands.Shared;
-using PetsML.Trainers.Export;
+using PetsML.Onnx.Export;
 using Spectre.Console;
 using Spectre.Console.Cli;
 

@@ -5,7 +5,7 @@ using PetsML.Host.Cli;
 using PetsML.Host.Commands.Shared;
 using PetsML.Trainers;
 using PetsML.Trainers.FineTuning;
-using PetsML.Trainers.Visualization;
+using PetsML.Host.Visualization;
 using Spectre.Console;
 using Spectre.Console.Cli;
 

@@ -3,7 +3,8 @@ using System.Diagnostics;
 using Microsoft.ML;
 using PetsML.Host.Cli;
 using PetsML.Host.Commands.Shared;
-using PetsML.Trainers.Scoring;
+using PetsML.Host.Scoring;
+using PetsML.Onnx.Scoring;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -120,7 +121,7 @@ public sealed class ScoreCommand(HostConsole console) : Command<ScoreCommand.Set
     sealed class SavedModelClassifier(SavedModel saved, TorchBatchClassifier inner) : IImageBatchClassifier
     {
         public IReadOnlyList<string> ClassNames => inner.ClassNames;
-        public PetsML.Trainers.Export.OnnxPreprocessing Preprocessing => inner.Preprocessing;
+        public PetsML.Onnx.Export.OnnxPreprocessing Preprocessing => inner.Preprocessing;
         public string Engine => inner.Engine;
         public float[][] Predict(TorchSharp.torch.Tensor presized) => inner.Predict(presized);
 

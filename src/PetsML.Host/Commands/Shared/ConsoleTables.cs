@@ -1,6 +1,6 @@
 using System.Globalization;
 using Microsoft.ML.Data;
-using PetsML.Trainers.Interpretation;
+using PetsML.Host.Interpretation;
 using Spectre.Console;
 
 namespace PetsML.Host.Commands.Shared;

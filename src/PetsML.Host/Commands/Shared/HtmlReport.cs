@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using PetsML.Trainers.Interpretation;
+using PetsML.Host.Interpretation;
 using PetsML.Trainers.LrFinding;
 using PetsML.Trainers.Training;
 

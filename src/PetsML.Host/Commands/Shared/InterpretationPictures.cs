@@ -1,6 +1,6 @@
 using Microsoft.ML;
-using PetsML.Trainers.Interpretation;
-using PetsML.Trainers.Visualization;
+using PetsML.Host.Interpretation;
+using PetsML.Host.Visualization;
 
 namespace PetsML.Host.Commands.Shared;
 

@@ -1,7 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using PetsML.Host.Cli;
-using PetsML.Trainers.Interpretation;
+using PetsML.Host.Interpretation;
 using PetsML.Transforms;
 using PetsML.Transforms.Augmentation;
 using PetsML.Transforms.Pipeline;

@@ -2,8 +2,6 @@ using System.ComponentModel;
 using Microsoft.ML;
 using PetsML.Host.Cli;
 using PetsML.Host.Commands.Shared;
-using PetsML.Trainers;
-using PetsML.Trainers.FineTuning;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -33,18 +31,9 @@ public sealed class ShowBatchCommand(HostConsole console) : Command<ShowBatchCom
         var human = console.Human(settings.Json);
         var mlContext = new MLContext(seed: settings.Seed);
         var data = PetsData.Load(mlContext, settings, human);
-        var trainer = mlContext.MulticlassClassification.Trainers.FineTuneImageClassifier(new ImageFineTuningOptions
-        {
-            BatchSize = settings.BatchSizeOrDefault, Seed = settings.Seed, Architecture = settings.Architecture, Pretrained = false,
-        });
-        using var session = trainer.CreateSession(data.Transformed);
-        try
-        {
-            int shown = Shared.ShowBatch.Save(session.Learner.Train, data.Transformed, session.ClassNames, settings.Out, settings.MaxImages);
-            human.MarkupLineInterpolated($"Batch picture ({shown} images): {settings.Out}");
-            if (settings.Json) console.WriteJson(new { command = "show-batch", data = data.Folder, picture = Path.GetFullPath(settings.Out), images = shown });
-        }
-        finally { session.Model.Dispose(); }
+        int shown = Shared.ShowBatch.Save(mlContext, data, settings.Seed, settings.Out, settings.MaxImages);
+        human.MarkupLineInterpolated($"Batch picture ({shown} images): {settings.Out}");
+        if (settings.Json) console.WriteJson(new { command = "show-batch", data = data.Folder, picture = Path.GetFullPath(settings.Out), images = shown });
         return ExitCodes.Success;
     }
 }

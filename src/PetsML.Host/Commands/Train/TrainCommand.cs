@@ -7,7 +7,7 @@ using PetsML.Trainers;
 using PetsML.Trainers.FineTuning;
 using PetsML.Trainers.LrFinding;
 using PetsML.Trainers.Training;
-using PetsML.Trainers.Visualization;
+using PetsML.Host.Visualization;
 using Spectre.Console;
 using Spectre.Console.Cli;
 

@@ -34,6 +34,35 @@ public sealed class DataPipelineTests
             .Append(ml.Transforms.AugmentImages(new AugmentOptions { Size = size }));
 
     [TestMethod]
+    public void AugmentBatch_draws_a_seeded_training_batch_without_a_learner()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadImageFiles(_folder.Combine("images"));
+        var model = (IEnumerable<ITransformer>)Pipeline(ml).Fit(data);
+        var augment = model.OfType<AugmentTransformer>().Single();
+        var output = ((ITransformer)model).Transform(data);
+        var rows = ml.Data.Cache(ml.Data.TakeRows(ml.Data.TrainingRows(output), 5));
+
+        using var first = augment.AugmentBatch(rows, 4, seed: 7);
+        using var again = augment.AugmentBatch(rows, 4, seed: 7);
+        using var other = augment.AugmentBatch(rows, 4, seed: 8);
+        CollectionAssert.AreEqual(new long[] { 4, 3, 48, 48 }, first.shape);
+        Assert.AreEqual(TorchSharp.torch.ScalarType.Float32, first.dtype);
+        Assert.IsTrue(first.allclose(again, rtol: 0, atol: 0), "the same seed and rows give the same batch");
+        Assert.IsFalse(first.allclose(other, rtol: 0, atol: 1e-3), "another seed draws other augmentations");
+
+        // The training path is random; the ML.NET column is the validation path of the same rows.
+        using var validation = TorchSharp.torch.tensor(rows.GetColumn<float[]>("Features").Take(4).SelectMany(v => v).ToArray(), new long[] { 4, 3, 48, 48 });
+        Assert.IsFalse(first.allclose(validation, rtol: 0, atol: 1e-3), "AugmentBatch applies the training augmentation, not the validation crop");
+
+        using var all = augment.AugmentBatch(rows, 100);
+        Assert.AreEqual(5L, all.shape[0], "fewer rows than asked for give a smaller batch");
+        var noColumn = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => augment.AugmentBatch(data, 2));
+        StringAssert.Contains(noColumn.Message, "Image");
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => augment.AugmentBatch(rows, 0));
+    }
+
+    [TestMethod]
     public void Pipeline_labels_splits_presizes_and_augments()
     {
         var ml = new MLContext(seed: 1);
