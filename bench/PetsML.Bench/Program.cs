@@ -20,6 +20,7 @@ var verbs = new Dictionary<string, (string Help, Func<string[], int> Run)>(Strin
     ["mlnet-inference"] = (MlNetInferenceBenchmark.Help, MlNetInferenceBenchmark.Run),
     ["presize-dump"] = (PresizeDump.Help, PresizeDump.Run),
     ["step-check"] = (StepCheck.Help, StepCheck.Run),
+    ["plan-sweep"] = (PlanSweepBenchmark.Help, PlanSweepBenchmark.Run),
 };
 
 if (args.Length == 0 || !verbs.TryGetValue(args[0], out var verb))
