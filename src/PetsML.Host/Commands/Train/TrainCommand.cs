@@ -116,7 +116,7 @@ public sealed class TrainCommand(HostConsole console) : Command<TrainCommand.Set
         public TimeSpan? TimeBudgetSpan => TimeBudget is null ? null : ParseTimeBudget(TimeBudget);
 
         /// <summary>"90s", "10m", "1.5h" or "1h30m" (and a plain number of seconds); null when it is none of these or not positive.</summary>
-        internal static TimeSpan? ParseTimeBudget(string text)
+        public static TimeSpan? ParseTimeBudget(string text)
         {
             var match = System.Text.RegularExpressions.Regex.Match(text.Trim(), @"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?$");
             if (!match.Success || text.Trim().Length == 0) return null;

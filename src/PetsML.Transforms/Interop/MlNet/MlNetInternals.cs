@@ -95,12 +95,16 @@ internal static class MlNetInternals
         public BinaryReader Reader => (BinaryReader)LoadReader.GetValue(_ctx)!;
 
         /// <summary>The format version that was written (to read older formats).</summary>
+        /// <remarks>
+        /// The model's version (ModelHeader.ModelVerWritten), not the header's own format version (VerWritten): a check
+        /// against the latter did not tell the model's formats apart (the classifier's 0x00010003 plan was never read).
+        /// </remarks>
         public uint VersionWritten
         {
             get
             {
                 var header = LoadHeader.GetValue(_ctx)!;
-                return (uint)header.GetType().GetField("VerWritten", Instance)!.GetValue(header)!;
+                return (uint)header.GetType().GetField("ModelVerWritten", Instance)!.GetValue(header)!;
             }
         }
 
