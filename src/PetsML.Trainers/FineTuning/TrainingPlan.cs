@@ -143,9 +143,11 @@ internal sealed record TrainingPlan(int TrainingPhotos, int Classes, int Validat
         string epoch = string.Create(c, $"one epoch is estimated at {b.SecondsPerEpoch:0.#} s from a timed probe");
         if (b.EpochsAfter >= b.EpochsPlanned)
             return string.Create(c, $"Time budget {Format(b.Budget)}: {epoch}, so the {b.EpochsPlanned} epochs (about {b.SecondsPerEpoch * b.EpochsPlanned / 60:0.#} min) fit.");
-        string over = b.SecondsPerEpoch * b.EpochsAfter > b.Budget.TotalSeconds ? " (one epoch alone is over the budget: training one epoch)" : "";
+        if (b.SecondsPerEpoch * b.EpochsAfter > b.Budget.TotalSeconds)
+            return string.Create(c, $"Time budget {Format(b.Budget)}: {epoch}, longer than the budget: training 1 of the {b.EpochsPlanned} planned epochs, " +
+                $"fine_tune({Epochs}) with {FreezeEpochs} frozen.");
         return string.Create(c, $"Time budget {Format(b.Budget)}: {epoch}; {b.EpochsAfter} of the {b.EpochsPlanned} planned epochs fit, " +
-            $"so fine_tune({Epochs}) with {FreezeEpochs} frozen{over}.");
+            $"so fine_tune({Epochs}) with {FreezeEpochs} frozen.");
     }
 
     static string Format(TimeSpan t) => t.TotalHours >= 1 ? $"{t.TotalHours:0.##} h" : t.TotalMinutes >= 1 ? $"{t.TotalMinutes:0.##} min" : $"{t.TotalSeconds:0.#} s";

@@ -78,6 +78,25 @@ public sealed class TrainingPlanFitTests
         Assert.AreEqual(plan, loaded.Plan, "the plan is stored in the model");
     }
 
+    [TestMethod]
+    public void A_time_budget_is_measured_and_fitted_and_the_log_says_so()
+    {
+        // One millisecond: no epoch fits, so one unfrozen epoch runs and the log says the budget is too small.
+        var log = new List<string>();
+        var options = Options(log);
+        options.MaxTrainingTime = TimeSpan.FromMilliseconds(1);
+        using var model = s_ml.MulticlassClassification.Trainers.FineTuneImageClassifier(options).Fit(s_data);
+
+        Assert.AreEqual((1, 0), (model.Plan!.Epochs, model.Plan.FreezeEpochs));
+        Assert.AreEqual(1, model.History!.Epochs.Count);
+        var budget = model.Plan.Budget!;
+        Assert.IsTrue(budget.SecondsPerEpoch > 0, "the probe timed something");
+        Assert.AreEqual((9, 1), (budget.EpochsPlanned, budget.EpochsAfter));
+        Assert.IsTrue(log.Any(l => l.StartsWith("Time budget 0 s: one epoch is estimated at", StringComparison.Ordinal)
+            && l.EndsWith("longer than the budget: training 1 of the 9 planned epochs, fine_tune(1) with 0 frozen.", StringComparison.Ordinal)),
+            string.Join('\n', log));
+    }
+
     sealed class Prediction
     {
         public uint Label { get; set; }

@@ -98,7 +98,7 @@ public sealed class TrainingPlanTests
 
         var tiny = plan.FitToBudget(TimeSpan.FromSeconds(30), secondsPerEpoch: 60);
         Assert.AreEqual((1, 0), (tiny.Epochs, tiny.FreezeEpochs), "never fewer than one epoch");
-        StringAssert.Contains(tiny.DescribeBudget(), "one epoch alone is over the budget");
+        StringAssert.Contains(tiny.DescribeBudget(), "longer than the budget: training 1 of the 6 planned epochs, fine_tune(1) with 0 frozen.");
 
         var progressive = plan.FitToBudget(TimeSpan.FromSeconds(30), secondsPerEpoch: 60, keepFrozen: true);
         Assert.AreEqual((1, 1), (progressive.Epochs, progressive.FreezeEpochs), "progressive resizing keeps its frozen epoch");
