@@ -257,8 +257,8 @@ public sealed class ImageFineTuningOptions
     /// <summary>
     /// A checkpoint of this same run (<see cref="TrainingCheckpoint.Load"/> of <see cref="CheckpointPath"/>) to continue from:
     /// <c>Fit</c> skips its finished epochs and computes the remaining ones exactly as the uninterrupted run (same data and seed
-    /// required). Epochs, FreezeEpochs, LrMult and, when set, BaseLearningRate must equal the checkpoint's (a null
-    /// BaseLearningRate takes the checkpoint's, so a "find" is not re-run), as must the classes and the training tricks
+    /// required). The checkpoint's training plan is used, not a new one: BatchSize, Epochs, FreezeEpochs and BaseLearningRate
+    /// left unset take the checkpoint's (so a "find" is not re-run), and set ones must equal them, as must LrMult, the classes and the training tricks
     /// (LabelSmoothing, MixUp, CutMix, KeepBestEpoch, EarlyStoppingPatience, GradientAccumulationItems), else Fit throws
     /// naming what differs. Not with a <see cref="Recipe"/>. Default null.
     /// </summary>

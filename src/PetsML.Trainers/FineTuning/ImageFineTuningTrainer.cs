@@ -224,8 +224,17 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
         {
             if (resume.TrainingPlan is { } stored)
             {
-                if (_options.BatchSize is { } batch && batch != stored.BatchSize)
-                    throw new ArgumentException($"ResumeFrom: the checkpoint's run used BatchSize {stored.BatchSize}, the options set {batch}; leave BatchSize unset or set it to {stored.BatchSize}.", nameof(ImageFineTuningOptions.BatchSize));
+                // Options set to other values than the stored plan's would be ignored: refuse them, naming the option.
+                void Same(string option, object? set, object stored)
+                {
+                    if (set is not null && !set.Equals(stored))
+                        throw new ArgumentException($"ResumeFrom: the checkpoint belongs to a different run ({char.ToLowerInvariant(option[0])}{option[1..]} {stored} vs {set}); " +
+                            $"leave {option} unset to use the checkpoint's training plan, or set it to {stored}.", option);
+                }
+                Same(nameof(ImageFineTuningOptions.BatchSize), _options.BatchSize, stored.BatchSize);
+                Same(nameof(ImageFineTuningOptions.Epochs), _options.Epochs, stored.Epochs);
+                Same(nameof(ImageFineTuningOptions.FreezeEpochs), _options.FreezeEpochs, stored.FreezeEpochs);
+                if (_options.BaseLearningRateSet) Same(nameof(ImageFineTuningOptions.BaseLearningRate), _options.BaseLearningRate, resume.Plan.BaseLearningRate);
                 Log("Resuming with the checkpoint's training plan:");
                 foreach (var line in stored.Describe()) Log(line);
                 return stored;
