@@ -23,6 +23,7 @@ var verbs = new Dictionary<string, (string Help, Func<string[], int> Run)>(Strin
     ["step-check"] = (StepCheck.Help, StepCheck.Run),
     ["serve-load"] = (ServeLoadBenchmark.Help, ServeLoadBenchmark.Run),
     ["serve-ceiling"] = (ServeLoadBenchmark.CeilingHelp, ServeLoadBenchmark.RunCeiling),
+    ["plan-sweep"] = (PlanSweepBenchmark.Help, PlanSweepBenchmark.Run),
 };
 
 if (args.Length == 0 || !verbs.TryGetValue(args[0], out var verb))

@@ -34,6 +34,9 @@ internal sealed class FineTuningSession : IDisposable
     /// <summary>The files left out because they are not images (<see cref="ImageFineTuningOptions.SkipBadImages"/>); empty otherwise.</summary>
     public IReadOnlyList<PetsML.Transforms.Imaging.BadImage> SkippedImages { get; init; } = [];
 
+    /// <summary>The training plan Prepare decided (batch, epochs, learning rate).</summary>
+    public required TrainingPlan Plan { get; init; }
+
     /// <summary>The progressive-resizing switch between sizes (<see cref="ImageFineTuningOptions.ProgressiveResizing"/>), or null.</summary>
     internal Tricks.ProgressiveResizing? Progressive { get; init; }
 

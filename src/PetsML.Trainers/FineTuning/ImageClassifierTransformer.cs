@@ -35,7 +35,8 @@ namespace PetsML;
 public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposable
 {
     // 0x00010002: column names, input kind, and the presize/augment settings of the validation path.
-    internal static readonly ModelVersion Version = new("PETSCLSF", 0x00010002, 0x00010001, 0x00010001,
+    // 0x00010003: the training plan (batch, epochs, learning rate; what the user set), when the model was trained with one.
+    internal static readonly ModelVersion Version = new("PETSCLSF", 0x00010003, 0x00010001, 0x00010001,
         "PetsMLImageClassifier", typeof(ImageClassifierTransformer).Assembly);
 
     const string WeightsEntry = "Weights.dat";
@@ -94,6 +95,12 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
 
     /// <summary>The epoch table and learning-rate finder results of training; null after <c>Model.Load</c>.</summary>
     public TrainingHistory? History { get; }
+
+    /// <summary>
+    /// The training plan the model was trained with (<see cref="TrainingPlan"/>); kept in the saved model, so it is there
+    /// after <c>Model.Load</c> too. Null for models written before plans were stored.
+    /// </summary>
+    internal TrainingPlan? Plan { get; set; }
 
     /// <summary>The class-probability column written. Default "Score".</summary>
     public string ScoreColumnName { get; }
@@ -393,6 +400,8 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
         w.Write((int)InputKind);
         if (_augmenter is not null) AugmentOptionsFormat.Write(w, _augmenter.Options);
         _presize?.WriteSettings(w);
+        w.Write(Plan is not null);
+        Plan?.Write(w);
         lock (_forwardLock)
         {
             // Weights are always written as fp32 on the cpu, under the plain state-dict names.
@@ -427,6 +436,7 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
         var kind = ClassifierInputKind.Normalized;
         AugmentOptions? augment = null;
         PresizeTransformer? presize = null;
+        TrainingPlan? plan = null;
         try
         {
             architecture = (ResNetArchitecture)r.ReadInt32();
@@ -456,6 +466,11 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
                         throw Bad($"declares an augment size of {augment.Size} but an image size of {imageSize}: the augmentation must make the images the network reads");
                 }
                 if (kind == ClassifierInputKind.Raw) presize = PresizeTransformer.ReadSettings(r, featureColumn + ".Presized");
+            }
+            if (ctx.VersionWritten >= 0x00010003 && r.ReadBoolean())
+            {
+                try { plan = TrainingPlan.Read(r); }
+                catch (InvalidDataException) { throw Bad("has a training plan with values no plan has"); }
             }
         }
         catch (EndOfStreamException) { throw Bad("ends early"); }
@@ -487,7 +502,7 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
             throw Bad($"has weights that do not fit the model ({e.Message.Split('\n')[0]})");
         }
         return new ImageClassifierTransformer(model, architecture, classNames, featureColumn, imageSize, "auto", history: null, ownsModel: true,
-            kind, presize, augment, scoreColumn, predictedColumn);
+            kind, presize, augment, scoreColumn, predictedColumn) { Plan = plan };
     }
 
     /// <summary>Releases one reference; the last frees the network (see the class remarks).</summary>

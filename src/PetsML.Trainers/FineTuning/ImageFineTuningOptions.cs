@@ -85,20 +85,45 @@ public sealed class ImageFineTuningOptions
     /// <summary>A weight file for the body (.dat, .pth/.pt, .safetensors). Default null.</summary>
     public string? WeightsFile { get; set; }
 
-    /// <summary>Epochs with the whole network unfrozen (fine_tune's <c>epochs</c>). Default 2, as in the lesson.</summary>
-    public int Epochs { get; set; } = 2;
+    /// <summary>
+    /// Epochs with the whole network unfrozen (fine_tune's <c>epochs</c>). Default null: the training plan's, 2 (the lesson's)
+    /// from about 450 training photos up, more on smaller sets, at most 8 (docs/training-plan.md); the log says which.
+    /// </summary>
+    public int? Epochs { get; set; }
 
-    /// <summary>Epochs with only the head (and BatchNorm) training first. Default 1.</summary>
-    public int FreezeEpochs { get; set; } = 1;
+    /// <summary>Epochs with only the head (and BatchNorm) training first. Default null: the training plan's, 1.</summary>
+    public int? FreezeEpochs { get; set; }
 
-    /// <summary>fine_tune's <c>base_lr</c>. Default 2e-3. Null means "find": run the learning-rate finder and use its valley suggestion.</summary>
-    public double? BaseLearningRate { get; set; } = 2e-3;
+    /// <summary>
+    /// fine_tune's <c>base_lr</c>. Default 2e-3, the training plan's at every data size. Null means "find": run the
+    /// learning-rate finder and use its valley suggestion.
+    /// </summary>
+    public double? BaseLearningRate
+    {
+        get => _baseLearningRate;
+        set { _baseLearningRate = value; BaseLearningRateSet = true; }
+    }
+
+    double? _baseLearningRate = Trainers.FineTuning.TrainingPlan.DefaultBaseLearningRate;
+
+    /// <summary>True once <see cref="BaseLearningRate"/> was assigned (the plan then reports it as the user's).</summary>
+    internal bool BaseLearningRateSet { get; private set; }
+
+    /// <summary>
+    /// A limit on the training time: the trainer times a probe of a few training steps, estimates an epoch and trains only
+    /// the epochs that fit (fewer unfrozen epochs first, then no frozen one; at least one epoch), saying so on <see cref="Log"/>.
+    /// It caps epochs the options set too. An estimate, not a hard stop. Default null: no limit.
+    /// </summary>
+    public TimeSpan? MaxTrainingTime { get; set; }
 
     /// <summary>fine_tune's <c>lr_mult</c>: the unfrozen phase spans slice(base/lr_mult, base). Default 100.</summary>
     public double LrMult { get; set; } = 100;
 
-    /// <summary>Images per batch, for training and validation. Default 64.</summary>
-    public int BatchSize { get; set; } = 64;
+    /// <summary>
+    /// Images per batch, for training and validation. Default null: the training plan's, the largest of 64 (the lesson's),
+    /// 32, 16, 8, 4 that gives at least 7 optimizer steps an epoch (docs/training-plan.md); the log says which.
+    /// </summary>
+    public int? BatchSize { get; set; }
 
     /// <summary>Decoupled weight decay, none on BatchNorm parameters. Default 0.01.</summary>
     public double WeightDecay { get; set; } = 0.01;
@@ -232,8 +257,8 @@ public sealed class ImageFineTuningOptions
     /// <summary>
     /// A checkpoint of this same run (<see cref="TrainingCheckpoint.Load"/> of <see cref="CheckpointPath"/>) to continue from:
     /// <c>Fit</c> skips its finished epochs and computes the remaining ones exactly as the uninterrupted run (same data and seed
-    /// required). Epochs, FreezeEpochs, LrMult and, when set, BaseLearningRate must equal the checkpoint's (a null
-    /// BaseLearningRate takes the checkpoint's, so a "find" is not re-run), as must the classes and the training tricks
+    /// required). The checkpoint's training plan is used, not a new one: BatchSize, Epochs, FreezeEpochs and BaseLearningRate
+    /// left unset take the checkpoint's (so a "find" is not re-run), and set ones must equal them, as must LrMult, the classes and the training tricks
     /// (LabelSmoothing, MixUp, CutMix, KeepBestEpoch, EarlyStoppingPatience, GradientAccumulationItems), else Fit throws
     /// naming what differs. Not with a <see cref="Recipe"/>. Default null.
     /// </summary>
@@ -252,12 +277,14 @@ public sealed class ImageFineTuningOptions
                      (nameof(ScoreColumnName), ScoreColumnName), (nameof(PredictedLabelColumnName), PredictedLabelColumnName), (nameof(ValidationColumnName), ValidationColumnName) })
             if (string.IsNullOrWhiteSpace(value)) throw new ArgumentException($"{name} must not be empty.", name);
         if (!(ValidPct >= 0 && ValidPct < 1)) throw new ArgumentOutOfRangeException(nameof(ValidPct), ValidPct, "ValidPct must be in [0, 1).");
-        if (Recipe is null && Epochs < 1) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "Epochs must be at least 1 (fine_tune's unfrozen epochs).");
-        if (Epochs < 0) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "Epochs must be ≥ 0.");
-        if (FreezeEpochs < 0) throw new ArgumentOutOfRangeException(nameof(FreezeEpochs), FreezeEpochs, "FreezeEpochs must be ≥ 0.");
+        if (Recipe is null && Epochs is < 1) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "Epochs must be at least 1 (fine_tune's unfrozen epochs).");
+        if (Epochs is < 0) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "Epochs must be ≥ 0.");
+        if (FreezeEpochs is < 0) throw new ArgumentOutOfRangeException(nameof(FreezeEpochs), FreezeEpochs, "FreezeEpochs must be ≥ 0.");
         if (BaseLearningRate is { } lr && !(lr > 0 && double.IsFinite(lr))) throw new ArgumentOutOfRangeException(nameof(BaseLearningRate), lr, "BaseLearningRate must be a positive number, or null to find it.");
         if (!(LrMult > 0)) throw new ArgumentOutOfRangeException(nameof(LrMult), LrMult, "LrMult must be positive.");
-        if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "BatchSize must be at least 1.");
+        if (BatchSize is < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "BatchSize must be at least 1.");
+        if (MaxTrainingTime is { } budget && budget <= TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(MaxTrainingTime), budget, "MaxTrainingTime must be positive, or null for no limit.");
         if (WeightDecay < 0) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "WeightDecay must be ≥ 0.");
         if (LabelSmoothing is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(LabelSmoothing), LabelSmoothing, "LabelSmoothing must be in [0, 1).");
         if (!Enum.IsDefined(Precision)) throw new ArgumentOutOfRangeException(nameof(Precision), Precision, "Precision is not a known precision (Fp32, Bf16Mixed, Auto).");

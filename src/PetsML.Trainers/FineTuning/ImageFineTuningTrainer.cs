@@ -68,7 +68,7 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
         if (resume is not null) EnsureResumable(resume, session.ClassNames);
         LrFindResult? lrFind = null;
         double baseLr;
-        if (_options.BaseLearningRate is { } given)
+        if (session.Plan.BaseLearningRate is { } given)
         {
             baseLr = given;
         }
@@ -86,22 +86,24 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
         if (_options.Recipe is { } recipe)
             recipe(learner);
         else
-            FineTune(learner, session.ClassNames, baseLr, resume);
+            FineTune(learner, session.ClassNames, session.Plan, baseLr, resume);
 
         var history = new TrainingHistory(learner.History.ToList(), lrFind, session.SkippedUnlabeled, learner.Recorder.LearningRates.ToList(), learner.Recorder.SmoothedLosses.ToList())
         {
             SkippedImages = session.SkippedImages,
         };
-        return session.ToTransformer(_options, history);
+        var transformer = session.ToTransformer(_options, history);
+        transformer.Plan = session.Plan;
+        return transformer;
     }
 
     /// <summary>
     /// fine_tune with the options' schedule; with a <see cref="ImageFineTuningOptions.CheckpointPath"/>, a
     /// <see cref="CheckpointCallback"/> keeps the run, and a failure once it wrote a checkpoint is logged with its epoch.
     /// </summary>
-    void FineTune(Learner learner, IReadOnlyList<string> classNames, double baseLr, TrainingCheckpoint? resume)
+    void FineTune(Learner learner, IReadOnlyList<string> classNames, TrainingPlan trainingPlan, double baseLr, TrainingCheckpoint? resume)
     {
-        var plan = FineTunePlan.WithDefaults(_options.Epochs, _options.FreezeEpochs, baseLr, _options.LrMult);
+        var plan = FineTunePlan.WithDefaults(trainingPlan.Epochs, trainingPlan.FreezeEpochs, baseLr, _options.LrMult);
         CheckpointCallback? checkpoint = null;
         if (_options.CheckpointPath is { } path)
         {
@@ -111,6 +113,7 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
             checkpoint = new CheckpointCallback(path, plan, classNames, settings, resume?.EpochsDone ?? 0, warning => Log("warning: " + warning))
             {
                 OnWritten = _options.CheckpointWritten,
+                TrainingPlan = trainingPlan,
             };
             learner.AddCallback(checkpoint);
         }
@@ -165,10 +168,17 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
         var badImages = LeaveOutBadImages(train, valid, classifierInput.Steps.Presize.DecodeOptions);
         Log($"{train.Count} training and {valid.Count} validation images, {classNames.Count} classes; device {device.type}.");
         if (valid.Count == 0) Log("No validation set (ValidPct = 0): training without validation, so the epoch table has no valid_loss or error_rate.");
+        var plan = DecidePlan(train.Count, classNames.Count, valid.Count);
+        if (_options.MaxTrainingTime is { } budget && _options.ResumeFrom is null)
+        {
+            plan = plan.FitToBudget(budget, TrainingTimeProbe.SecondsPerEpoch(plan, _options, device, classifierInput.Augment.Size),
+                keepFrozen: _options.ProgressiveResizing > 0);
+            Log(plan.DescribeBudget()!);
+        }
 
         var batches = new BatchSourceOptions
         {
-            BatchSize = _options.BatchSize, Seed = _seed, DecodeThreads = _options.DecodeThreads,
+            BatchSize = plan.BatchSize, Seed = _seed, DecodeThreads = _options.DecodeThreads,
             Preparation = _options.BatchPreparation, Device = device, DecodedCacheBytes = _options.DecodedCacheBytes,
         };
         var augmenter = new BatchAugmenter(classifierInput.Augment);
@@ -176,7 +186,7 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
         var validSource = valid.Count > 0 ? new ImageBatchSource(valid, classifierInput.Steps.Presize, augmenter, training: false, batches) : null;
         var progressive = _options.ProgressiveResizing > 0
             ? new ProgressiveResizing(classifierInput.Augment, trainSource, validSource, _options.ProgressiveResizing,
-                _options.ProgressiveEpochs ?? _options.FreezeEpochs, _options.FreezeEpochs)
+                _options.ProgressiveEpochs ?? plan.FreezeEpochs, plan.FreezeEpochs)
             : null;
         if (progressive is not null)
             Log($"Progressive resizing: fine_tune's first {progressive.SmallEpochs} epoch(s) at {progressive.SmallSize} px, the rest at {classifierInput.Augment.Size} px.");
@@ -201,7 +211,45 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
         Log($"precision {PrecisionResolver.ToDisplayName(learner.Precision)} (asked: {PrecisionResolver.ToDisplayName(_options.Precision)}), " +
             $"channels_last {(_options.ChannelsLast ? "on" : "off")}.");
         learner.Freeze(); // vision_learner freezes a pretrained model right away
-        return new FineTuningSession(learner, model, classNames, classifierInput, augmenter, skipped) { SkippedImages = badImages, Progressive = progressive };
+        return new FineTuningSession(learner, model, classNames, classifierInput, augmenter, skipped) { SkippedImages = badImages, Progressive = progressive, Plan = plan };
+    }
+
+    /// <summary>
+    /// The training plan (<see cref="TrainingPlan"/>, the one place that decides): the options' values where set, the plan's
+    /// rules elsewhere; a resumed run takes the checkpoint's stored plan (a checkpoint from before plans were stored gives
+    /// its schedule). Its description goes to the log.
+    /// </summary>
+    TrainingPlan DecidePlan(int trainingPhotos, int classes, int validationPhotos)
+    {
+        if (_options.ResumeFrom is { } resume)
+        {
+            if (resume.TrainingPlan is { } stored)
+            {
+                // Options set to other values than the stored plan's would be ignored: refuse them, naming the option.
+                void Same(string option, object? set, object stored)
+                {
+                    if (set is not null && !set.Equals(stored))
+                        throw new ArgumentException($"ResumeFrom: the checkpoint belongs to a different run ({char.ToLowerInvariant(option[0])}{option[1..]} {stored} vs {set}); " +
+                            $"leave {option} unset to use the checkpoint's training plan, or set it to {stored}.", option);
+                }
+                Same(nameof(ImageFineTuningOptions.BatchSize), _options.BatchSize, stored.BatchSize);
+                Same(nameof(ImageFineTuningOptions.Epochs), _options.Epochs, stored.Epochs);
+                Same(nameof(ImageFineTuningOptions.FreezeEpochs), _options.FreezeEpochs, stored.FreezeEpochs);
+                if (_options.BaseLearningRateSet) Same(nameof(ImageFineTuningOptions.BaseLearningRate), _options.BaseLearningRate, resume.Plan.BaseLearningRate);
+                Log("Resuming with the checkpoint's training plan:");
+                foreach (var line in stored.Describe()) Log(line);
+                return stored;
+            }
+            var old = TrainingPlan.Decide(trainingPhotos, classes, validationPhotos, new UserChoices(_options.BatchSize,
+                _options.Epochs ?? resume.Plan.Epochs, _options.FreezeEpochs ?? resume.Plan.FreezeEpochs, true,
+                _options.BaseLearningRateSet ? _options.BaseLearningRate : resume.Plan.BaseLearningRate));
+            foreach (var line in old.Describe()) Log(line);
+            return old;
+        }
+        var plan = TrainingPlan.Decide(trainingPhotos, classes, validationPhotos,
+            new UserChoices(_options.BatchSize, _options.Epochs, _options.FreezeEpochs, _options.BaseLearningRateSet, _options.BaseLearningRate));
+        foreach (var line in plan.Describe()) Log(line);
+        return plan;
     }
 
     /// <summary>

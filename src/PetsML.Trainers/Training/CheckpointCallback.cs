@@ -44,6 +44,9 @@ internal sealed class CheckpointCallback(string path, FineTunePlan plan, IReadOn
     /// <summary>Writes the checkpoint; tests replace it to simulate a full disk.</summary>
     internal Action<TrainingCheckpoint, string> Save { get; init; } = static (checkpoint, file) => checkpoint.Save(file);
 
+    /// <summary>The training plan stored in each checkpoint (a resumed run uses it, not a new decision); null stores none.</summary>
+    public FineTuning.TrainingPlan? TrainingPlan { get; init; }
+
     /// <summary>Called after each checkpoint written, with the epochs it holds (for example to tell the user how to resume later).</summary>
     public Action<int>? OnWritten { get; init; }
 
@@ -77,7 +80,7 @@ internal sealed class CheckpointCallback(string path, FineTunePlan plan, IReadOn
         if (EpochsDone >= plan.TotalEpochs) return;
         try
         {
-            Save(TrainingCheckpoint.Capture(context.Learner, plan, EpochsDone, classNames, settings), Path);
+            Save(TrainingCheckpoint.Capture(context.Learner, plan, EpochsDone, classNames, settings, TrainingPlan), Path);
             SavedEpochs = EpochsDone;
             OnWritten?.Invoke(EpochsDone);
         }

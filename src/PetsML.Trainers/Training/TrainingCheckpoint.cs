@@ -37,8 +37,9 @@ public sealed class TrainingCheckpoint
 
     TrainingCheckpoint(FineTunePlan plan, int epochsDone, int dataEpoch, IReadOnlyList<string> classNames, IReadOnlyDictionary<string, string> settings,
         byte[] model, byte[] optimizer, IReadOnlyList<byte[]> dropoutStates, SmoothedLossState? smoothedLoss,
-        IReadOnlyDictionary<string, byte[]> callbackStates)
+        IReadOnlyDictionary<string, byte[]> callbackStates, Trainers.FineTuning.TrainingPlan? trainingPlan)
     {
+        TrainingPlan = trainingPlan;
         CallbackStates = callbackStates;
         SmoothedLoss = smoothedLoss;
         Plan = plan;
@@ -53,6 +54,12 @@ public sealed class TrainingCheckpoint
 
     /// <summary>The fine_tune this checkpoint belongs to.</summary>
     internal FineTunePlan Plan { get; }
+
+    /// <summary>
+    /// The training plan of the run (batch size, epochs, learning rate, what the user set): a resumed run uses it rather than
+    /// deciding again. Null in checkpoints written before plans were stored.
+    /// </summary>
+    internal Trainers.FineTuning.TrainingPlan? TrainingPlan { get; }
 
     /// <summary>Epochs finished over the whole fine_tune (frozen ones first), in [1, Plan.TotalEpochs].</summary>
     public int EpochsDone { get; }
@@ -80,7 +87,7 @@ public sealed class TrainingCheckpoint
 
     /// <summary>Copies the learner's current weights and optimizer state; epochsDone counts the plan's finished epochs (frozen ones included).</summary>
     internal static TrainingCheckpoint Capture(Learner learner, FineTunePlan plan, int epochsDone, IReadOnlyList<string> classNames,
-        IReadOnlyDictionary<string, string>? settings = null)
+        IReadOnlyDictionary<string, string>? settings = null, Trainers.FineTuning.TrainingPlan? trainingPlan = null)
     {
         ArgumentNullException.ThrowIfNull(learner);
         ArgumentNullException.ThrowIfNull(plan);
@@ -107,7 +114,7 @@ public sealed class TrainingCheckpoint
         }
         return new TrainingCheckpoint(plan, epochsDone, learner.DataEpoch, classNames.ToList(),
             new Dictionary<string, string>(settings ?? new Dictionary<string, string>(), StringComparer.Ordinal),
-            model.ToArray(), optimizer.ToArray(), dropout, learner.Recorder.SmoothingState, callbackStates);
+            model.ToArray(), optimizer.ToArray(), dropout, learner.Recorder.SmoothingState, callbackStates, trainingPlan);
     }
 
     /// <summary>Writes the checkpoint to <paramref name="path"/> atomically (<see cref="AtomicFile"/>): a temporary file next to it, flushed, then a rename.</summary>
@@ -120,7 +127,7 @@ public sealed class TrainingCheckpoint
             using var zip = new ZipArchive(file, ZipArchiveMode.Create);
             var metadata = new Metadata(Format, EpochsDone, Plan.Epochs, Plan.FreezeEpochs, Plan.BaseLearningRate, Plan.LrMult,
                 Plan.PctStart, Plan.Div, ClassNames.ToList(), new Dictionary<string, string>(Settings), _dropoutStates.Count,
-                SmoothedLoss?.Sum, SmoothedLoss?.Count, DataEpoch, CallbackStates.Keys.ToList());
+                SmoothedLoss?.Sum, SmoothedLoss?.Count, DataEpoch, CallbackStates.Keys.ToList(), PlanToBase64(TrainingPlan));
             Write(zip, MetadataEntry, JsonSerializer.SerializeToUtf8Bytes(metadata, JsonOptions));
             Write(zip, ModelEntry, _model);
             Write(zip, OptimizerEntry, _optimizer);
@@ -167,9 +174,10 @@ public sealed class TrainingCheckpoint
             }
             return new TrainingCheckpoint(plan, metadata.EpochsDone, dataEpoch, metadata.ClassNames ?? [],
                 metadata.Settings ?? new Dictionary<string, string>(), Read(zip, ModelEntry, path), Read(zip, OptimizerEntry, path), dropout,
-                metadata is { SmoothedLossSum: { } sum, SmoothedLossCount: { } count } ? new SmoothedLossState(sum, count) : null, callbackStates);
+                metadata is { SmoothedLossSum: { } sum, SmoothedLossCount: { } count } ? new SmoothedLossState(sum, count) : null, callbackStates,
+                PlanFromBase64(metadata.TrainingPlan));
         }
-        catch (Exception e) when (e is JsonException or EndOfStreamException)
+        catch (Exception e) when (e is JsonException or EndOfStreamException or FormatException)
         {
             throw new InvalidDataException($"'{path}' is not a readable PetsML checkpoint: {e.Message}", e);
         }
@@ -231,7 +239,24 @@ public sealed class TrainingCheckpoint
         return copy.ToArray();
     }
 
+    /// <summary>The plan in checkpoint.json: its binary form (<see cref="Trainers.FineTuning.TrainingPlan.Write"/>) in base64.</summary>
+    static string? PlanToBase64(Trainers.FineTuning.TrainingPlan? plan)
+    {
+        if (plan is null) return null;
+        using var stream = new MemoryStream();
+        using (var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true)) plan.Write(writer);
+        return Convert.ToBase64String(stream.ToArray());
+    }
+
+    static Trainers.FineTuning.TrainingPlan? PlanFromBase64(string? text)
+    {
+        if (text is null) return null;
+        using var reader = new BinaryReader(new MemoryStream(Convert.FromBase64String(text)));
+        return Trainers.FineTuning.TrainingPlan.Read(reader);
+    }
+
     sealed record Metadata(string Format, int EpochsDone, int Epochs, int FreezeEpochs, double BaseLearningRate, double LrMult,
         double PctStart, double Div, List<string>? ClassNames, Dictionary<string, string>? Settings, int DropoutModules,
-        double? SmoothedLossSum = null, int? SmoothedLossCount = null, int? DataEpoch = null, List<string>? CallbackStates = null);
+        double? SmoothedLossSum = null, int? SmoothedLossCount = null, int? DataEpoch = null, List<string>? CallbackStates = null,
+        string? TrainingPlan = null);
 }

@@ -67,12 +67,15 @@ internal static class TrainingTricks
         if (options.ProgressiveResizing == 0) return;
         if (options.Recipe is not null)
             throw new ArgumentException("ProgressiveResizing works with fine_tune, not with a Recipe.", nameof(options.ProgressiveResizing));
-        int small = options.ProgressiveEpochs ?? options.FreezeEpochs;
+        // The plan's epochs when unset: at least its minimum unfrozen epochs and its one frozen epoch.
+        int freeze = options.FreezeEpochs ?? FineTuning.TrainingPlan.DefaultFreezeEpochs;
+        int total = freeze + (options.Epochs ?? FineTuning.TrainingPlan.MinEpochs);
+        int small = options.ProgressiveEpochs ?? freeze;
         if (small < 1)
             throw new ArgumentOutOfRangeException(nameof(options.ProgressiveEpochs), options.ProgressiveEpochs,
                 "ProgressiveEpochs must be at least 1 (with no frozen epochs, set it: its default is FreezeEpochs).");
-        if (small >= options.FreezeEpochs + options.Epochs)
+        if (small >= total)
             throw new ArgumentOutOfRangeException(nameof(options.ProgressiveEpochs), small,
-                $"ProgressiveEpochs must leave at least one of fine_tune's {options.FreezeEpochs + options.Epochs} epochs at the final size.");
+                $"ProgressiveEpochs must leave at least one of fine_tune's {total} epochs at the final size.");
     }
 }

@@ -16,12 +16,23 @@ public sealed class HostCommandLineTests
     [DataRow("--label-regex", "(unclosed", "--label-regex")]
     [DataRow("--precision", "fp16", "--precision")]
     [DataRow("--channels-last", "maybe", "--channels-last")]
+    [DataRow("--time-budget", "0", "--time-budget")]
+    [DataRow("--time-budget", "10 minutes", "--time-budget")]
     public void Train_rejects_a_bad_option_value_with_usage_exit_code(string option, string value, string named)
     {
         var result = HostRunner.Run("train", option, value);
         Assert.AreEqual(ExitCodes.Usage, result.ExitCode, result.Error);
         StringAssert.Contains(result.Error, named);
     }
+
+    [TestMethod]
+    [DataRow("90s", 90)]
+    [DataRow("10m", 600)]
+    [DataRow("1h30m", 5400)]
+    [DataRow("1.5h", 5400)]
+    [DataRow("45", 45)]
+    public void Time_budgets_read_as_written(string text, int seconds)
+        => Assert.AreEqual(TimeSpan.FromSeconds(seconds), PetsML.Host.Commands.Train.TrainCommand.Settings.ParseTimeBudget(text));
 
     [TestMethod]
     public void Size_larger_than_presize_is_a_usage_error_naming_both()

@@ -50,6 +50,20 @@ public sealed class HostWorkflowTests
     }
 
     [TestMethod]
+    public void Train_says_its_training_plan_first_and_puts_it_in_the_json()
+    {
+        var json = Json(s_train);
+        var plan = json.GetProperty("plan");
+        Assert.AreEqual(4, plan.GetProperty("batchSize").GetInt32());
+        Assert.AreEqual(1, plan.GetProperty("epochs").GetInt32());
+        var line = plan.GetProperty("lines")[0].GetString()!;
+        StringAssert.Contains(line, "training photos, 3 classes: batch 4, ");
+        StringAssert.Contains(line, "BatchSize/Epochs/FreezeEpochs as set, the rest planned for this data");
+        var table = s_train.Error.IndexOf("train_loss  valid_loss", StringComparison.Ordinal);
+        Assert.IsTrue(s_train.Error.IndexOf(line, StringComparison.Ordinal) is >= 0 and var at && at < table, "the plan comes before the epoch table:\n" + s_train.Error);
+    }
+
+    [TestMethod]
     public void Train_writes_the_table_the_model_the_batch_picture_and_one_json_document()
     {
         var json = Json(s_train);

@@ -12,7 +12,8 @@ namespace PetsML.Host.Commands.Shared;
 
 /// <summary>
 /// The options that describe the data and the network, shared by train, lr-find and show-batch. Sizes left
-/// unset take the lesson's values with --data (<see cref="LessonDefaults"/>), a smaller batch on the built-in demo
+/// unset take the lesson's values with --data (<see cref="LessonDefaults"/>; the batch and the schedule of train and
+/// lr-find then come from the trainer's training plan, which fits them to the data), a smaller batch on the built-in demo
 /// photos (<see cref="DemoDefaults"/>) and small images on the drawn demo set (<see cref="DrawnDemoDefaults"/>),
 /// so the demo trains in about a minute on 2 CPU cores.
 /// </summary>
@@ -81,7 +82,7 @@ public class DataSettings : HostSettings
     public int? Size { get; set; }
 
     [CommandOption("--batch-size <N>")]
-    [Description("Images per batch. Default 64; 16 on the demo photos and the drawn demo set.")]
+    [Description("Images per batch. Default: the training plan's for --data (64 from about 450 training photos, smaller below so an epoch has at least 7 steps); 16 on the demo photos and the drawn demo set.")]
     public int? BatchSize { get; set; }
 
     [CommandOption("--precision <MODE>")]
@@ -103,7 +104,7 @@ public class DataSettings : HostSettings
         Architecture = Architecture,
         Pretrained = Arch == "resnet18" || Weights is not null,
         WeightsFile = Weights,
-        BatchSize = BatchSizeOrDefault,
+        BatchSize = BatchSize ?? DemoSchedule?.BatchSize, // null: the training plan decides
         Seed = Seed,
         Progress = progress,
         Log = log,
@@ -119,6 +120,12 @@ public class DataSettings : HostSettings
         DataFolder.Drawn => DrawnDemoDefaults,
         _ => LessonDefaults,
     };
+
+    /// <summary>
+    /// The demo sets' own batch and schedule (demos: small batches and few epochs, so they train in about a minute); null
+    /// for a data folder, whose unset batch, epochs and learning rate the trainer's training plan chooses.
+    /// </summary>
+    public Defaults? DemoSchedule => Data is null || Data == DataFolder.Drawn ? DefaultsForRun : null;
 
     public int PresizeOrDefault => Presize ?? DefaultsForRun.Presize;
     public int SizeOrDefault => Size ?? DefaultsForRun.Size;

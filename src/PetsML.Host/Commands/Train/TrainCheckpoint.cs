@@ -28,10 +28,11 @@ public static class TrainCheckpoint
             ["arch"] = settings.Arch,
             ["presize"] = settings.PresizeOrDefault.ToString(CultureInfo.InvariantCulture),
             ["size"] = settings.SizeOrDefault.ToString(CultureInfo.InvariantCulture),
-            ["batch-size"] = settings.BatchSizeOrDefault.ToString(CultureInfo.InvariantCulture),
             ["progressive"] = settings.Progressive.ToString(CultureInfo.InvariantCulture),
         };
         if (settings.Weights is not null) map["weights"] = Path.GetFullPath(settings.Weights);
+        // Unset, the batch is the training plan's, which the trainer stores in the checkpoint itself.
+        if ((settings.BatchSize ?? settings.DemoSchedule?.BatchSize) is { } batch) map["batch-size"] = batch.ToString(CultureInfo.InvariantCulture);
         return map;
     }
 
@@ -64,7 +65,7 @@ public static class TrainCheckpoint
         settings.Weights = s.TryGetValue("weights", out var weights) ? weights : null;
         settings.Presize = Int("presize");
         settings.Size = Int("size");
-        settings.BatchSize = Int("batch-size");
+        settings.BatchSize = s.ContainsKey("batch-size") ? Int("batch-size") : null; // else the checkpoint's training plan
         settings.Epochs = checkpoint.Plan.Epochs;
         settings.FreezeEpochs = checkpoint.Plan.FreezeEpochs;
         settings.Lr = checkpoint.Plan.BaseLearningRate.ToString("R", CultureInfo.InvariantCulture);

@@ -23,17 +23,20 @@ public sealed class TrainCommand(HostConsole console) : Command<TrainCommand.Set
     public sealed class Settings : DataSettings
     {
         [CommandOption("--epochs <N>")]
-        [Description("Epochs with the whole network unfrozen (fine_tune's epochs). Default 2; 1 on the drawn demo set.")]
+        [Description("Epochs with the whole network unfrozen (fine_tune's epochs). Default: the training plan's for --data (2 from about 450 training photos, up to 8 on small sets); 2 on the demo photos, 1 on the drawn demo set.")]
         public int? Epochs { get; set; }
 
         [CommandOption("--freeze-epochs <N>")]
-        [Description("Epochs training only the head first. Default 1.")]
+        [Description("Epochs training only the head first. Default 1 (the training plan's).")]
         public int? FreezeEpochs { get; set; }
 
         [CommandOption("--lr <RATE>")]
-        [Description("Base learning rate (fine_tune's base_lr), e.g. 2e-3, or 'find' to run the learning-rate finder and use its valley.")]
-        [DefaultValue("2e-3")]
-        public string Lr { get; set; } = "2e-3";
+        [Description("Base learning rate (fine_tune's base_lr), e.g. 2e-3, or 'find' to run the learning-rate finder and use its valley. Default 2e-3 (the training plan's).")]
+        public string? Lr { get; set; }
+
+        [CommandOption("--time-budget <TIME>")]
+        [Description("Fit the training into this time, e.g. 90s, 10m, 1h: a timed probe estimates an epoch and only the epochs that fit are trained (the log says so). Default: no limit.")]
+        public string? TimeBudget { get; set; }
 
         [CommandOption("-o|--out <FILE>")]
         [Description("The model .zip to write.")]
@@ -99,20 +102,38 @@ public sealed class TrainCommand(HostConsole console) : Command<TrainCommand.Set
         [DefaultValue(0)]
         public int Progressive { get; set; }
 
-        public int EpochsOrDefault => Epochs ?? DefaultsForRun.Epochs;
-        public int FreezeEpochsOrDefault => FreezeEpochs ?? DefaultsForRun.FreezeEpochs;
+        /// <summary>The epochs given, or the demo's; null: the training plan's.</summary>
+        public int? EpochsOrDefault => Epochs ?? DemoSchedule?.Epochs;
 
-        /// <summary>The base learning rate, or null for "find".</summary>
-        public double? BaseLearningRate => Lr.Equals("find", StringComparison.OrdinalIgnoreCase) ? null
+        /// <summary>The frozen epochs given, or the demo's; null: the training plan's.</summary>
+        public int? FreezeEpochsOrDefault => FreezeEpochs ?? DemoSchedule?.FreezeEpochs;
+
+        /// <summary>The base learning rate, or null for "find" (only when <see cref="Lr"/> is set).</summary>
+        public double? BaseLearningRate => Lr is null || Lr.Equals("find", StringComparison.OrdinalIgnoreCase) ? null
             : double.Parse(Lr, NumberStyles.Float, CultureInfo.InvariantCulture);
+
+        /// <summary>--time-budget as a time span, or null without one.</summary>
+        public TimeSpan? TimeBudgetSpan => TimeBudget is null ? null : ParseTimeBudget(TimeBudget);
+
+        /// <summary>"90s", "10m", "1.5h" or "1h30m" (and a plain number of seconds); null when it is none of these or not positive.</summary>
+        public static TimeSpan? ParseTimeBudget(string text)
+        {
+            var match = System.Text.RegularExpressions.Regex.Match(text.Trim(), @"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?$");
+            if (!match.Success || text.Trim().Length == 0) return null;
+            double Part(int group) => match.Groups[group].Success ? double.Parse(match.Groups[group].Value, CultureInfo.InvariantCulture) : 0;
+            double seconds = Part(1) * 3600 + Part(2) * 60 + Part(3);
+            return seconds > 0 && seconds <= TimeSpan.FromDays(30).TotalSeconds ? TimeSpan.FromSeconds(seconds) : null;
+        }
 
         public override ValidationResult Validate()
         {
             if (Epochs is < 1 or > 1000) return ValidationResult.Error($"--epochs must be between 1 and 1000; got {Epochs}.");
             if (FreezeEpochs is < 0 or > 1000) return ValidationResult.Error($"--freeze-epochs must be between 0 and 1000; got {FreezeEpochs}.");
-            if (!Lr.Equals("find", StringComparison.OrdinalIgnoreCase)
+            if (Lr is not null && !Lr.Equals("find", StringComparison.OrdinalIgnoreCase)
                 && !(double.TryParse(Lr, NumberStyles.Float, CultureInfo.InvariantCulture, out var lr) && lr > 0 && lr < 10))
                 return ValidationResult.Error($"--lr must be a number in (0, 10) such as 2e-3, or 'find'; got '{Lr}'.");
+            if (TimeBudget is not null && ParseTimeBudget(TimeBudget) is null)
+                return ValidationResult.Error($"--time-budget takes a positive time such as 90s, 10m, 1h or 1h30m (at most 30 days); got '{TimeBudget}'.");
             if (string.IsNullOrWhiteSpace(Out)) return ValidationResult.Error("--out must name a file.");
             if (Resume is not null && string.IsNullOrWhiteSpace(Resume)) return ValidationResult.Error("--resume must name a checkpoint file.");
             if (LabelSmoothing is < 0 or >= 1) return ValidationResult.Error($"--label-smoothing must be in [0, 1); got {LabelSmoothing}.");
@@ -123,7 +144,7 @@ public sealed class TrainCommand(HostConsole console) : Command<TrainCommand.Set
             if (CacheMb is < 0 or > 1 << 20) return ValidationResult.Error($"--cache-mb must be between 0 and 1048576; got {CacheMb}.");
             if (Progressive != 0 && (Progressive < 1 || Progressive >= SizeOrDefault))
                 return ValidationResult.Error($"--progressive must be 0 (off) or a size below --size ({SizeOrDefault}); got {Progressive}.");
-            if (Progressive != 0 && FreezeEpochsOrDefault < 1) return ValidationResult.Error("--progressive trains the frozen epochs small: it needs --freeze-epochs ≥ 1.");
+            if (Progressive != 0 && (FreezeEpochsOrDefault ?? TrainingPlan.DefaultFreezeEpochs) < 1) return ValidationResult.Error("--progressive trains the frozen epochs small: it needs --freeze-epochs ≥ 1.");
             return base.Validate();
         }
     }
@@ -148,7 +169,7 @@ public sealed class TrainCommand(HostConsole console) : Command<TrainCommand.Set
         var data = PetsData.Load(mlContext, settings, human);
         if (resume is not null && !resume.ClassNames.SequenceEqual(data.ClassNames))
             throw new BadInputException($"--resume: the checkpoint's classes ({string.Join(", ", resume.ClassNames)}) differ from those found in {data.Folder} ({string.Join(", ", data.ClassNames)}).");
-        int frozenLeft = Math.Max(0, settings.FreezeEpochsOrDefault - (resume?.EpochsDone ?? 0));
+        int frozenLeft = Math.Max(0, (resume?.Plan.FreezeEpochs ?? settings.FreezeEpochsOrDefault ?? TrainingPlan.DefaultFreezeEpochs) - (resume?.EpochsDone ?? 0));
         var display = new TrainingProgressDisplay(console.Error) { FitNames = frozenLeft > 0 ? ["frozen", "unfrozen"] : ["unfrozen"] };
         // The trainer's warnings (a checkpoint that could not be written) go to stderr in yellow, the rest with the human output.
         var options = settings.TrainerOptions(display, line =>
@@ -156,9 +177,11 @@ public sealed class TrainCommand(HostConsole console) : Command<TrainCommand.Set
             if (line.StartsWith(WarningPrefix, StringComparison.Ordinal)) console.Warn(line[WarningPrefix.Length..]);
             else human.WriteLine(line);
         }, cancellationToken);
+        // Unset on a data folder: the trainer's training plan chooses them (one place decides) and its first log lines say so.
         options.Epochs = settings.EpochsOrDefault;
         options.FreezeEpochs = settings.FreezeEpochsOrDefault;
-        options.BaseLearningRate = settings.BaseLearningRate;
+        if (settings.Lr is not null) options.BaseLearningRate = settings.BaseLearningRate;
+        options.MaxTrainingTime = settings.TimeBudgetSpan;
         options.SkipBadImages = settings.SkipBadImages;
         options.LabelSmoothing = settings.LabelSmoothing;
         (options.MixUp, options.CutMix, options.KeepBestEpoch) = (settings.MixUp, settings.CutMix, settings.KeepBest);
@@ -174,7 +197,6 @@ public sealed class TrainCommand(HostConsole console) : Command<TrainCommand.Set
         options.ResumeFrom = resume;
         int savedEpochs = 0;
         options.CheckpointWritten = epochs => savedEpochs = epochs;
-        int totalEpochs = options.Epochs + options.FreezeEpochs;
 
         var trainer = mlContext.MulticlassClassification.Trainers.FineTuneImageClassifier(options);
         ImageClassifierTransformer classifier;
@@ -188,7 +210,7 @@ public sealed class TrainCommand(HostConsole console) : Command<TrainCommand.Set
         catch (Exception e)
         {
             // Ctrl+C, a full disk at the model file, a diverged loss...: once a checkpoint exists, say how to go on from it.
-            TellHowToResume(checkpointPath, savedEpochs, totalEpochs, resume, settings, e is OperationCanceledException);
+            TellHowToResume(checkpointPath, savedEpochs, resume, settings, e is OperationCanceledException);
             throw;
         }
         if (batchPng is not null) human.MarkupLineInterpolated($"Batch picture: {batchPng}");
@@ -198,16 +220,17 @@ public sealed class TrainCommand(HostConsole console) : Command<TrainCommand.Set
 
         var history = classifier.History!;
         var lrFind = history.LrFind;
-        double baseLr = resume?.Plan.BaseLearningRate ?? settings.BaseLearningRate ?? lrFind!.Valley;
+        var plan = classifier.Plan!;
+        double baseLr = resume?.Plan.BaseLearningRate ?? plan.BaseLearningRate ?? lrFind!.Valley;
         var last = history.Epochs.Count > 0 ? history.Epochs[^1] : null; // none when resuming a checkpoint taken after the last epoch
         int firstEpoch = resume?.EpochsDone ?? 0; // a resumed run's rows start after the checkpoint's epochs
-        var phases = history.Epochs.Select((_, i) => firstEpoch + i < options.FreezeEpochs ? "frozen" : "unfrozen").ToList();
+        var phases = history.Epochs.Select((_, i) => firstEpoch + i < plan.FreezeEpochs ? "frozen" : "unfrozen").ToList();
         if (settings.Report is { } reportFolder)
         {
             var validation = ScoredFolder.Score(mlContext, model, data.Folder, all: false);
             var report = new HtmlReport
             {
-                Title = $"PetsML training report ({settings.Arch}, {settings.EpochsOrDefault} + {settings.FreezeEpochsOrDefault} frozen epochs)",
+                Title = $"PetsML training report ({settings.Arch}, {plan.Epochs} + {plan.FreezeEpochs} frozen epochs, batch {plan.BatchSize})",
                 DataFolder = data.Folder, ClassNames = classifier.ClassNames, Epochs = history.Epochs, EpochPhases = phases,
                 BaseLearningRate = baseLr, LrFind = lrFind, Validation = validation,
             };
@@ -243,6 +266,7 @@ public sealed class TrainCommand(HostConsole console) : Command<TrainCommand.Set
                 model = Path.GetFullPath(settings.Out),
                 batchPicture = batchPng is null ? null : Path.GetFullPath(batchPng),
                 baseLearningRate = baseLr,
+                plan = new { batchSize = plan.BatchSize, epochs = plan.Epochs, freezeEpochs = plan.FreezeEpochs, stepsPerEpoch = plan.StepsPerEpoch, tiny = plan.IsTiny, lines = plan.Describe().ToList() },
                 lrFind = lrFind is null ? null : new { valley = lrFind.Valley, minimum = lrFind.Minimum, steep = lrFind.Steep, slide = lrFind.Slide },
                 epochs = history.Epochs.Select((e, i) => new
                 {
@@ -262,13 +286,15 @@ public sealed class TrainCommand(HostConsole console) : Command<TrainCommand.Set
     const string WarningPrefix = "warning: ";
 
     /// <summary>Prints the checkpoint a failed or stopped run can continue from, and the command that does it.</summary>
-    void TellHowToResume(string checkpointPath, int savedEpochs, int totalEpochs, TrainingCheckpoint? resume, Settings settings, bool cancelled)
+    void TellHowToResume(string checkpointPath, int savedEpochs, TrainingCheckpoint? resume, Settings settings, bool cancelled)
     {
         // This run's newest checkpoint, else the one it resumed from (still on disk: a successful run deletes it only at the end).
         var (kept, epochs) = savedEpochs > 0 ? (checkpointPath, savedEpochs)
             : settings.Resume is { } resumed && resume is not null ? (resumed, resume.EpochsDone) : (null, 0);
         if (kept is not null && File.Exists(kept))
         {
+            // The plan (and so the epoch count) was decided inside Fit; the checkpoint holds it.
+            int totalEpochs = resume?.Plan.TotalEpochs ?? TrainingCheckpoint.Load(kept).Plan.TotalEpochs;
             console.Warn($"Checkpoint after epoch {epochs} of {totalEpochs}: {kept}");
             // Unwrapped, so the command can be copied whole however long the paths are.
             console.Error.Profile.Out.Writer.WriteLine($"Resume with: {TrainCheckpoint.ResumeCommand(kept, settings)}");

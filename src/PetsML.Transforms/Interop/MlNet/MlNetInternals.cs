@@ -74,7 +74,11 @@ internal static class MlNetInternals
         public BinaryReader Reader => _ctx.Reader;
 
         /// <summary>The format version that was written (to read older formats).</summary>
-        public uint VersionWritten => _ctx.Header.VerWritten;
+        /// <remarks>
+        /// The model's version (ModelHeader.ModelVerWritten), not the header's own format version (VerWritten): a check
+        /// against the latter did not tell the model's formats apart (the classifier's 0x00010003 plan was never read).
+        /// </remarks>
+        public uint VersionWritten => _ctx.Header.ModelVerWritten;
 
         internal void CheckAtModel(ModelVersion version) => _ctx.CheckAtModel(ToVersionInfo(version));
 

@@ -145,7 +145,10 @@ public sealed class MlNetSampleShapeTests
         Assert.AreEqual("P", trainer.Options.PredictedLabelColumnName);
         Assert.AreSame(validation, trainer.Options.ValidationData);
         var defaults = ml.MulticlassClassification.Trainers.FineTuneImageClassifier().Options;
-        Assert.AreEqual((460, 224, 0.75, 64, 2, 1), (defaults.Presize.Size, defaults.Augment.Size, defaults.Augment.MinScale, defaults.BatchSize, defaults.Epochs, defaults.FreezeEpochs),
-            "the lesson's defaults");
+        Assert.AreEqual((460, 224, 0.75), (defaults.Presize.Size, defaults.Augment.Size, defaults.Augment.MinScale), "the lesson's sizes");
+        // Batch and schedule are left to the training plan, which gives the lesson's on lesson-sized data.
+        Assert.AreEqual((null, null, null), (defaults.BatchSize, defaults.Epochs, defaults.FreezeEpochs));
+        var lesson = PetsML.Trainers.FineTuning.TrainingPlan.Decide(455, 3, 114, new PetsML.Trainers.FineTuning.UserChoices());
+        Assert.AreEqual((64, 2, 1), (lesson.BatchSize, lesson.Epochs, lesson.FreezeEpochs), "the lesson's batch and fine_tune(2)");
     }
 }
