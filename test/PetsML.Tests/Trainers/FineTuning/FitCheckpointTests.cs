@@ -19,6 +19,7 @@ namespace PetsML.Tests.Trainers.FineTuning;
 public sealed class FitCheckpointTests
 {
     const int Epochs = 5, FreezeEpochs = 1;
+    const int AfterTheKeptEpoch = -1;
 
     static TempFolder s_temp = null!;
     static MLContext s_ml = null!;
@@ -30,7 +31,7 @@ public sealed class FitCheckpointTests
     /// <summary>
     /// A high learning rate on an untrained network and 6 validation images: the valid loss does not fall every epoch (here
     /// 0.87, 0.45, 0.97 in the unfrozen fit), so keep-best keeps its epoch 1 and early stopping (patience 1) ends the fit
-    /// after epoch 2; fp32 so the numbers are the same on every CPU.
+    /// after epoch 2 on an AVX2 CPU; fp32, though other CPUs' kernels round differently and may stop elsewhere.
     /// </summary>
     static ImageFineTuningOptions Options(string? checkpointPath = null, TrainingCheckpoint? resumeFrom = null, List<string>? log = null) => new()
     {
@@ -102,9 +103,18 @@ public sealed class FitCheckpointTests
     [TestMethod]
     [DataRow(1, DisplayName = "after the frozen fit (phase boundary)")]
     [DataRow(2, DisplayName = "inside the unfrozen fit, after its first epoch")]
-    [DataRow(3, DisplayName = "inside the unfrozen fit, after its best epoch: keep-best and early stopping must remember it")]
+    [DataRow(AfterTheKeptEpoch, DisplayName = "inside the unfrozen fit, after its best epoch: keep-best and early stopping must remember it")]
     public void Fit_resumed_from_a_checkpoint_ends_with_the_rows_and_model_of_the_uninterrupted_run(int epochsDone)
     {
+        if (epochsDone == AfterTheKeptEpoch)
+        {
+            // Which epoch keep-best keeps depends on the CPU's float kernels (AVX2 and AVX-512 round differently), so the
+            // case is found in the uninterrupted run's rows rather than fixed: the checkpoint written right after it.
+            var rows = s_uninterrupted.History!.Epochs;
+            epochsDone = rows.ToList().FindLastIndex(r => r.Kept) + 1;
+            Assert.IsTrue(epochsDone > FreezeEpochs && epochsDone < rows.Count,
+                "keep-best kept an unfrozen epoch before the last one:\n" + s_uninterrupted.History.FormatTable());
+        }
         var file = s_temp.Combine($"run.checkpoint-{epochsDone}");
         Assert.IsTrue(File.Exists(file), $"the run wrote a checkpoint holding {epochsDone} epochs");
         var checkpoint = TrainingCheckpoint.Load(file);
