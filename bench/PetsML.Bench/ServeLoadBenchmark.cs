@@ -1,7 +1,5 @@
-using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Globalization;
-using System.IO.Compression;
 using System.Net;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -157,44 +155,8 @@ internal static class ServeLoadBenchmark
         photo[..(photo.Length / 2)],
         "this is not a photo"u8.ToArray(),
         new byte[30 << 20],
-        HugePng(),
+        PetsML.Tests.Serving.BadUploads.HugePngHeader(),
     ];
-
-    static byte[] HugePng()
-    {
-        using var png = new MemoryStream();
-        png.Write([0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A]);
-        var header = new byte[13];
-        BinaryPrimitives.WriteInt32BigEndian(header, 20_000);
-        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), 20_000);
-        header[8] = 8;
-        header[9] = 2;
-        Chunk(png, "IHDR", header);
-        using (var data = new MemoryStream())
-        {
-            using (var z = new ZLibStream(data, CompressionLevel.Fastest, leaveOpen: true)) z.Write(new byte[1024]);
-            Chunk(png, "IDAT", data.ToArray());
-        }
-        Chunk(png, "IEND", []);
-        return png.ToArray();
-    }
-
-    static void Chunk(Stream png, string type, byte[] data)
-    {
-        Span<byte> four = stackalloc byte[4];
-        BinaryPrimitives.WriteInt32BigEndian(four, data.Length);
-        png.Write(four);
-        var typeAndData = System.Text.Encoding.ASCII.GetBytes(type).Concat(data).ToArray();
-        png.Write(typeAndData);
-        uint crc = 0xFFFFFFFF;
-        foreach (var b in typeAndData)
-        {
-            crc ^= b;
-            for (int k = 0; k < 8; k++) crc = (crc & 1) != 0 ? (crc >> 1) ^ 0xEDB88320 : crc >> 1;
-        }
-        BinaryPrimitives.WriteUInt32BigEndian(four, ~crc);
-        png.Write(four);
-    }
 
     static string PeakRssMb(int pid)
     {
