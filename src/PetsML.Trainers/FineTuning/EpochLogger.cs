@@ -7,7 +7,7 @@ internal sealed class EpochLogger(Action<string> log) : ILearnerCallback
 {
     bool _headerWritten;
 
-    public int Order => 70; // after the Recorder (50) has the epoch's row
+    public int Order => CallbackOrder.Report;
 
     public void AfterEpoch(TrainingContext context)
     {

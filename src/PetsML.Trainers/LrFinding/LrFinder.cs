@@ -46,7 +46,7 @@ internal sealed class LrFinder : ILearnerCallback
     /// <summary>Stop when the smoothed loss exceeds 4× the best.</summary>
     public bool StopDiv { get; }
 
-    public int Order => 60;
+    public int Order => CallbackOrder.Schedule;
 
     /// <summary>The learning rate of training batch <paramref name="iteration"/>: start·(end/start)^(iteration/numIt).</summary>
     public double LearningRateAt(int iteration) => StartLr * Math.Pow(EndLr / StartLr, (double)iteration / NumIt);

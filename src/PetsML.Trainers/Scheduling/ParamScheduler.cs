@@ -44,7 +44,7 @@ internal sealed class ParamScheduler : ILearnerCallback
         return new ParamScheduler(new Dictionary<string, Schedule[]> { ["lr"] = lr, ["mom"] = mom });
     }
 
-    public int Order => 60;
+    public int Order => CallbackOrder.Schedule;
 
     /// <summary>The names of the scheduled hyper-parameters.</summary>
     public IReadOnlyCollection<string> ScheduledHypers => _schedules.Keys;

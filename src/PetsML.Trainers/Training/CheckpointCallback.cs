@@ -5,7 +5,7 @@ namespace PetsML.Trainers.Training;
 /// <see cref="Learner.FineTune"/> but the last (lr_find's epochs are skipped), replacing the previous one atomically.
 /// After the last epoch the caller saves the model instead: a checkpoint then would cost the disk space the model needs.
 /// A checkpoint that cannot be written (a full disk, a folder in the way) is a warning, not the end of the run: the
-/// previous checkpoint stays as it was. Order 90: after the recorder, the scheduler, keeping the best epoch and early
+/// previous checkpoint stays as it was. Order <see cref="CallbackOrder.Checkpoint"/>: after the recorder, the scheduler, keeping the best epoch and early
 /// stopping. The checkpoint of a fit's last epoch is written at the end of that fit (AfterFit), once keeping the best
 /// epoch has put its weights back, so it is exactly the start of the next fit; so is the one of a fit that early stopping
 /// ended (it counts as all of that fit's epochs done). Attach it for the fine_tune only: it counts epochs from
@@ -24,7 +24,7 @@ internal sealed class CheckpointCallback(string path, FineTunePlan plan, IReadOn
     int _fitStart;
     bool _fitFinished;
 
-    public int Order => 90;
+    public int Order => CallbackOrder.Checkpoint;
 
     /// <summary>The checkpoint file.</summary>
     public string Path { get; } = path ?? throw new ArgumentNullException(nameof(path));

@@ -30,8 +30,8 @@ namespace PetsML;
 /// </remarks>
 public interface ILearnerCallback
 {
-    /// <summary>Position among the callbacks: lower runs first. The recorder is 50, schedulers 60, progress 70.</summary>
-    int Order => 0;
+    /// <summary>Position among the callbacks: lower runs first; the named positions are in <see cref="CallbackOrder"/>.</summary>
+    int Order => CallbackOrder.Tricks;
 
     /// <summary>Once at the start of a fit, before any batch. <see cref="TrainingContext.EpochCount"/> is set; iteration and pct_train are 0.</summary>
     void BeforeFit(TrainingContext context) { }

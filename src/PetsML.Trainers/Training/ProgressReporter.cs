@@ -16,7 +16,7 @@ internal sealed class ProgressReporter : ILearnerCallback
     public ProgressReporter(IProgress<BatchProgress> progress) =>
         _progress = progress ?? throw new ArgumentNullException(nameof(progress));
 
-    public int Order => 70;
+    public int Order => CallbackOrder.Report;
 
     public void BeforeTrain(TrainingContext context) => StartPhase();
 

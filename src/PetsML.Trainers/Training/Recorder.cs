@@ -24,7 +24,7 @@ public sealed class Recorder : ILearnerCallback
     private long _validCount;
     private bool _validated;
 
-    public int Order => 50;
+    public int Order => CallbackOrder.Recorder;
 
     /// <summary>Last group's learning rate at each training batch of the current (or last) fit.</summary>
     public IReadOnlyList<double> LearningRates => _lrs;

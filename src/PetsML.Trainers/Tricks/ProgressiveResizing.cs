@@ -62,7 +62,7 @@ internal sealed class ProgressiveResizing : ILearnerCallback, IDisposable
     public int CurrentSize => ((Switch)Train).Current.ImageSize;
 
     /// <summary>Before the schedulers and the other tricks, so everything of the epoch sees its size.</summary>
-    public int Order => -20;
+    public int Order => CallbackOrder.Data;
 
     public void BeforeFit(TrainingContext context) => Choose(context, context.StartEpoch);
 

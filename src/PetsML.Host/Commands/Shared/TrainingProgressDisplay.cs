@@ -36,7 +36,7 @@ public sealed class TrainingProgressDisplay : IProgress<BatchProgress>, ILearner
     /// <summary>Names the fits in order (e.g. "frozen", "unfrozen"); others are called "fit N".</summary>
     public IReadOnlyList<string> FitNames { get; set; } = [];
 
-    public int Order => 90;
+    public int Order => CallbackOrder.Checkpoint;
 
     /// <summary>Runs <paramref name="work"/> with the display active (a live progress area on a terminal).</summary>
     public T Run<T>(Func<T> work)

@@ -34,7 +34,7 @@ public sealed class CheckpointResumeTests
     /// </summary>
     internal sealed class KeepEveryCheckpoint(string path) : ILearnerCallback
     {
-        public int Order => 95; // after CheckpointCallback (90)
+        public int Order => CallbackOrder.Checkpoint + 5;
         public void AfterEpoch(TrainingContext context) => Copy(context);
         public void AfterFit(TrainingContext context) => Copy(context);
 

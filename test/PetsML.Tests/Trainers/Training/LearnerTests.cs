@@ -274,7 +274,7 @@ public sealed class LearnerTests
     private sealed class HyperLog : ILearnerCallback
     {
         public List<(double[] Lr, double Mom)> Batches { get; } = [];
-        public int Order => 65; // after the scheduler has set this batch's values
+        public int Order => CallbackOrder.Schedule + 5; // after the scheduler has set this batch's values
         public void BeforeBatch(TrainingContext context)
         {
             if (context.IsTraining) Batches.Add((context.Optimizer.GetHyper("lr"), context.Optimizer.GetHyper("mom")[0]));

@@ -18,7 +18,7 @@ public sealed class ProgressiveResizingTests
     /// <summary>Per batch: whether the learner was frozen, the fit's epoch, training or validation, and the images' side.</summary>
     sealed class Sizes : ILearnerCallback
     {
-        public int Order => 100;
+        public int Order => CallbackOrder.Resume + 1;
         public List<(bool Frozen, int Epoch, bool Training, long Side)> Seen { get; } = [];
         public void BeforeBatch(TrainingContext context) =>
             Seen.Add((!context.Learner.ParameterGroups[0].Parameters[0].Parameter.requires_grad, context.Epoch, context.IsTraining, context.Images!.shape[2]));

@@ -12,10 +12,10 @@ namespace PetsML.Tests.Trainers.Tricks;
 [TestClass]
 public sealed class TrickTests
 {
-    /// <summary>Captures, per training batch, the images before any callback touched them (order −1).</summary>
+    /// <summary>Captures, per training batch, the images before any callback touched them (before every trick).</summary>
     sealed class Before : ILearnerCallback
     {
-        public int Order => -1;
+        public int Order => CallbackOrder.Tricks - 1;
         public List<Tensor> Images { get; } = [];
         public void BeforeBatch(TrainingContext context)
         {
@@ -23,10 +23,10 @@ public sealed class TrickTests
         }
     }
 
-    /// <summary>Captures, per training batch after the loss, what the loop trained on (order 100).</summary>
+    /// <summary>Captures, per training batch after the loss, what the loop trained on (after every standard callback).</summary>
     sealed class After(MixHandler mix) : ILearnerCallback
     {
-        public int Order => 100;
+        public int Order => CallbackOrder.Resume + 1;
         public List<(Tensor Images, Tensor Logits, long[] Targets, double Loss, MixDraw Draw)> Seen { get; } = [];
         public void AfterLoss(TrainingContext context)
         {
@@ -113,10 +113,10 @@ public sealed class TrickTests
         }
     }
 
-    /// <summary>Snapshots the weights after each epoch (order 61, after KeepBestEpoch) and raises the lr after epoch 0 so later epochs get worse.</summary>
+    /// <summary>Snapshots the weights after each epoch (after KeepBestEpoch) and raises the lr after epoch 0 so later epochs get worse.</summary>
     sealed class Snapshots : ILearnerCallback
     {
-        public int Order => 61;
+        public int Order => CallbackOrder.KeepBest + 1;
         public List<Dictionary<string, Tensor>> PerEpoch { get; } = [];
         public void AfterEpoch(TrainingContext context)
         {
