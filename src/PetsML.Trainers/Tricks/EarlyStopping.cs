@@ -4,54 +4,41 @@ namespace PetsML;
 
 /// <summary>
 /// fastai's <c>EarlyStoppingCallback(monitor='valid_loss', min_delta=0, patience=1)</c>: ends the fit when the
-/// validation loss has not gone below its best − <see cref="MinDelta"/> for <see cref="Patience"/> epochs in a row.
-/// Starts afresh in every fit. Order 80: after the recorder (50), keeping the best epoch (60) and the epoch log (70), and
-/// before the checkpoint (90), which therefore stores the counter as it is after the epoch (<see cref="IResumableCallback"/>:
-/// a resumed fit stops after the same epoch as the uninterrupted one); when it stops the fit, the checkpoint is written at
-/// the end of the fit instead, as the start of the next one.
+/// validation loss has not gone below its best − <see cref="BestValidLossTracker.MinDelta"/> for <see cref="Patience"/>
+/// epochs in a row. Starts afresh in every fit. At <see cref="CallbackOrder.Stop"/>: after the epoch's row is recorded, kept
+/// and reported, and before the checkpoint, which therefore stores the counter as it is after the epoch
+/// (<see cref="IResumableCallback"/>: a resumed fit stops after the same epoch as the uninterrupted one); when it stops the
+/// fit, the checkpoint is written at the end of the fit instead, as the start of the next one.
 /// </summary>
-public sealed class EarlyStopping : IResumableCallback
+public sealed class EarlyStopping : BestValidLossTracker, IResumableCallback
 {
-    public EarlyStopping(int patience = 1, double minDelta = 0)
+    int _wait;
+
+    public EarlyStopping(int patience = 1, double minDelta = 0) : base(minDelta)
     {
         if (patience < 1) throw new ArgumentOutOfRangeException(nameof(patience), patience, "patience must be at least 1.");
-        if (!(minDelta >= 0) || !double.IsFinite(minDelta)) throw new ArgumentOutOfRangeException(nameof(minDelta), minDelta, "minDelta must be ≥ 0 and finite.");
         Patience = patience;
-        MinDelta = minDelta;
     }
 
-    public int Order => 80;
+    public override int Order => CallbackOrder.Stop;
 
     /// <summary>Epochs without improvement that end the fit.</summary>
     public int Patience { get; }
 
-    /// <summary>How much lower than the best the loss must be to count as better.</summary>
-    public double MinDelta { get; }
-
     /// <summary>The 0-based epoch after which the last fit stopped early, or null.</summary>
     public int? StoppedAfter { get; private set; }
 
-    double _best;
-    int _wait;
-
-    public void BeforeFit(TrainingContext context)
+    public override void BeforeFit(TrainingContext context)
     {
-        _best = double.PositiveInfinity;
+        base.BeforeFit(context);
         _wait = 0;
         StoppedAfter = null;
     }
 
-    public void AfterEpoch(TrainingContext context)
+    protected override void OnImproved(TrainingContext context) => _wait = 0;
+
+    protected override void OnNotImproved(TrainingContext context)
     {
-        if (context.IsLrFind) return;
-        var rows = context.Learner.Recorder.Epochs;
-        if (rows.Count == 0 || rows[^1].ValidLoss is not { } validLoss) return;
-        if (validLoss - MinDelta < _best)
-        {
-            _best = validLoss;
-            _wait = 0;
-            return;
-        }
         if (++_wait < Patience) return;
         StoppedAfter = context.Epoch;
         throw new CancelFitException();
@@ -63,7 +50,7 @@ public sealed class EarlyStopping : IResumableCallback
     public byte[] SaveState()
     {
         var state = new byte[12];
-        BitConverter.TryWriteBytes(state.AsSpan(0, 8), _best);
+        BitConverter.TryWriteBytes(state.AsSpan(0, 8), BestValidLoss);
         BitConverter.TryWriteBytes(state.AsSpan(8, 4), _wait);
         return state;
     }
@@ -75,6 +62,7 @@ public sealed class EarlyStopping : IResumableCallback
         double best = BitConverter.ToDouble(state, 0);
         int wait = BitConverter.ToInt32(state, 8);
         if (double.IsNaN(best) || wait < 0) throw new InvalidDataException($"The early-stopping state ({best}, {wait}) is not a loss with a count ≥ 0.");
-        (_best, _wait) = (best, wait);
+        RestoreBest(best, epoch: null);
+        _wait = wait;
     }
 }

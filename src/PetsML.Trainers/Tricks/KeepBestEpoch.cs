@@ -6,36 +6,25 @@ namespace PetsML;
 /// fastai's <c>SaveModelCallback(monitor='valid_loss')</c>, kept in memory: after every epoch with a lower validation
 /// loss than any before it in the fit, copies the model's weights and buffers; at the end of the fit puts the best
 /// epoch's back and marks that epoch's row <see cref="EpochRecord.Kept"/>. Like fastai it starts afresh in every fit
-/// (each fit of a fine_tune ends on its own best epoch). Order 60: after the recorder, which computes the loss.
-/// A checkpoint taken inside a fit stores the best epoch, its loss and its weights (<see cref="IResumableCallback"/>), so a
-/// resumed fit ends on the same epoch as the uninterrupted one, even one from before the interruption.
+/// (each fit of a fine_tune ends on its own best epoch). At <see cref="CallbackOrder.KeepBest"/>: after the recorder, which
+/// computes the loss. A checkpoint taken inside a fit stores the best epoch, its loss and its weights
+/// (<see cref="IResumableCallback"/>), so a resumed fit ends on the same epoch as the uninterrupted one, even one from before
+/// the interruption.
 /// </summary>
-public sealed class KeepBestEpoch : IResumableCallback
+public sealed class KeepBestEpoch : BestValidLossTracker, IResumableCallback
 {
     byte[]? _best;
 
-    public int Order => 60;
+    public override int Order => CallbackOrder.KeepBest;
 
-    /// <summary>The 0-based epoch (within the last fit) whose weights were kept, or null.</summary>
-    public int? BestEpoch { get; private set; }
-
-    /// <summary>Its validation loss (+∞ before any).</summary>
-    public double BestValidLoss { get; private set; } = double.PositiveInfinity;
-
-    public void BeforeFit(TrainingContext context)
+    public override void BeforeFit(TrainingContext context)
     {
+        base.BeforeFit(context);
         _best = null;
-        BestEpoch = null;
-        BestValidLoss = double.PositiveInfinity;
     }
 
-    public void AfterEpoch(TrainingContext context)
+    protected override void OnImproved(TrainingContext context)
     {
-        if (context.IsLrFind) return;
-        var rows = context.Learner.Recorder.Epochs;
-        if (rows.Count == 0 || rows[^1].ValidLoss is not { } validLoss || !(validLoss < BestValidLoss)) return;
-        BestValidLoss = validLoss;
-        BestEpoch = rows[^1].Epoch;
         using var stream = new MemoryStream();
         context.Learner.Model.save(stream);
         _best = stream.ToArray();
@@ -76,7 +65,8 @@ public sealed class KeepBestEpoch : IResumableCallback
             if (length < 0 || length > state.Length - 16 || (epoch < 0) != (length == 0))
                 throw new InvalidDataException($"the kept weights ({length} bytes) do not match the best epoch ({epoch}).");
             var best = reader.ReadBytes(length);
-            (BestEpoch, BestValidLoss, _best) = epoch < 0 ? ((int?)null, double.PositiveInfinity, (byte[]?)null) : (epoch, loss, best);
+            if (epoch < 0) { RestoreBest(double.PositiveInfinity, null); _best = null; }
+            else { RestoreBest(loss, epoch); _best = best; }
         }
         catch (EndOfStreamException e)
         {

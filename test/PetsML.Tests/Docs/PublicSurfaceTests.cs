@@ -28,7 +28,7 @@ public sealed class PublicSurfaceTests
         "ImageFileList", "ImageFileRow", "LrFindResult", "TrainingHistory", "EpochRecord", "BatchProgress", "TrainingPhase",
         // The learner, its schedule argument, its loop and the callbacks a user adds.
         "Learner", "LearningRate", "TrainingContext", "TrainingCheckpoint", "ILearnerCallback", "Recorder",
-        "EarlyStopping", "KeepBestEpoch", "GradientAccumulation", "MixHandler", "MixUp", "CutMix",
+        "CallbackOrder", "BestValidLossTracker", "EarlyStopping", "KeepBestEpoch", "GradientAccumulation", "MixHandler", "MixUp", "CutMix",
         // Exceptions a user catches or throws.
         "CancelSignalException", "CancelFitException", "CancelValidateException", "TrainingDivergedException",
         "ImageDecodeException", "ImageDecodeFailure",
