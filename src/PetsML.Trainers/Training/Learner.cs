@@ -28,8 +28,6 @@ public sealed class Learner : IDisposable
     private readonly List<ILearnerCallback> _callbacks = [];
     private readonly List<EpochRecord> _history = [];
     private readonly TrainingStep _step;
-    private SmoothedLossState? _resumedSmoothing;
-    private IReadOnlyDictionary<string, byte[]>? _resumedCallbackStates;
     private bool _disposed;
 
     /// <param name="model">The network; logits [N, C] from images [N, 3, H, W]. Moved to the options' device if needed.</param>
@@ -112,7 +110,7 @@ public sealed class Learner : IDisposable
     /// epoch asks the training sequence for <c>GetBatches(DataEpoch)</c>. Epochs a resumed fit skips count as drawn;
     /// checkpoints store it (<see cref="TrainingCheckpoint.DataEpoch"/>).
     /// </summary>
-    public int DataEpoch { get; private set; }
+    public int DataEpoch { get; internal set; }
 
     /// <summary>The callbacks present in every fit, in order.</summary>
     public IReadOnlyList<ILearnerCallback> Callbacks => Sorted(_callbacks);
@@ -202,54 +200,17 @@ public sealed class Learner : IDisposable
         if (epochs < 1) throw new ArgumentOutOfRangeException(nameof(epochs), epochs, "epochs must be at least 1.");
         if (freezeEpochs < 0) throw new ArgumentOutOfRangeException(nameof(freezeEpochs), freezeEpochs, "freezeEpochs must be ≥ 0.");
         if (!(lrMult > 0)) throw new ArgumentOutOfRangeException(nameof(lrMult), lrMult, "lrMult must be positive.");
-        int done = 0;
-        if (resumeFrom is not null)
-        {
-            resumeFrom.Plan.EnsureSameAs(new FineTunePlan(epochs, freezeEpochs, baseLr, lrMult, pctStart, div));
-            done = resumeFrom.EpochsDone;
-            resumeFrom.RestoreModel(Model);
-            // The fit that goes on counts its skipped epochs as drawn again, so start that many before the saved count.
-            int skippedByNextFit = done < freezeEpochs ? done : done - freezeEpochs;
-            DataEpoch = resumeFrom.DataEpoch - skippedByNextFit;
-        }
-        // A fit resumed inside its epochs continues the smoothed loss it had; a fit started afresh resets it, as uninterrupted.
-        _resumedSmoothing = resumeFrom?.SmoothedLoss;
-        _resumedCallbackStates = resumeFrom?.CallbackStates;
-        try { FineTunePhases(epochs, baseLr, freezeEpochs, lrMult, pctStart, div, cancellationToken, resumeFrom, done); }
-        finally { (_resumedSmoothing, _resumedCallbackStates) = (null, null); }
-    }
-
-    /// <summary>Gives each <see cref="IResumableCallback"/> of a fit resumed inside its epochs the state the checkpoint stored for it.</summary>
-    private static void RestoreCallbackStates(IReadOnlyList<ILearnerCallback> callbacks, IReadOnlyDictionary<string, byte[]> states)
-    {
-        // Both directions are refused: a resumed run with a callback more or less than the interrupted one would not compute the same epochs.
-        var resumable = callbacks.OfType<IResumableCallback>().ToList();
-        var missing = resumable.Select(c => c.StateKey).Except(states.Keys, StringComparer.Ordinal).ToList();
-        var orphans = states.Keys.Except(resumable.Select(c => c.StateKey), StringComparer.Ordinal).ToList();
-        if (missing.Count > 0 || orphans.Count > 0)
-            throw new ArgumentException("The checkpoint's callbacks differ from this learner's (" +
-                string.Join("; ", new[] { orphans.Count > 0 ? $"only the checkpoint has {string.Join(", ", orphans)}" : null,
-                    missing.Count > 0 ? $"only this learner has {string.Join(", ", missing)}" : null }.OfType<string>()) +
-                "); resume with the same callbacks (training tricks).");
-        foreach (var callback in resumable) callback.RestoreState(states[callback.StateKey]);
-    }
-
-    private void FineTunePhases(int epochs, double baseLr, int freezeEpochs, double lrMult, double pctStart, double div,
-        CancellationToken cancellationToken, TrainingCheckpoint? resumeFrom, int done)
-    {
+        var plan = new FineTunePlan(epochs, freezeEpochs, baseLr, lrMult, pctStart, div);
+        var resume = resumeFrom is null ? null : new ResumeFromCheckpoint(resumeFrom, plan);
+        ILearnerCallback[] extra = resume is null ? [] : [resume];
         Freeze();
-        if (freezeEpochs > 0 && done < freezeEpochs)
-        {
-            // Freeze() cleared the optimizer; mid-phase it gets back the moments it had after the last finished epoch.
-            if (done > 0) resumeFrom!.RestoreOptimizer(Optimizer);
-            FitOneCycle(freezeEpochs, LearningRate.Slice(baseLr), pctStart: 0.99, cancellationToken: cancellationToken, startEpoch: done);
-        }
+        if (freezeEpochs > 0 && (resume?.FrozenStart ?? 0) < freezeEpochs)
+            FitOneCycle(freezeEpochs, LearningRate.Slice(baseLr), pctStart: 0.99, callbacks: extra, cancellationToken: cancellationToken,
+                startEpoch: resume?.FrozenStart ?? 0);
         baseLr /= 2;
         Unfreeze();
-        int doneUnfrozen = Math.Max(0, done - freezeEpochs);
-        if (doneUnfrozen > 0) resumeFrom!.RestoreOptimizer(Optimizer);
-        FitOneCycle(epochs, LearningRate.Slice(baseLr / lrMult, baseLr), pctStart: pctStart, div: div, cancellationToken: cancellationToken,
-            startEpoch: doneUnfrozen);
+        FitOneCycle(epochs, LearningRate.Slice(baseLr / lrMult, baseLr), pctStart: pctStart, div: div, callbacks: extra,
+            cancellationToken: cancellationToken, startEpoch: resume?.UnfrozenStart ?? 0);
     }
 
     /// <summary>
@@ -285,9 +246,7 @@ public sealed class Learner : IDisposable
         try
         {
             Fire(callbacks, static (c, x) => c.BeforeFit(x), context);
-            if (startEpoch > 0 && _resumedSmoothing is { } smoothing) Recorder.RestoreSmoothing(smoothing);
-            if (startEpoch > 0 && _resumedCallbackStates is { } states) RestoreCallbackStates(callbacks, states);
-            // After BeforeFit: a callback may have loaded weights into the model.
+            // After BeforeFit: a callback may have loaded weights into the model (resuming does).
             _step.Refresh();
             for (int epoch = startEpoch; epoch < epochs; epoch++)
             {
