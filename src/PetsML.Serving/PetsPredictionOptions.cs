@@ -55,8 +55,8 @@ public sealed class PetsPredictionOptions
     /// <summary>Channels-last batches (<see cref="ImageClassifierTransformer.InferenceChannelsLast"/>). Default null: the classifier's default, off.</summary>
     public bool? InferenceChannelsLast { get; set; }
 
-    /// <summary>Throws an <see cref="ArgumentException"/> naming the first option out of range.</summary>
-    public void Validate()
+    /// <summary>Checks every option and throws on the first invalid one, naming it (ParamName and message).</summary>
+    internal void Validate()
     {
         if (string.IsNullOrWhiteSpace(ModelPath)) throw new ArgumentException("PetsPredictionOptions.ModelPath must name the model .zip.", nameof(ModelPath));
         if (Top < 1) throw new ArgumentOutOfRangeException(nameof(Top), Top, "PetsPredictionOptions.Top must be at least 1.");
@@ -65,4 +65,7 @@ public sealed class PetsPredictionOptions
         if (MaxImageBytes < 1) throw new ArgumentOutOfRangeException(nameof(MaxImageBytes), MaxImageBytes, "PetsPredictionOptions.MaxImageBytes must be at least 1.");
         if (InferenceThreads is < 1) throw new ArgumentOutOfRangeException(nameof(InferenceThreads), InferenceThreads, "PetsPredictionOptions.InferenceThreads must be at least 1, or null.");
     }
+
+    /// <summary>A copy, so the predictor keeps the settings it was made with whatever the caller changes later.</summary>
+    internal PetsPredictionOptions Clone() => (PetsPredictionOptions)MemberwiseClone();
 }

@@ -36,6 +36,7 @@ public sealed class PetsPredictor : IDisposable
     public PetsPredictor(PetsPredictionOptions options, ILogger<PetsPredictor>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
+        options = options.Clone();
         options.Validate();
         _options = options;
         _logger = logger ?? (ILogger)NullLogger.Instance;

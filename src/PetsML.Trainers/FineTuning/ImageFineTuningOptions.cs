@@ -18,6 +18,29 @@ namespace PetsML;
 /// </summary>
 public sealed class ImageFineTuningOptions
 {
+    /// <summary>The default values, written once (fastai's unless said otherwise; the plan's are in docs/training-plan.md).</summary>
+    public static class Defaults
+    {
+        /// <summary>fastai's <c>RandomSplitter(valid_pct=0.2)</c>.</summary>
+        public const double ValidPct = 0.2;
+        /// <summary>fine_tune's <c>base_lr</c>: 2e-3, the training plan's at every data size.</summary>
+        public const double BaseLearningRate = Trainers.FineTuning.TrainingPlan.DefaultBaseLearningRate;
+        /// <summary>fine_tune's <c>lr_mult=100</c>.</summary>
+        public const double LrMult = 100;
+        /// <summary>Decoupled weight decay 0.01 (fastai Adam's).</summary>
+        public const double WeightDecay = LearnerOptions.Defaults.WeightDecay;
+        /// <summary>The ResNet-18 whose ImageNet weights ship with PetsML.</summary>
+        public const ResNetArchitecture Architecture = ResNetArchitecture.ResNet18Packaged;
+        /// <summary>Batch preparation alternates with training: measured fastest on 2 cores.</summary>
+        public const BatchPreparation BatchPreparation = PetsML.BatchPreparation.Alternate;
+        /// <summary>No decoded-image cache: decode every epoch, as fastai does.</summary>
+        public const long DecodedCacheBytes = BatchSourceOptions.DefaultDecodedCacheBytes;
+        /// <summary>ML.NET's score column name.</summary>
+        public const string ScoreColumnName = "Score";
+        /// <summary>ML.NET's predicted-label column name.</summary>
+        public const string PredictedLabelColumnName = "PredictedLabel";
+    }
+
     /// <summary>The label key column. Default "Label".</summary>
     public string LabelColumnName { get; set; } = PetsColumnNames.Label;
 
@@ -36,10 +59,10 @@ public sealed class ImageFineTuningOptions
     public string FeatureColumnName { get; set; } = PetsColumnNames.Features;
 
     /// <summary>The class-probability column the model writes. Default "Score".</summary>
-    public string ScoreColumnName { get; set; } = "Score";
+    public string ScoreColumnName { get; set; } = Defaults.ScoreColumnName;
 
     /// <summary>The predicted-class key column the model writes. Default "PredictedLabel".</summary>
-    public string PredictedLabelColumnName { get; set; } = "PredictedLabel";
+    public string PredictedLabelColumnName { get; set; } = Defaults.PredictedLabelColumnName;
 
     /// <summary>
     /// The split column (1 = validation, mlContext.Transforms.RandomSplit), used when <see cref="ValidationData"/> is null
@@ -59,7 +82,7 @@ public sealed class ImageFineTuningOptions
     /// <see cref="ValidationData"/> nor a <see cref="ValidationColumnName"/> column; drawn with <see cref="Seed"/>.
     /// 0 trains without validation (the epoch table then has no valid_loss or error_rate, and the log says so). Default 0.2.
     /// </summary>
-    public double ValidPct { get; set; } = 0.2;
+    public double ValidPct { get; set; } = Defaults.ValidPct;
 
     /// <summary>
     /// fastai's item transform <c>Resize(460)</c>, used when <see cref="FeatureColumnName"/> holds images the trainer
@@ -77,7 +100,7 @@ public sealed class ImageFineTuningOptions
     public AugmentOptions Augment { get; set; } = new();
 
     /// <summary>The network body. Default <see cref="ResNetArchitecture.ResNet18Packaged"/>, whose ImageNet weights ship with PetsML.</summary>
-    public ResNetArchitecture Architecture { get; set; } = ResNetArchitecture.ResNet18Packaged;
+    public ResNetArchitecture Architecture { get; set; } = Defaults.Architecture;
 
     /// <summary>Start from trained body weights (the packaged ones, or <see cref="WeightsFile"/>). Default true.</summary>
     public bool Pretrained { get; set; } = true;
@@ -104,7 +127,7 @@ public sealed class ImageFineTuningOptions
         set { _baseLearningRate = value; BaseLearningRateSet = true; }
     }
 
-    double? _baseLearningRate = Trainers.FineTuning.TrainingPlan.DefaultBaseLearningRate;
+    double? _baseLearningRate = Defaults.BaseLearningRate;
 
     /// <summary>True once <see cref="BaseLearningRate"/> was assigned (the plan then reports it as the user's).</summary>
     internal bool BaseLearningRateSet { get; private set; }
@@ -117,7 +140,7 @@ public sealed class ImageFineTuningOptions
     public TimeSpan? MaxTrainingTime { get; set; }
 
     /// <summary>fine_tune's <c>lr_mult</c>: the unfrozen phase spans slice(base/lr_mult, base). Default 100.</summary>
-    public double LrMult { get; set; } = 100;
+    public double LrMult { get; set; } = Defaults.LrMult;
 
     /// <summary>
     /// Images per batch, for training and validation. Default null: the training plan's, the largest of 64 (the lesson's),
@@ -126,7 +149,7 @@ public sealed class ImageFineTuningOptions
     public int? BatchSize { get; set; }
 
     /// <summary>Decoupled weight decay, none on BatchNorm parameters. Default 0.01.</summary>
-    public double WeightDecay { get; set; } = 0.01;
+    public double WeightDecay { get; set; } = Defaults.WeightDecay;
 
     /// <summary>Label smoothing ε (fastai's LabelSmoothingCrossEntropy uses 0.1). Default 0: plain cross-entropy.</summary>
     public double LabelSmoothing { get; set; }
@@ -166,7 +189,7 @@ public sealed class ImageFineTuningOptions
     public int DecodeThreads { get; set; } = Environment.ProcessorCount;
 
     /// <summary>Whether batch preparation alternates with training (default, measured fastest on 2 cores) or overlaps it.</summary>
-    public BatchPreparation BatchPreparation { get; set; } = BatchPreparation.Alternate;
+    public BatchPreparation BatchPreparation { get; set; } = Defaults.BatchPreparation;
 
     /// <summary>
     /// A training recipe replacing fine_tune, e.g. the lesson's
@@ -230,7 +253,7 @@ public sealed class ImageFineTuningOptions
     /// Default 0: decode every epoch, as fastai does (cheap beside a CPU training step: bench/README.md, "Peak memory");
     /// 512 MiB holds about 950 photos of 500×375, worth it when decoding is the bottleneck (a GPU).
     /// </summary>
-    public long DecodedCacheBytes { get; set; } = BatchSourceOptions.DefaultDecodedCacheBytes;
+    public long DecodedCacheBytes { get; set; } = Defaults.DecodedCacheBytes;
 
     /// <summary>
     /// Callbacks joining the learner of every <c>Fit</c>, <c>FindLearningRate</c> and <c>CreateSession</c> (fastai's <c>cbs</c>),
@@ -267,41 +290,56 @@ public sealed class ImageFineTuningOptions
     /// <summary>Called after each checkpoint is written, with the fine_tune's epochs it holds. Default null.</summary>
     public Action<int>? CheckpointWritten { get; set; }
 
+    /// <summary>Checks every option up front and throws on the first bad one, naming it (ParamName and message).</summary>
     internal void Validate()
     {
         ArgumentNullException.ThrowIfNull(Presize, nameof(Presize));
         ArgumentNullException.ThrowIfNull(DecodeOptions, nameof(DecodeOptions));
         ArgumentNullException.ThrowIfNull(Augment, nameof(Augment));
+        Presize.Validate();
+        DecodeOptions.Validate();
         Augment.Validate();
         foreach (var (name, value) in new[] { (nameof(LabelColumnName), LabelColumnName), (nameof(FeatureColumnName), FeatureColumnName),
                      (nameof(ScoreColumnName), ScoreColumnName), (nameof(PredictedLabelColumnName), PredictedLabelColumnName), (nameof(ValidationColumnName), ValidationColumnName) })
-            if (string.IsNullOrWhiteSpace(value)) throw new ArgumentException($"{name} must not be empty.", name);
-        if (!(ValidPct >= 0 && ValidPct < 1)) throw new ArgumentOutOfRangeException(nameof(ValidPct), ValidPct, "ValidPct must be in [0, 1).");
-        if (Recipe is null && Epochs is < 1) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "Epochs must be at least 1 (fine_tune's unfrozen epochs).");
-        if (Epochs is < 0) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "Epochs must be ≥ 0.");
-        if (FreezeEpochs is < 0) throw new ArgumentOutOfRangeException(nameof(FreezeEpochs), FreezeEpochs, "FreezeEpochs must be ≥ 0.");
-        if (BaseLearningRate is { } lr && !(lr > 0 && double.IsFinite(lr))) throw new ArgumentOutOfRangeException(nameof(BaseLearningRate), lr, "BaseLearningRate must be a positive number, or null to find it.");
-        if (!(LrMult > 0)) throw new ArgumentOutOfRangeException(nameof(LrMult), LrMult, "LrMult must be positive.");
-        if (BatchSize is < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "BatchSize must be at least 1.");
+            if (string.IsNullOrWhiteSpace(value)) throw new ArgumentException($"ImageFineTuningOptions.{name} must not be empty.", name);
+        if (!(ValidPct >= 0 && ValidPct < 1)) throw new ArgumentOutOfRangeException(nameof(ValidPct), ValidPct, "ImageFineTuningOptions.ValidPct must be in [0, 1).");
+        if (Recipe is null && Epochs is < 1) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "ImageFineTuningOptions.Epochs must be at least 1 (fine_tune's unfrozen epochs).");
+        if (Epochs is < 0) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "ImageFineTuningOptions.Epochs must be ≥ 0.");
+        if (FreezeEpochs is < 0) throw new ArgumentOutOfRangeException(nameof(FreezeEpochs), FreezeEpochs, "ImageFineTuningOptions.FreezeEpochs must be ≥ 0.");
+        if (BaseLearningRate is { } lr && !(lr > 0 && double.IsFinite(lr))) throw new ArgumentOutOfRangeException(nameof(BaseLearningRate), lr, "ImageFineTuningOptions.BaseLearningRate must be a positive number, or null to find it.");
+        if (!(LrMult > 0)) throw new ArgumentOutOfRangeException(nameof(LrMult), LrMult, "ImageFineTuningOptions.LrMult must be positive.");
+        if (BatchSize is < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "ImageFineTuningOptions.BatchSize must be at least 1.");
         if (MaxTrainingTime is { } budget && budget <= TimeSpan.Zero)
-            throw new ArgumentOutOfRangeException(nameof(MaxTrainingTime), budget, "MaxTrainingTime must be positive, or null for no limit.");
-        if (WeightDecay < 0) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "WeightDecay must be ≥ 0.");
-        if (LabelSmoothing is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(LabelSmoothing), LabelSmoothing, "LabelSmoothing must be in [0, 1).");
-        if (!Enum.IsDefined(Precision)) throw new ArgumentOutOfRangeException(nameof(Precision), Precision, "Precision is not a known precision (Fp32, Bf16Mixed, Auto).");
-        if (!Enum.IsDefined(Bf16BatchNorm)) throw new ArgumentOutOfRangeException(nameof(Bf16BatchNorm), Bf16BatchNorm, "Bf16BatchNorm is not a known BatchNorm mode.");
-        if (!Enum.IsDefined(BatchPreparation)) throw new ArgumentOutOfRangeException(nameof(BatchPreparation), BatchPreparation, "BatchPreparation is not a known mode (Alternate, Overlap).");
-        if (!Enum.IsDefined(Architecture)) throw new ArgumentOutOfRangeException(nameof(Architecture), Architecture, "Architecture is not a known ResNet.");
-        if (Threads is < 1) throw new ArgumentOutOfRangeException(nameof(Threads), Threads, "Threads must be at least 1.");
-        if (DecodeThreads < 1) throw new ArgumentOutOfRangeException(nameof(DecodeThreads), DecodeThreads, "DecodeThreads must be at least 1.");
-        if (DecodedCacheBytes < 0) throw new ArgumentOutOfRangeException(nameof(DecodedCacheBytes), DecodedCacheBytes, "DecodedCacheBytes must be ≥ 0 (0 turns the cache off).");
-        if (WeightsFile is not null && !File.Exists(WeightsFile)) throw new FileNotFoundException($"WeightsFile '{WeightsFile}' does not exist.", WeightsFile);
+            throw new ArgumentOutOfRangeException(nameof(MaxTrainingTime), budget, "ImageFineTuningOptions.MaxTrainingTime must be positive, or null for no limit.");
+        if (WeightDecay < 0) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "ImageFineTuningOptions.WeightDecay must be ≥ 0.");
+        if (LabelSmoothing is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(LabelSmoothing), LabelSmoothing, "ImageFineTuningOptions.LabelSmoothing must be in [0, 1).");
+        if (!Enum.IsDefined(Precision)) throw new ArgumentOutOfRangeException(nameof(Precision), Precision, "ImageFineTuningOptions.Precision is not a known precision (Fp32, Bf16Mixed, Auto).");
+        if (!Enum.IsDefined(Bf16BatchNorm)) throw new ArgumentOutOfRangeException(nameof(Bf16BatchNorm), Bf16BatchNorm, "ImageFineTuningOptions.Bf16BatchNorm is not a known BatchNorm mode.");
+        if (!Enum.IsDefined(BatchPreparation)) throw new ArgumentOutOfRangeException(nameof(BatchPreparation), BatchPreparation, "ImageFineTuningOptions.BatchPreparation is not a known mode (Alternate, Overlap).");
+        if (!Enum.IsDefined(Architecture)) throw new ArgumentOutOfRangeException(nameof(Architecture), Architecture, "ImageFineTuningOptions.Architecture is not a known ResNet.");
+        if (Threads is < 1) throw new ArgumentOutOfRangeException(nameof(Threads), Threads, "ImageFineTuningOptions.Threads must be at least 1.");
+        if (DecodeThreads < 1) throw new ArgumentOutOfRangeException(nameof(DecodeThreads), DecodeThreads, "ImageFineTuningOptions.DecodeThreads must be at least 1.");
+        if (DecodedCacheBytes < 0) throw new ArgumentOutOfRangeException(nameof(DecodedCacheBytes), DecodedCacheBytes, "ImageFineTuningOptions.DecodedCacheBytes must be ≥ 0 (0 turns the cache off).");
+        if (WeightsFile is not null && !File.Exists(WeightsFile)) throw new FileNotFoundException($"ImageFineTuningOptions.WeightsFile '{WeightsFile}' does not exist.", WeightsFile);
         if (Callbacks is null || Callbacks.Any(c => c is null))
-            throw new ArgumentNullException(nameof(Callbacks), "Callbacks must not be null or contain null.");
+            throw new ArgumentNullException(nameof(Callbacks), "ImageFineTuningOptions.Callbacks must not be null or contain null.");
         if (CheckpointPath is not null && string.IsNullOrWhiteSpace(CheckpointPath))
-            throw new ArgumentException("CheckpointPath must name a file, or be null for no checkpoint.", nameof(CheckpointPath));
+            throw new ArgumentException("ImageFineTuningOptions.CheckpointPath must name a file, or be null for no checkpoint.", nameof(CheckpointPath));
         if (Recipe is not null && (CheckpointPath is not null || ResumeFrom is not null))
-            throw new ArgumentException("CheckpointPath and ResumeFrom checkpoint fine_tune; a Recipe trains its own way (attach a CheckpointCallback in it).", nameof(Recipe));
+            throw new ArgumentException("ImageFineTuningOptions.CheckpointPath and ResumeFrom checkpoint fine_tune; a Recipe trains its own way (attach a CheckpointCallback in it).", nameof(Recipe));
         TorchDevice.Resolve(Device);
         TrainingTricks.Validate(this);
+    }
+
+    /// <summary>A copy (the image, decode and augment options and the callback list copied too), so a trainer keeps the
+    /// settings it was made with whatever the caller changes later.</summary>
+    internal ImageFineTuningOptions Clone()
+    {
+        var copy = (ImageFineTuningOptions)MemberwiseClone();
+        copy.Presize = Presize?.Clone()!;
+        copy.DecodeOptions = DecodeOptions?.Clone()!;
+        copy.Augment = Augment?.Clone()!;
+        copy.Callbacks = Callbacks is null ? null! : new List<ILearnerCallback>(Callbacks);
+        return copy;
     }
 }

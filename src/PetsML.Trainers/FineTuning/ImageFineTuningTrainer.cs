@@ -43,7 +43,7 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
     /// <summary>A trainer of an MLContext: its seed when the options set none, its log beside <see cref="ImageFineTuningOptions.Log"/>.</summary>
     internal ImageFineTuningTrainer(ImageFineTuningOptions? options, IHostEnvironment? environment)
     {
-        _options = options ?? new ImageFineTuningOptions();
+        _options = options?.Clone() ?? new ImageFineTuningOptions();
         _options.Validate();
         _environment = environment;
         _seed = _options.Seed ?? (environment is null ? null : MlNetContext.SeedOf(environment)) ?? ImageFineTuningOptions.DefaultSeed;
@@ -52,7 +52,8 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
     /// <summary>The seed used: <see cref="ImageFineTuningOptions.Seed"/>, else the MLContext's, else 42.</summary>
     public int Seed => _seed;
 
-    public ImageFineTuningOptions Options => _options;
+    /// <summary>A copy of the options this trainer was made with (changing it changes nothing).</summary>
+    public ImageFineTuningOptions Options => _options.Clone();
 
     /// <summary>
     /// Trains the classifier (fine_tune, or the options' recipe) and returns it with its epoch table. With

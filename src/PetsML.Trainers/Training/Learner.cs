@@ -28,6 +28,7 @@ public sealed class Learner : IDisposable
     private readonly List<ILearnerCallback> _callbacks = [];
     private readonly List<EpochRecord> _history = [];
     private readonly TrainingStep _step;
+    private readonly LearnerOptions _options;
     private bool _disposed;
 
     /// <param name="model">The network; logits [N, C] from images [N, 3, H, W]. Moved to the options' device if needed.</param>
@@ -43,21 +44,21 @@ public sealed class Learner : IDisposable
         ArgumentNullException.ThrowIfNull(train);
         if (parameterGroups.Count == 0) throw new ArgumentException("At least one parameter group is needed.", nameof(parameterGroups));
         if (train.BatchCount < 1) throw new ArgumentException("The training sequence yields no batch.", nameof(train));
-        Options = options ?? new LearnerOptions();
-        Options.Validate();
-        Device = TorchDevice.Resolve(Options.Device);
+        _options = options?.Clone() ?? new LearnerOptions();
+        _options.Validate();
+        Device = TorchDevice.Resolve(_options.Device);
         Model = model;
         ParameterGroups = MoveToDevice(model, parameterGroups, Device);
         Train = train;
         Valid = valid;
-        Optimizer = new FastaiAdam(ParameterGroups, lr: Options.LearningRate, wd: Options.WeightDecay);
+        Optimizer = new FastaiAdam(ParameterGroups, lr: _options.LearningRate, wd: _options.WeightDecay);
         // Auto picks bf16 only where it can run: on a bf16 CPU, and for a model that can make its bf16 working copy.
-        Precision = Options.Precision == TrainingPrecision.Auto && model is not IReplicableModule
+        Precision = _options.Precision == TrainingPrecision.Auto && model is not IReplicableModule
             ? TrainingPrecision.Fp32
-            : PrecisionResolver.Resolve(Options.Precision, Device, Options.Bf16Support);
+            : PrecisionResolver.Resolve(_options.Precision, Device, _options.Bf16Support);
         try
         {
-            _step = TrainingStep.Create(Precision, model, Optimizer, Options.Loss, Device, Options.ChannelsLast, Options.Bf16BatchNorm);
+            _step = TrainingStep.Create(Precision, model, Optimizer, _options.Loss, Device, _options.ChannelsLast, _options.Bf16BatchNorm);
         }
         catch
         {
@@ -66,8 +67,8 @@ public sealed class Learner : IDisposable
         }
         Recorder = new Recorder();
         _callbacks.Add(Recorder);
-        if (Options.Progress is not null) _callbacks.Add(new ProgressReporter(Options.Progress));
-        _callbacks.AddRange(Options.Callbacks);
+        if (_options.Progress is not null) _callbacks.Add(new ProgressReporter(_options.Progress));
+        _callbacks.AddRange(_options.Callbacks);
     }
 
     /// <summary>The network being trained.</summary>
@@ -82,8 +83,8 @@ public sealed class Learner : IDisposable
     /// <summary>Validation batches, or null.</summary>
     internal IBatchSequence? Valid { get; }
 
-    /// <summary>The options this learner was made with.</summary>
-    public LearnerOptions Options { get; }
+    /// <summary>A copy of the options this learner was made with (changing it changes nothing).</summary>
+    public LearnerOptions Options => _options.Clone();
 
     /// <summary>The device the model trains on.</summary>
     public Device Device { get; }
@@ -143,7 +144,7 @@ public sealed class Learner : IDisposable
             var group = ParameterGroups[g];
             foreach (var (name, p) in group.Parameters)
             {
-                bool trainable = g >= firstTrainable || (Options.TrainBn && group.IsNorm(name));
+                bool trainable = g >= firstTrainable || (_options.TrainBn && group.IsNorm(name));
                 p.requires_grad = trainable;
                 // A frozen parameter must not keep an old gradient, or the optimizer would still step it.
                 if (!trainable) p.grad = null;
@@ -180,8 +181,8 @@ public sealed class Learner : IDisposable
         (double Start, double Middle, double End)? moms = null, IEnumerable<ILearnerCallback>? callbacks = null,
         CancellationToken cancellationToken = default, int startEpoch = 0)
     {
-        var peaks = (lrMax ?? Options.LearningRate).ForGroups(ParameterGroups.Count);
-        var scheduler = ParamScheduler.OneCycle(peaks, div, divFinal, pctStart, moms ?? Options.Moms);
+        var peaks = (lrMax ?? _options.LearningRate).ForGroups(ParameterGroups.Count);
+        var scheduler = ParamScheduler.OneCycle(peaks, div, divFinal, pctStart, moms ?? _options.Moms);
         Fit(epochs, lrMax, (callbacks ?? []).Append(scheduler), cancellationToken, startEpoch);
     }
 
@@ -236,8 +237,8 @@ public sealed class Learner : IDisposable
         if (startEpoch < 0 || startEpoch > epochs)
             throw new ArgumentOutOfRangeException(nameof(startEpoch), startEpoch, $"startEpoch must lie in [0, {epochs}] (the fit's epochs).");
         var callbacks = Sorted(_callbacks.Concat(extra ?? []).ToList());
-        Optimizer.SetHyper("lr", (lr ?? Options.LearningRate).ForGroups(ParameterGroups.Count));
-        Optimizer.SetHyper("wd", Options.WeightDecay);
+        Optimizer.SetHyper("lr", (lr ?? _options.LearningRate).ForGroups(ParameterGroups.Count));
+        Optimizer.SetHyper("wd", _options.WeightDecay);
         var context = new TrainingContext(this, epochs, ct, isLrFind, startEpoch);
         // Skipped epochs count as run: the iteration counter and pct_train continue from where they would be.
         context.Iteration = startEpoch * Train.BatchCount;
@@ -396,7 +397,7 @@ public sealed class Learner : IDisposable
         Model.eval();
         _step.Refresh();
         using var noGrad = no_grad();
-        using var gather = new PredictionGatherer(Options.Loss);
+        using var gather = new PredictionGatherer(_options.Loss);
         var context = new TrainingContext(this, 1, cancellationToken) { IsTraining = false, BatchCount = data.BatchCount };
         RunBatches(data, epoch, [gather], context, checkDivergence: false);
         return gather.ToPredictions();
@@ -451,7 +452,7 @@ public sealed class Learner : IDisposable
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
         var x = image.dim() == 3 ? image.unsqueeze(0) : image;
-        var probs = Options.Loss.Activation(_step.Forward(x)).to(ScalarType.Float32).cpu().data<float>().ToArray();
+        var probs = _options.Loss.Activation(_step.Forward(x)).to(ScalarType.Float32).cpu().data<float>().ToArray();
         int best = 0;
         for (int i = 1; i < probs.Length; i++) if (probs[i] > probs[best]) best = i;
         return new Prediction(best, probs);

@@ -65,46 +65,46 @@ public sealed class LearnerOptions
     }
 
     /// <summary>The loss on logits. Default <see cref="ClassificationLoss.CrossEntropy"/>.</summary>
-    internal ClassificationLoss Loss { get; init; } = ClassificationLoss.CrossEntropy;
+    internal ClassificationLoss Loss { get; set; } = ClassificationLoss.CrossEntropy;
 
     /// <summary>Learning rate when a fit is given none. Default 1e-3.</summary>
-    public double LearningRate { get; init; } = Defaults.LearningRate;
+    public double LearningRate { get; set; } = Defaults.LearningRate;
 
     /// <summary>Decoupled weight decay, applied to every non-norm parameter at every fit. Default 0.01.</summary>
-    public double WeightDecay { get; init; } = Defaults.WeightDecay;
+    public double WeightDecay { get; set; } = Defaults.WeightDecay;
 
     /// <summary>Momentum cycle for one-cycle schedules. Default (0.95, 0.85, 0.95).</summary>
-    public (double Start, double Middle, double End) Moms { get; init; } = Defaults.Moms;
+    public (double Start, double Middle, double End) Moms { get; set; } = Defaults.Moms;
 
     /// <summary>Keep normalisation parameters trainable inside frozen groups (fastai's <c>train_bn</c>). Default true.</summary>
-    public bool TrainBn { get; init; } = Defaults.TrainBn;
+    public bool TrainBn { get; set; } = Defaults.TrainBn;
 
     /// <summary>Device to train on: "auto" (cuda when available, else cpu), "cpu", "cuda" or "cuda:N". Default "auto".</summary>
-    public string Device { get; init; } = Defaults.Device;
+    public string Device { get; set; } = Defaults.Device;
 
     /// <summary>Feed inputs in channels-last memory layout (NHWC-contiguous, still indexed N×C×H×W). Default true.</summary>
-    public bool ChannelsLast { get; init; } = Defaults.ChannelsLast;
+    public bool ChannelsLast { get; set; } = Defaults.ChannelsLast;
 
     /// <summary>Precision of the training step. Default <see cref="TrainingPrecision.Auto"/>.</summary>
-    public TrainingPrecision Precision { get; init; } = Defaults.Precision;
+    public TrainingPrecision Precision { get; set; } = Defaults.Precision;
 
     /// <summary>
     /// How BatchNorm layers run in a <see cref="TrainingPrecision.Bf16Mixed"/> working copy. Default
     /// <see cref="Bf16BatchNorm.Native"/>. Ignored in fp32.
     /// </summary>
-    public Bf16BatchNorm Bf16BatchNorm { get; init; } = Defaults.BatchNorm;
+    public Bf16BatchNorm Bf16BatchNorm { get; set; } = Defaults.BatchNorm;
 
     /// <summary>
     /// Decides whether the hardware computes bf16 natively, for <see cref="TrainingPrecision.Auto"/>. Default null:
     /// <see cref="HardwareBf16Support.Instance"/> (the CPU flags in /proc/cpuinfo, or a bf16 probe on CUDA).
     /// </summary>
-    internal IBf16Support? Bf16Support { get; init; }
+    internal IBf16Support? Bf16Support { get; set; }
 
     /// <summary>Receives a report after every batch (training and validation). Default none.</summary>
-    public IProgress<BatchProgress>? Progress { get; init; }
+    public IProgress<BatchProgress>? Progress { get; set; }
 
     /// <summary>Extra callbacks present in every fit. Default none.</summary>
-    public IReadOnlyList<ILearnerCallback> Callbacks { get; init; } = [];
+    public IReadOnlyList<ILearnerCallback> Callbacks { get; set; } = [];
 
     /// <summary>
     /// Checks every option up front and throws on the first bad one, naming it (the exception's ParamName and message), in
@@ -112,20 +112,28 @@ public sealed class LearnerOptions
     /// </summary>
     internal void Validate()
     {
-        if (Loss is null) throw new ArgumentNullException(nameof(Loss), "Loss must be set.");
+        if (Loss is null) throw new ArgumentNullException(nameof(Loss), "LearnerOptions.Loss must be set.");
         if (!(LearningRate > 0) || !double.IsFinite(LearningRate))
-            throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "LearningRate must be a positive, finite number.");
+            throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "LearnerOptions.LearningRate must be a positive, finite number.");
         if (!(WeightDecay >= 0) || !double.IsFinite(WeightDecay))
-            throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "WeightDecay must be ≥ 0 and finite.");
+            throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "LearnerOptions.WeightDecay must be ≥ 0 and finite.");
         foreach (var m in new[] { Moms.Start, Moms.Middle, Moms.End })
             if (!(m >= 0 && m < 1))
-                throw new ArgumentOutOfRangeException(nameof(Moms), Moms, "Moms values are Adam β1 values and must lie in [0, 1).");
+                throw new ArgumentOutOfRangeException(nameof(Moms), Moms, "LearnerOptions.Moms values are Adam β1 values and must lie in [0, 1).");
         if (!Enum.IsDefined(Precision))
-            throw new ArgumentOutOfRangeException(nameof(Precision), Precision, "Precision is not a known precision (Fp32, Bf16Mixed, Auto).");
+            throw new ArgumentOutOfRangeException(nameof(Precision), Precision, "LearnerOptions.Precision is not a known precision (Fp32, Bf16Mixed, Auto).");
         if (!Enum.IsDefined(Bf16BatchNorm))
-            throw new ArgumentOutOfRangeException(nameof(Bf16BatchNorm), Bf16BatchNorm, "Bf16BatchNorm is not a known BatchNorm mode.");
+            throw new ArgumentOutOfRangeException(nameof(Bf16BatchNorm), Bf16BatchNorm, "LearnerOptions.Bf16BatchNorm is not a known BatchNorm mode.");
         TorchDevice.Resolve(Device);
         if (Callbacks is null || Callbacks.Any(c => c is null))
-            throw new ArgumentNullException(nameof(Callbacks), "Callbacks must not be null or contain null.");
+            throw new ArgumentNullException(nameof(Callbacks), "LearnerOptions.Callbacks must not be null or contain null.");
+    }
+
+    /// <summary>A copy (the callback list copied too), so a learner keeps the settings it was made with.</summary>
+    internal LearnerOptions Clone()
+    {
+        var copy = (LearnerOptions)MemberwiseClone();
+        copy.Callbacks = Callbacks is null ? null! : [.. Callbacks];
+        return copy;
     }
 }

@@ -28,7 +28,7 @@ public sealed class AugmentEstimator : IEstimator<AugmentTransformer>
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(outputColumnName);
         ArgumentException.ThrowIfNullOrWhiteSpace(inputColumnName);
-        _options = options ?? new AugmentOptions();
+        _options = options?.Clone() ?? new AugmentOptions();
         _options.Validate();
         _outputColumnName = outputColumnName;
         _inputColumnName = inputColumnName;

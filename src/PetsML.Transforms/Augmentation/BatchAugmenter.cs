@@ -51,13 +51,14 @@ internal sealed class BatchAugmenter : IDisposable
     public BatchAugmenter(AugmentOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        options = options.Clone();
         options.Validate();
         NativeTorchRuntime.EnsureLoaded();
         _options = options;
     }
 
-    /// <summary>The settings this augmenter applies.</summary>
-    public AugmentOptions Options => _options;
+    /// <summary>A copy of the settings this augmenter applies (changing it changes nothing).</summary>
+    public AugmentOptions Options => _options.Clone();
 
     /// <summary>
     /// Augments a training batch with parameters drawn from <paramref name="generator"/>

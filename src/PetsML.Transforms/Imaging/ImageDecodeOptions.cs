@@ -18,28 +18,11 @@ public sealed class ImageDecodeOptions
         public const bool ApplyExifOrientation = true;
     }
 
-    private long _maxPixels = Defaults.MaxPixels;
-
     /// <summary>
-    /// The largest width·height accepted; larger images fail with
-    /// <see cref="ImageDecodeFailure.TooLarge"/> before any pixel buffer is allocated.
-    /// The default value is 89,478,485 (<see cref="Defaults.MaxPixels"/>, Pillow's limit).
+    /// The largest width·height accepted; positive. Larger images fail with <see cref="ImageDecodeFailure.TooLarge"/>
+    /// before any pixel buffer is allocated. Default <see cref="Defaults.MaxPixels"/> (89,478,485, Pillow's limit).
     /// </summary>
-    /// <exception cref="ArgumentOutOfRangeException">The value is not positive.</exception>
-    public long MaxPixels
-    {
-        get => _maxPixels;
-        set
-        {
-            if (value <= 0)
-            {
-                throw new ArgumentOutOfRangeException(nameof(MaxPixels), value,
-                    "ImageDecodeOptions.MaxPixels must be positive.");
-            }
-
-            _maxPixels = value;
-        }
-    }
+    public long MaxPixels { get; set; } = Defaults.MaxPixels;
 
     /// <summary>
     /// Whether to rotate/flip the image as its EXIF orientation tag says (phone photos are often
@@ -52,4 +35,13 @@ public sealed class ImageDecodeOptions
     /// Set false to reproduce fastai's pixels exactly.
     /// </remarks>
     public bool ApplyExifOrientation { get; set; } = Defaults.ApplyExifOrientation;
+
+    /// <summary>Checks every option and throws on the first invalid one, naming it (ParamName and message).</summary>
+    internal void Validate()
+    {
+        if (MaxPixels <= 0) throw new ArgumentOutOfRangeException(nameof(MaxPixels), MaxPixels, "ImageDecodeOptions.MaxPixels must be positive.");
+    }
+
+    /// <summary>A copy, so a component keeps the settings it was made with whatever the caller changes later.</summary>
+    internal ImageDecodeOptions Clone() => (ImageDecodeOptions)MemberwiseClone();
 }

@@ -58,22 +58,33 @@ public sealed class PresizeTransformer : RowMappingTransformer
     {
         if (string.IsNullOrWhiteSpace(outputColumnName)) throw new ArgumentException("The output column name must not be empty.", nameof(outputColumnName));
         if (string.IsNullOrWhiteSpace(inputColumnName)) throw new ArgumentException("The input column name must not be empty.", nameof(inputColumnName));
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(decodeOptions);
         OutputColumnName = outputColumnName;
         InputColumnName = inputColumnName;
-        Options = options;
-        DecodeOptions = decodeOptions;
+        _options = options.Clone();
+        _options.Validate();
+        _decodeOptions = decodeOptions.Clone();
+        _decodeOptions.Validate();
     }
+
+    readonly PresizeOptions _options;
+    readonly ImageDecodeOptions _decodeOptions;
 
     public string OutputColumnName { get; }
     public string InputColumnName { get; }
-    public PresizeOptions Options { get; }
-    public ImageDecodeOptions DecodeOptions { get; }
+
+    /// <summary>A copy of the presize settings (changing it changes nothing).</summary>
+    public PresizeOptions Options => _options.Clone();
+
+    /// <summary>A copy of the decode settings (changing it changes nothing).</summary>
+    public ImageDecodeOptions DecodeOptions => _decodeOptions.Clone();
 
     /// <summary>Output height in pixels.</summary>
-    public int Height => Options.TargetHeight;
+    public int Height => _options.TargetHeight;
 
     /// <summary>Output width in pixels.</summary>
-    public int Width => Options.TargetWidth;
+    public int Width => _options.TargetWidth;
 
     internal static void CheckInput(DataViewType type, string column)
     {
@@ -133,13 +144,13 @@ public sealed class PresizeTransformer : RowMappingTransformer
     internal void WriteSettings(BinaryWriter w)
     {
         w.Write(InputColumnName);
-        w.Write(Options.Size);
-        w.Write(Options.Width ?? 0);
-        w.Write(Options.Height ?? 0);
-        w.Write((int)Options.Method);
-        w.Write((int)Options.PadMode);
-        w.Write(DecodeOptions.MaxPixels);
-        w.Write(DecodeOptions.ApplyExifOrientation);
+        w.Write(_options.Size);
+        w.Write(_options.Width ?? 0);
+        w.Write(_options.Height ?? 0);
+        w.Write((int)_options.Method);
+        w.Write((int)_options.PadMode);
+        w.Write(_decodeOptions.MaxPixels);
+        w.Write(_decodeOptions.ApplyExifOrientation);
     }
 
     /// <summary>

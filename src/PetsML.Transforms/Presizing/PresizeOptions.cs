@@ -19,59 +19,42 @@ public sealed class PresizeOptions
         public const PadMode PadMode = PetsML.PadMode.Reflection;
     }
 
-    private int _size = Defaults.Size;
-    private int? _width;
-    private int? _height;
-
     /// <summary>
-    /// The side of the square output, in pixels. The default value is 460 (<see cref="Defaults.Size"/>).
+    /// The side of the square output, in pixels; positive. Default <see cref="Defaults.Size"/> (460).
     /// <see cref="Width"/>/<see cref="Height"/> override one side each.
     /// </summary>
-    /// <exception cref="ArgumentOutOfRangeException">The value is not positive.</exception>
-    public int Size
-    {
-        get => _size;
-        set => _size = Positive(value, nameof(Size));
-    }
+    public int Size { get; set; } = Defaults.Size;
 
-    /// <summary>Output width when it differs from <see cref="Size"/>; null (the default) means Size.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">The value is not positive.</exception>
-    public int? Width
-    {
-        get => _width;
-        set => _width = value is int v ? Positive(v, nameof(Width)) : null;
-    }
+    /// <summary>Output width when it differs from <see cref="Size"/>; positive. Default null: Size.</summary>
+    public int? Width { get; set; }
 
-    /// <summary>Output height when it differs from <see cref="Size"/>; null (the default) means Size.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">The value is not positive.</exception>
-    public int? Height
-    {
-        get => _height;
-        set => _height = value is int v ? Positive(v, nameof(Height)) : null;
-    }
+    /// <summary>Output height when it differs from <see cref="Size"/>; positive. Default null: Size.</summary>
+    public int? Height { get; set; }
 
-    /// <summary>How the image is fitted. The default value is <see cref="PresizeMethod.Crop"/>.</summary>
+    /// <summary>How the image is fitted. Default <see cref="Defaults.Method"/> (crop).</summary>
     public PresizeMethod Method { get; set; } = Defaults.Method;
 
-    /// <summary>How padding is filled (Pad only). The default value is <see cref="PadMode.Reflection"/>.</summary>
+    /// <summary>How padding is filled (Pad only). Default <see cref="Defaults.PadMode"/> (reflection).</summary>
     public PadMode PadMode { get; set; } = Defaults.PadMode;
 
     /// <summary>The output width in pixels: <see cref="Width"/> if set, else <see cref="Size"/>.</summary>
-    public int TargetWidth => _width ?? _size;
+    public int TargetWidth => Width ?? Size;
 
     /// <summary>The output height in pixels: <see cref="Height"/> if set, else <see cref="Size"/>.</summary>
-    public int TargetHeight => _height ?? _size;
+    public int TargetHeight => Height ?? Size;
 
     /// <summary>Length of one presized CHW image: 3·TargetWidth·TargetHeight bytes.</summary>
     public int OutputLength => checked(3 * TargetWidth * TargetHeight);
 
-    private static int Positive(int value, string name)
+    /// <summary>Checks every option and throws on the first invalid one, naming it (ParamName and message).</summary>
+    internal void Validate()
     {
-        if (value <= 0)
-        {
-            throw new ArgumentOutOfRangeException(name, value, $"PresizeOptions.{name} must be positive.");
-        }
-
-        return value;
+        foreach (var (name, value) in new[] { (nameof(Size), (int?)Size), (nameof(Width), Width), (nameof(Height), Height) })
+            if (value is <= 0) throw new ArgumentOutOfRangeException(name, value, $"PresizeOptions.{name} must be positive.");
+        if (!Enum.IsDefined(Method)) throw new ArgumentOutOfRangeException(nameof(Method), Method, "PresizeOptions.Method is not a known method.");
+        if (!Enum.IsDefined(PadMode)) throw new ArgumentOutOfRangeException(nameof(PadMode), PadMode, "PresizeOptions.PadMode is not a known pad mode.");
     }
+
+    /// <summary>A copy, so a component keeps the settings it was made with whatever the caller changes later.</summary>
+    internal PresizeOptions Clone() => (PresizeOptions)MemberwiseClone();
 }

@@ -9,24 +9,43 @@ namespace PetsML;
 /// <summary>Options of <see cref="FolderSplitEstimator"/>: fastai's <c>GrandparentSplitter(train_name='train', valid_name='valid')</c>.</summary>
 public sealed class FolderSplitOptions
 {
+    /// <summary>The default values, written once (fastai's <c>GrandparentSplitter(train_name='train', valid_name='valid')</c>).</summary>
+    public static class Defaults
+    {
+        /// <summary>The output column: <see cref="PetsColumnNames.IsValidation"/>.</summary>
+        public const string OutputColumnName = PetsColumnNames.IsValidation;
+        /// <summary>The path column: <see cref="PetsColumnNames.ImagePath"/>.</summary>
+        public const string PathColumnName = PetsColumnNames.ImagePath;
+        /// <summary>fastai's <c>train_name='train'</c>.</summary>
+        public const string TrainFolderName = "train";
+        /// <summary>fastai's <c>valid_name='valid'</c>.</summary>
+        public const string ValidFolderName = "valid";
+    }
+
     /// <summary>The Single column written: 1 for validation rows, 0 for training rows. Default "IsValidation".</summary>
-    public string OutputColumnName { get; set; } = PetsColumnNames.IsValidation;
+    public string OutputColumnName { get; set; } = Defaults.OutputColumnName;
 
     /// <summary>The text column holding the image path. Default "ImagePath".</summary>
-    public string PathColumnName { get; set; } = PetsColumnNames.ImagePath;
+    public string PathColumnName { get; set; } = Defaults.PathColumnName;
 
     /// <summary>Name of the training folder. Default "train".</summary>
-    public string TrainFolderName { get; set; } = "train";
+    public string TrainFolderName { get; set; } = Defaults.TrainFolderName;
 
     /// <summary>Name of the validation folder. Default "valid".</summary>
-    public string ValidFolderName { get; set; } = "valid";
+    public string ValidFolderName { get; set; } = Defaults.ValidFolderName;
 
+    /// <summary>Checks every option and throws on the first invalid one, naming it (ParamName and message).</summary>
     internal void Validate()
     {
-        if (string.IsNullOrWhiteSpace(TrainFolderName)) throw new ArgumentException("TrainFolderName must not be empty.", nameof(TrainFolderName));
-        if (string.IsNullOrWhiteSpace(ValidFolderName)) throw new ArgumentException("ValidFolderName must not be empty.", nameof(ValidFolderName));
-        if (TrainFolderName == ValidFolderName) throw new ArgumentException("TrainFolderName and ValidFolderName must differ.", nameof(ValidFolderName));
+        if (string.IsNullOrWhiteSpace(OutputColumnName)) throw new ArgumentException("FolderSplitOptions.OutputColumnName must not be empty.", nameof(OutputColumnName));
+        if (string.IsNullOrWhiteSpace(PathColumnName)) throw new ArgumentException("FolderSplitOptions.PathColumnName must not be empty.", nameof(PathColumnName));
+        if (string.IsNullOrWhiteSpace(TrainFolderName)) throw new ArgumentException("FolderSplitOptions.TrainFolderName must not be empty.", nameof(TrainFolderName));
+        if (string.IsNullOrWhiteSpace(ValidFolderName)) throw new ArgumentException("FolderSplitOptions.ValidFolderName must not be empty.", nameof(ValidFolderName));
+        if (TrainFolderName == ValidFolderName) throw new ArgumentException("FolderSplitOptions.TrainFolderName and ValidFolderName must differ.", nameof(ValidFolderName));
     }
+
+    /// <summary>A copy, so a component keeps the settings it was made with whatever the caller changes later.</summary>
+    internal FolderSplitOptions Clone() => (FolderSplitOptions)MemberwiseClone();
 }
 
 /// <summary>
@@ -40,8 +59,8 @@ public sealed class FolderSplitEstimator : IEstimator<FolderSplitTransformer>
     public FolderSplitEstimator(FolderSplitOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        options.Validate();
-        _options = options;
+        _options = options.Clone();
+        _options.Validate();
     }
 
     public FolderSplitTransformer Fit(IDataView input)

@@ -44,8 +44,9 @@ public sealed class TrainerContractTests
         var e = Assert.Throws<ArgumentException>(() => new MLContext().MulticlassClassification.Trainers.FineTuneImageClassifier(options));
         Assert.AreEqual(option, e.ParamName);
         StringAssert.Contains(e.Message, option);
-        var presize = Assert.Throws<ArgumentException>(() => new PresizeOptions { Size = 0 });
-        StringAssert.Contains(presize.Message, "Size");
+        var presize = Assert.Throws<ArgumentException>(() => new MLContext().Transforms.Presize(new PresizeOptions { Size = 0 }));
+        Assert.AreEqual("Size", presize.ParamName);
+        StringAssert.Contains(presize.Message, "PresizeOptions.Size");
     }
 
     static (IDataView Data, MLContext Ml) Images(TempFolder folder)

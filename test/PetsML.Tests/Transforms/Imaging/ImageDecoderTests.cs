@@ -206,8 +206,11 @@ public sealed class ImageDecoderTests
     [TestMethod]
     public void MaxPixels_MustBePositive()
     {
-        var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new ImageDecodeOptions { MaxPixels = 0 });
+        // Checked where the options are used, as every PetsML options class is.
+        var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() =>
+            new PresizeTransformer("Out", "In", new PresizeOptions(), new ImageDecodeOptions { MaxPixels = 0 }));
         Assert.AreEqual("MaxPixels", e.ParamName);
+        StringAssert.Contains(e.Message, "ImageDecodeOptions.MaxPixels");
     }
 
     [TestMethod]

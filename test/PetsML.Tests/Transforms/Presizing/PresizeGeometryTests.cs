@@ -71,8 +71,13 @@ public sealed class PresizeGeometryTests
         Assert.AreEqual(PresizeMethod.Crop, options.Method);
         Assert.AreEqual(PadMode.Reflection, options.PadMode);
         Assert.AreEqual(3 * 460 * 460, options.OutputLength);
-        Assert.AreEqual("Size", Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => options.Size = 0).ParamName);
-        Assert.AreEqual("Width", Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => options.Width = -1).ParamName);
+        // Checked where they are used (PetsML's options style), naming the option.
+        options.Size = 0;
+        Assert.AreEqual("Size", Assert.ThrowsExactly<ArgumentOutOfRangeException>(options.Validate).ParamName);
+        options.Size = 460;
+        options.Width = -1;
+        Assert.AreEqual("Width", Assert.ThrowsExactly<ArgumentOutOfRangeException>(options.Validate).ParamName);
+        options.Width = null;
         options.Height = 100;
         Assert.AreEqual(460, options.TargetWidth);
         Assert.AreEqual(100, options.TargetHeight);
