@@ -29,6 +29,7 @@ internal static class ReviewPaths
     /// <param name="inTrash">Also accept a path inside the trash folder (<see cref="ReviewJournal.TrashFolderName"/>), as the journal writes them.</param>
     public static string Full(string root, string relative, bool inTrash = false)
     {
+        if (inTrash && relative == ReviewJournal.TrashFolderName) return Path.Combine(root, relative);
         var checkedPart = inTrash && relative.StartsWith(ReviewJournal.TrashFolderName + "/", StringComparison.Ordinal)
             ? relative[(ReviewJournal.TrashFolderName.Length + 1)..] : relative;
         if (Problem(checkedPart) is { } problem) throw new ReviewException(400, $"'{Printable(relative)}': {problem}.");
