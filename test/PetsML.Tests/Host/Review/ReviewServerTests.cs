@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using PetsML.Host.Cli;
 using PetsML.Host.Commands.Review;
 using PetsML.Tests.Serving;
 
@@ -188,5 +189,28 @@ public sealed class ReviewServerTests
             asked.Add((imagePath, predictedClass));
             return png;
         }
+    }
+
+    [TestMethod]
+    public async Task The_command_answers_loopback_only_and_one_review_at_a_time()
+    {
+        await using var run = await ReviewServerRun.StartAsync(s_models);
+        foreach (var urls in new[] { "http://0.0.0.0:5000", "http://192.168.1.2:5000", "https://127.0.0.1:5001", "http://127.0.0.1:1;http://127.0.0.1:2" })
+        {
+            var wide = HostRunner.Run("review", "--model", s_models.ModelA, "--data", run.Data, "--urls", urls);
+            Assert.AreEqual(ExitCodes.Usage, wide.ExitCode, urls + ": " + wide.Error);
+            StringAssert.Contains(wide.Error, "loopback");
+        }
+        // The running server holds the folder's lock: a second review (here an undo) is refused, and changes nothing.
+        var before = ReviewServerRun.Hashes(run.Data);
+        var second = HostRunner.Run("review", "--data", run.Data, "--undo");
+        Assert.AreEqual(ExitCodes.BadInput, second.ExitCode, second.Error);
+        StringAssert.Contains(second.Error, "another 'petsml review'");
+        CollectionAssert.AreEqual(before, ReviewServerRun.Hashes(run.Data));
+
+        var missing = HostRunner.Run("review", "--data", run.Temp.Combine("nowhere"), "--undo");
+        Assert.AreEqual(ExitCodes.BadInput, missing.ExitCode, missing.Error);
+        StringAssert.Contains(missing.Error, "nowhere");
+        Assert.DoesNotContain("   at ", missing.Error + second.Error, "no stack trace");
     }
 }
