@@ -96,7 +96,9 @@ public sealed class ReviewCommand(HostConsole console) : Command<ReviewCommand.S
             app.StartAsync(cancellationToken).GetAwaiter().GetResult();
             var address = new Uri(app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First());
             human.WriteLine($"Reviewing {root} ({session.ClassNames.Count} classes). Open in a browser (Ctrl+C stops):");
-            human.WriteLine($"{address.GetLeftPart(UriPartial.Authority)}/?token={token}");
+            var page = $"{address.GetLeftPart(UriPartial.Authority)}/?token={token}";
+            human.WriteLine(page);
+            if (settings.Json) console.WriteJson(new { command = "review", data = root, url = page, classes = session.ClassNames });
             try { app.WaitForShutdownAsync(cancellationToken).GetAwaiter().GetResult(); }
             catch (OperationCanceledException) { }
             app.StopAsync(CancellationToken.None).GetAwaiter().GetResult();
