@@ -5,6 +5,7 @@ using PetsML.Host.Commands.Export;
 using PetsML.Host.Commands.Interpret;
 using PetsML.Host.Commands.LrFind;
 using PetsML.Host.Commands.Predict;
+using PetsML.Host.Commands.Review;
 using PetsML.Host.Commands.Score;
 using PetsML.Host.Commands.Serve;
 using PetsML.Host.Commands.ShowBatch;
@@ -44,6 +45,10 @@ public static class PetsCommands
         config.AddCommand<ServeCommand>("serve")
             .WithDescription("Serve predictions over HTTP on this machine: POST /predict, GET /health, and a page to drop a photo on; a new model file moved into place is swapped in.")
             .WithExample("serve", "--model", "model.zip", "--urls", "http://127.0.0.1:5000");
+        config.AddCommand<ReviewCommand>("review")
+            .WithDescription("Clean the data set in a browser: the photos per class by loss, keep / relabel / delete each, apply through a journal; --undo reverts the last apply.")
+            .WithExample("review", "--model", "model.zip", "--data", "images")
+            .WithExample("review", "--data", "images", "--undo");
         config.AddCommand<ExportCommand>("export")
             .WithDescription("Write the model as one ONNX file (uint8 RGB in, probabilities out), optionally with a Triton model repository.")
             .WithExample("export", "--model", "model.zip", "--onnx", "model.onnx", "--triton", "models");

@@ -145,10 +145,7 @@ public sealed class HostWorkflowTests
     [TestCategory("Browser")]
     public void Report_renders_in_headless_chromium_with_every_image_loaded()
     {
-        var chromium = new[] { "chromium", "chromium-browser", "google-chrome" }
-            .Select(n => Environment.GetEnvironmentVariable("PATH")!.Split(':').Select(d => Path.Combine(d, n)).FirstOrDefault(File.Exists))
-            .FirstOrDefault(p => p is not null);
-        if (chromium is null) { Assert.Inconclusive("chromium is not installed (test/scripts/install-chromium.sh installs it)."); return; }
+        var chromium = Chromium.PathOrEnd(nameof(Report_renders_in_headless_chromium_with_every_image_loaded));
         // A page next to the report that loads it in an iframe and writes each image's naturalWidth into the DOM.
         var probe = Path.Combine(s_report, "probe.html");
         File.WriteAllText(probe, """

@@ -78,10 +78,7 @@ public sealed class ServeCommandTests
     [TestCategory("Browser")]
     public async Task The_page_shows_the_answer_for_a_chosen_or_dropped_photo_in_headless_Chromium()
     {
-        var chromium = new[] { "chromium", "chromium-browser", "google-chrome" }
-            .Select(n => Environment.GetEnvironmentVariable("PATH")!.Split(':').Select(d => Path.Combine(d, n)).FirstOrDefault(File.Exists))
-            .FirstOrDefault(p => p is not null);
-        if (chromium is null) { Assert.Inconclusive("chromium is not installed (test/scripts/install-chromium.sh installs it)."); return; }
+        var chromium = Chromium.PathOrEnd(nameof(The_page_shows_the_answer_for_a_chosen_or_dropped_photo_in_headless_Chromium));
         var (app, address) = await StartAsync();
         await using var _ = app;
         var photo = s_models.Images[0];
