@@ -125,6 +125,7 @@ public sealed class GradCamQuadrantTests
                 }
             }
             double meanShare = shareSum / 64;
+            Console.WriteLine($"accuracy {accuracy:P1}, peaks in the deciding quadrant {peaksInside}/64, mean share there {meanShare:P1}");
             Assert.IsGreaterThanOrEqualTo(58, peaksInside, $"the peak lies in the deciding quadrant for {peaksInside} of 64 images");
             Assert.IsGreaterThan(0.6, meanShare, $"mean share of the heat in the deciding quadrant {meanShare:P0} (uniform: 25%)");
             Assert.IsTrue(model.parameters().All(p => p.grad is null || p.grad.abs().sum().item<float>() == 0), "Grad-CAM writes no parameter gradient");
