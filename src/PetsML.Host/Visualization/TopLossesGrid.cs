@@ -10,7 +10,8 @@ namespace PetsML.Host.Visualization;
 /// <summary>
 /// fastai's <c>plot_top_losses(k)</c> as a PNG: a grid of the images with the highest losses under the title
 /// "Prediction/Actual/Loss/Probability", each captioned <c>predicted/actual</c> and <c>loss / probability</c> (2 decimals;
-/// the probability is the predicted class's). Wrong predictions are captioned in red.
+/// the probability is the predicted class's). Wrong predictions are captioned in red. With heat maps, each image has its
+/// Grad-CAM overlay for the predicted class beside it (where the network found the evidence for what it said).
 /// </summary>
 internal static class TopLossesGrid
 {
@@ -22,7 +23,9 @@ internal static class TopLossesGrid
     /// <param name="items">One <see cref="TopLoss"/> per image, in the same order.</param>
     /// <param name="path">The PNG to write.</param>
     /// <param name="columns">Images per row. Default 3, as fastai's 9-image grid.</param>
-    public static void Save(Tensor normalisedImages, NormalizationStats stats, IReadOnlyList<TopLoss> items, string path, int columns = 3)
+    /// <param name="heatmaps">Optional: one Grad-CAM map per image, in the same order, of the same size, drawn beside it.</param>
+    public static void Save(Tensor normalisedImages, NormalizationStats stats, IReadOnlyList<TopLoss> items, string path, int columns = 3,
+        IReadOnlyList<GradCamMap>? heatmaps = null)
     {
         ArgumentNullException.ThrowIfNull(normalisedImages);
         ArgumentNullException.ThrowIfNull(stats);
@@ -34,8 +37,11 @@ internal static class TopLossesGrid
         if (columns < 1) throw new ArgumentOutOfRangeException(nameof(columns), columns, "At least one column.");
 
         int n = items.Count, h = (int)normalisedImages.shape[2], w = (int)normalisedImages.shape[3];
+        if (heatmaps is not null && (heatmaps.Count != n || heatmaps.Any(m => m.Width != w || m.Height != h)))
+            throw new ArgumentException($"One {w}x{h} heat map per image is needed.", nameof(heatmaps));
         int cols = Math.Min(columns, n), rows = (n + cols - 1) / cols;
-        int cellW = Math.Max(w, 180) + 2 * Margin, cellH = h + CaptionHeight + 2 * Margin;
+        int pictureW = heatmaps is null ? w : 2 * w + Margin;
+        int cellW = Math.Max(pictureW, 180) + 2 * Margin, cellH = h + CaptionHeight + 2 * Margin;
         using var plot = new PlotCanvas(cols * cellW, TitleHeight + rows * cellH);
         plot.Text("Prediction/Actual/Loss/Probability", plot.Width / 2f, 27, TitleFont, SKColors.Black, align: 0.5f, bold: true);
 
@@ -53,9 +59,12 @@ internal static class TopLossesGrid
         for (int i = 0; i < n; i++)
         {
             float cx = (i % cols) * cellW, cy = TitleHeight + (i / cols) * cellH;
-            float ix = cx + (cellW - w) / 2f, iy = cy + Margin;
+            float ix = cx + (cellW - pictureW) / 2f, iy = cy + Margin;
             using (var image = SKImage.FromPixelCopy(info, rgba.AsSpan(i * w * h * 4, w * h * 4), w * 4))
                 plot.Canvas.DrawImage(image, ix, iy);
+            if (heatmaps is not null)
+                using (var overlay = SKImage.FromPixelCopy(info, heatmaps[i].OverlayRgba(), w * 4))
+                    plot.Canvas.DrawImage(overlay, ix + w + Margin, iy);
             var item = items[i];
             var ink = item.Predicted == item.Actual ? new SKColor(20, 20, 20) : new SKColor(190, 20, 20);
             float textWidth = cellW - 2 * Margin;

@@ -2,6 +2,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using PetsML.Trainers.Devices;
+using PetsML.Trainers.Explaining;
 using PetsML.Trainers.Modeling;
 using PetsML.Trainers.Training;
 using PetsML.Transforms.Augmentation;
@@ -228,6 +229,93 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
         if (!(beta >= 0 && beta <= 1)) throw new ArgumentOutOfRangeException(nameof(beta), beta, "beta must lie in [0, 1].");
         ObjectDisposedException.ThrowIf(_disposed, this);
         return TtaScores.Transform(this, input, n, beta, seed);
+    }
+
+    /// <summary>
+    /// Grad-CAM for each row of <paramref name="input"/> (what <see cref="RowMappingTransformer.Transform"/> reads: the
+    /// feature column, made by the steps before the classifier when it is part of a chain): which parts of the image the
+    /// network's last block found evidence for a class in (docs/explanations.md). Rows are read and explained one at a
+    /// time as the result is enumerated, in the fp32 network whatever <see cref="InferencePrecision"/> says, under the
+    /// same lock as predictions; the model keeps no gradients.
+    /// </summary>
+    /// <param name="input">Rows holding <see cref="FeatureColumnName"/>.</param>
+    /// <param name="classIndex">The class to explain, an index into <see cref="ClassNames"/>. Default null: each row's predicted class.</param>
+    public IEnumerable<GradCamMap> GradCam(IDataView input, int? classIndex = null)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        CheckClassIndex(classIndex);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        CheckFeatures(input.Schema);
+        var stats = InputKind == ClassifierInputKind.Normalized
+            ? UpstreamImageSteps.Find(input.Schema, FeatureColumnName)?.Augment?.Normalization ?? NormalizationStats.ImageNet
+            : _augmenter!.Options.Normalization;
+        return Rows();
+
+        IEnumerable<GradCamMap> Rows()
+        {
+            using var cursor = input.GetRowCursor(new[] { input.Schema[FeatureColumnName] });
+            var readImage = MakeImageReader(cursor);
+            while (cursor.MoveNext()) yield return Explain(readImage, stats, classIndex);
+        }
+    }
+
+    /// <summary>
+    /// Grad-CAM for one encoded image (JPEG, PNG, GIF, BMP, WebP), presized and cropped as predictions are, when the
+    /// classifier reads images itself (it was trained on encoded bytes, paths or MLImages). A classifier trained on
+    /// Presize or AugmentImages output explains the rows those steps make: <see cref="GradCam(IDataView, int?)"/>.
+    /// </summary>
+    public GradCamMap GradCam(byte[] image, int? classIndex = null)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        return OneImage(new EncodedImageRow { Image = image }, classIndex);
+    }
+
+    /// <summary>Grad-CAM for one image file; see <see cref="GradCam(byte[], int?)"/>.</summary>
+    public GradCamMap GradCam(string imagePath, int? classIndex = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(imagePath);
+        return OneImage(new ImagePathRow { Image = imagePath }, classIndex);
+    }
+
+    sealed class EncodedImageRow { public byte[] Image { get; set; } = []; }
+    sealed class ImagePathRow { public string Image { get; set; } = ""; }
+
+    GradCamMap OneImage<TRow>(TRow row, int? classIndex) where TRow : class
+    {
+        if (InputKind != ClassifierInputKind.Raw)
+            throw new InvalidOperationException(
+                $"This classifier reads '{FeatureColumnName}', made by the Presize/AugmentImages steps before it: explain their output with GradCam(IDataView).");
+        var schema = SchemaDefinition.Create(typeof(TRow));
+        schema[0].ColumnName = FeatureColumnName;
+        var view = new MLContext().Data.LoadFromEnumerable(new[] { row }, schema);
+        return GradCam(view, classIndex).Single();
+    }
+
+    void CheckClassIndex(int? classIndex)
+    {
+        if (classIndex is { } c && (c < 0 || c >= ClassNames.Count))
+            throw new ArgumentOutOfRangeException(nameof(classIndex), classIndex, $"classIndex must lie in [0, {ClassNames.Count - 1}] (an index into ClassNames), or be null for the predicted class.");
+    }
+
+    GradCamMap Explain(Func<torch.Tensor> readImage, NormalizationStats stats, int? classIndex)
+    {
+        using var scope = torch.NewDisposeScope();
+        var image = readImage();
+        GradCamComputation.Result result;
+        lock (_forwardLock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            int previousThreads = InferenceThreads is { } threads ? torch.get_num_threads() : 0;
+            if (InferenceThreads is { } t) torch.set_num_threads(t);
+            try { result = GradCamComputation.Compute(Model.BodyActivations, Model.Head.call, image.to(_device), classIndex); }
+            finally { if (previousThreads > 0) torch.set_num_threads(previousThreads); }
+        }
+        var mean = torch.tensor(stats.Mean, new long[] { 3, 1, 1 });
+        var std = torch.tensor(stats.Std, new long[] { 3, 1, 1 });
+        var pixels = (image[0].to(torch.float32).cpu() * std + mean).clamp_(0, 1).mul_(255).round_().to_type(torch.ScalarType.Byte)
+            .permute(1, 2, 0).contiguous().data<byte>().ToArray();
+        int height = (int)image.shape[2], width = (int)image.shape[3];
+        return new GradCamMap(width, height, result.Heat, pixels, result.ClassIndex, ClassNames[result.ClassIndex], result.Probabilities[result.ClassIndex]);
     }
 
     /// <summary>The presize step, the column of images it reads, and the augmentation behind <see cref="FeatureColumnName"/> in <paramref name="schema"/>.</summary>

@@ -218,6 +218,13 @@ internal sealed class ImageClassifier : nn.Module<Tensor, Tensor>, IReplicableMo
         return head.call(body.call(renormalised)).MoveToOuterDisposeScope();
     }
 
+    /// <summary>The body's output for <paramref name="x"/> (the input map applied): the last block's activations, what Grad-CAM weighs.</summary>
+    internal Tensor BodyActivations(Tensor x)
+    {
+        using var scope = torch.NewDisposeScope();
+        return body.call(x.mul(input_scale).add_(input_shift)).MoveToOuterDisposeScope();
+    }
+
     private static void CheckChannels(float[] values, string name, bool positive = false)
     {
         ArgumentNullException.ThrowIfNull(values, name);

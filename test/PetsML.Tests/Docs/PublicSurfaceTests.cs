@@ -25,7 +25,7 @@ public sealed class PublicSurfaceTests
         "FolderSplitTransformer", "ImageClassifierTransformer", "ImageFineTuningTrainer", "PresizeEstimator", "PresizeTransformer",
         "RandomSplitEstimator", "RandomSplitTransformer", "RowMappingTransformer", "RowMappingTransformer+MappedDataView",
         // Rows and results a user reads.
-        "ImageFileList", "ImageFileRow", "LrFindResult", "TrainingHistory", "EpochRecord", "BatchProgress", "TrainingPhase",
+        "ImageFileList", "ImageFileRow", "GradCamMap", "LrFindResult", "TrainingHistory", "EpochRecord", "BatchProgress", "TrainingPhase",
         // The learner, its schedule argument, its loop and the callbacks a user adds.
         "Learner", "LearningRate", "TrainingContext", "TrainingCheckpoint", "ILearnerCallback", "Recorder",
         "CallbackOrder", "BestValidLossTracker", "EarlyStopping", "KeepBestEpoch", "GradientAccumulation", "MixHandler", "MixUp", "CutMix",

@@ -1,5 +1,8 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Microsoft.ML;
+using PetsML.Host.Commands.Shared;
+using Microsoft.ML.Data;
 using PetsML.Host.Cli;
 using PetsML.Tests.Support;
 using PetsML.Host.Visualization;
@@ -111,6 +114,58 @@ public sealed class HostWorkflowTests
         var bad = HostRunner.Run("predict", "--model", s_model, image, broken);
         Assert.AreEqual(ExitCodes.BadInput, bad.ExitCode);
         StringAssert.Contains(bad.Error, "broken.jpg");
+    }
+
+    [TestMethod]
+    public void Predict_explain_writes_the_heat_map_over_the_centre_crop()
+    {
+        var image = Directory.GetFiles(s_data, "green_square_*.jpg").First();
+        var heat = s_temp.Combine("explain", "heat.png");
+        var json = Json(HostRunner.Run("predict", "--model", s_model, image, "--explain", heat, "--json"));
+        Assert.AreEqual(Path.GetFullPath(heat), json.GetProperty("predictions")[0].GetProperty("heatmap").GetString());
+        Assert.AreEqual((32, 32), Png(heat), "the overlay has the size of the view the network saw");
+
+        var two = HostRunner.Run("predict", "--model", s_model, image, image, "--explain", heat);
+        Assert.AreNotEqual(ExitCodes.Success, two.ExitCode);
+        StringAssert.Contains(two.Out + two.Error, "--explain");
+    }
+
+    /// <summary>The Grad-CAM API on the real fine-tuned pipeline, loaded from its .zip: one map per row, the view's size, values in [0, 1].</summary>
+    [TestMethod]
+    public void GradCam_of_a_loaded_model_gives_one_map_per_row_of_the_view_size_in_0_1()
+    {
+        var ml = new MLContext(seed: 0);
+        var model = ml.Model.Load(s_model, out _);
+        try
+        {
+            Assert.IsTrue(ClassifierStep.TrySplit(model, out var before, out var classifier));
+            var paths = Directory.GetFiles(s_data, "*.jpg").Order(StringComparer.Ordinal).Take(5).ToList();
+            var rows = before.Transform(ml.Data.LoadFromEnumerable(paths.Select(p => new ImageFileRow { ImagePath = p })));
+            var predicted = classifier.Transform(rows).GetColumn<float[]>("Score").ToList();
+            var maps = classifier.GradCam(rows).ToList();
+            Assert.HasCount(5, maps);
+            for (int i = 0; i < maps.Count; i++)
+            {
+                var map = maps[i];
+                Assert.AreEqual((32, 32), (map.Width, map.Height));
+                Assert.HasCount(32 * 32, map.Heat);
+                Assert.HasCount(32 * 32 * 3, map.Pixels);
+                Assert.IsTrue(map.Heat.All(v => v >= 0 && v <= 1), "values in [0, 1]");
+                Assert.IsTrue(map.Heat.Max() == 1 || map.Heat.All(v => v == 0), "divided by its maximum");
+                Assert.AreEqual(Array.IndexOf(predicted[i], predicted[i].Max()), map.ClassIndex, "the predicted class by default");
+                Assert.AreEqual(predicted[i][map.ClassIndex], map.Probability, 1e-4);
+            }
+            // Another class on request; the same map for the same row every time, also from several threads at once.
+            var other = classifier.GradCam(rows, classIndex: (maps[0].ClassIndex + 1) % 3).First();
+            Assert.AreEqual((maps[0].ClassIndex + 1) % 3, other.ClassIndex);
+            var again = new GradCamMap[4];
+            Parallel.For(0, 4, k => again[k] = classifier.GradCam(rows).First());
+            foreach (var m in again) CollectionAssert.AreEqual(maps[0].Heat, m.Heat);
+            Assert.IsTrue(classifier.Model.parameters().All(p => p.grad is null), "the model keeps no gradients");
+            using (var decoded = SKBitmap.Decode(maps[0].ToPng())) Assert.AreEqual((32, 32), (decoded.Width, decoded.Height));
+            Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => classifier.GradCam(rows, classIndex: 3));
+        }
+        finally { (model as IDisposable)?.Dispose(); }
     }
 
     [TestMethod]

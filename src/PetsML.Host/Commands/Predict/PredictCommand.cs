@@ -4,6 +4,8 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using PetsML.Host.Cli;
 using PetsML.Host.Commands.Shared;
+using PetsML.Host.Commands.Train;
+using PetsML.Trainers.Training;
 using PetsML.Transforms.Loading;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -29,9 +31,15 @@ public sealed class PredictCommand(HostConsole console) : Command<PredictCommand
         [DefaultValue(false)]
         public bool Tta { get; set; }
 
+        [CommandOption("--explain <PNG>")]
+        [Description("Write the Grad-CAM heat map of the predicted class over the picture the network saw (centre crop) to this PNG. Needs exactly one IMAGE.")]
+        public string? Explain { get; set; }
+
         public override ValidationResult Validate()
         {
             if (Images.Length == 0) return ValidationResult.Error("Give at least one IMAGE.");
+            if (Explain is not null && Images.Length != 1) return ValidationResult.Error($"--explain writes the heat map of one IMAGE; got {Images.Length}.");
+            if (Explain is not null && string.IsNullOrWhiteSpace(Explain)) return ValidationResult.Error("--explain must name a PNG file.");
             if (Top < 1) return ValidationResult.Error($"--top must be at least 1; got {Top}.");
             return base.Validate();
         }
@@ -41,6 +49,7 @@ public sealed class PredictCommand(HostConsole console) : Command<PredictCommand
     {
         var human = console.Human(settings.Json);
         var mlContext = new MLContext(seed: 0);
+        if (settings.Explain is { } explainPath) OutputFile.EnsureWritable(explainPath, "--explain");
         using var saved = SavedModel.Load(mlContext, settings);
         var results = new List<object>();
         int failed = 0;
@@ -67,7 +76,17 @@ public sealed class PredictCommand(HostConsole console) : Command<PredictCommand
             }
             var top = probabilities.Select((p, i) => (Class: saved.ClassNames[i], Probability: p))
                 .OrderByDescending(x => x.Probability).Take(settings.Top).ToList();
-            results.Add(new { image, prediction = top[0].Class, probability = top[0].Probability, top = top.Select(t => new { @class = t.Class, probability = t.Probability }) });
+            string? heatmap = null;
+            if (settings.Explain is { } explain)
+            {
+                // The plain prediction's class (without --tta the same as the row above): what the network looked at for it.
+                var map = Heatmaps.OfFiles(mlContext, saved.Model, [image])[0];
+                var png = map.ToPng();
+                AtomicFile.Write(explain, temporary => File.WriteAllBytes(temporary, png));
+                heatmap = Path.GetFullPath(explain);
+                human.WriteLine($"Heat map of {map.ClassName} ({map.Width}x{map.Height}, the centre crop the network saw): {explain}");
+            }
+            results.Add(new { image, prediction = top[0].Class, probability = top[0].Probability, top = top.Select(t => new { @class = t.Class, probability = t.Probability }), heatmap });
             table.AddRow(Markup.Escape(image), Markup.Escape(top[0].Class), top[0].Probability.ToString("0.0000", CultureInfo.InvariantCulture),
                 Markup.Escape(string.Join(", ", top.Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.Class} {t.Probability:0.000}")))));
         }

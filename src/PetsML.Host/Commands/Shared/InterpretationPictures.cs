@@ -4,7 +4,10 @@ using PetsML.Host.Visualization;
 
 namespace PetsML.Host.Commands.Shared;
 
-/// <summary>Writes the interpretation pictures of a scored folder: confusion_matrix.png and top_losses.png.</summary>
+/// <summary>
+/// Writes the interpretation pictures of a scored folder: confusion_matrix.png and top_losses.png, each top loss with its
+/// Grad-CAM heat map (predicted class) beside it.
+/// </summary>
 public static class InterpretationPictures
 {
     public const string ConfusionMatrixFile = "confusion_matrix.png";
@@ -19,8 +22,10 @@ public static class InterpretationPictures
         var top = interpretation.TopLosses(k);
         if (top.Count > 0 && top.All(t => t.ItemName is not null))
         {
-            var (images, stats) = scored.FeaturesOf(mlContext, model, top.Select(t => t.ItemName!).ToList());
-            using (images) TopLossesGrid.Save(images, stats, top, Path.Combine(folder, TopLossesFile));
+            var paths = top.Select(t => t.ItemName!).ToList();
+            var heatmaps = Heatmaps.OfFiles(mlContext, model, paths);
+            var (images, stats) = scored.FeaturesOf(mlContext, model, paths);
+            using (images) TopLossesGrid.Save(images, stats, top, Path.Combine(folder, TopLossesFile), heatmaps: heatmaps);
         }
         return top;
     }

@@ -251,7 +251,7 @@ public sealed class TrainCommand(HostConsole console) : Command<TrainCommand.Set
             report.Pictures.Add(("loss.png", "Training loss (smoothed, per batch) and validation loss (per epoch) of the last fit (unfrozen)."));
             InterpretationPictures.Write(mlContext, model, validation, reportFolder, k: 9);
             report.Pictures.Add((InterpretationPictures.ConfusionMatrixFile, "Confusion matrix on the validation images: rows actual, columns predicted."));
-            report.Pictures.Add((InterpretationPictures.TopLossesFile, "Top losses: predicted/actual, loss / probability of the prediction."));
+            report.Pictures.Add((InterpretationPictures.TopLossesFile, "Top losses: predicted/actual, loss / probability of the prediction; beside each photo its Grad-CAM heat map for the predicted class (red: where the evidence was)."));
             report.Write(reportFolder);
             human.MarkupLineInterpolated($"Report: {Path.Combine(reportFolder, HtmlReport.IndexFile)}");
         }
