@@ -90,7 +90,7 @@ public sealed class ReviewCommand(HostConsole console) : Command<ReviewCommand.S
         if (session.SkippedLinks > 0) console.Warn($"Left out {session.SkippedLinks} photo(s) that are or sit behind a symbolic link: review moves only plain files inside --data.");
 
         var token = ReviewServer.NewToken();
-        var app = ReviewServer.Build(session, settings.Urls, token, NoHeatmaps.Instance, line => console.Error.WriteLine(line));
+        var app = ReviewServer.Build(session, settings.Urls, token, new GradCamHeatmaps(mlContext, saved.Model), line => console.Error.WriteLine(line));
         using (app as IDisposable)
         {
             app.StartAsync(cancellationToken).GetAwaiter().GetResult();

@@ -92,7 +92,7 @@ internal static class ReviewPage
           const img = make('img'); img.alt = p.path; img.loading = 'lazy'; img.src = 'photo?path=' + q(p.path); c.appendChild(img);
           if (state.heatmaps) {
             const heat = make('img', undefined, 'heat'); heat.alt = 'heatmap of ' + p.path;
-            heat.addEventListener('load', () => heat.classList.add('loaded'));
+            heat.loading = 'lazy'; heat.addEventListener('load', () => heat.classList.add('loaded'));
             heat.src = 'heatmap?path=' + q(p.path); c.appendChild(heat);
           }
           c.appendChild(make('div', p.path, 'name'));

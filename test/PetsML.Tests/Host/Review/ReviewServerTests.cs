@@ -182,6 +182,24 @@ public sealed class ReviewServerTests
         Assert.AreEqual(HttpStatusCode.NotFound, (await ErrorOf(none)).Status);
     }
 
+    [TestMethod]
+    public async Task Grad_cam_heatmaps_are_png_overlays_made_once_per_photo()
+    {
+        await using var run = await ReviewServerRun.StartAsync(s_models);
+        var source = new GradCamHeatmaps(new Microsoft.ML.MLContext(seed: 0), run.Model.Model);
+        var photo = Directory.GetFiles(run.Data, "*.jpg").Order(StringComparer.Ordinal).First();
+        var first = source.HeatmapPng(photo, 0);
+        Assert.IsNotNull(first);
+        using (var bitmap = SkiaSharp.SKBitmap.Decode(first))
+        {
+            Assert.IsNotNull(bitmap, "the heatmap is a PNG");
+            Assert.IsGreaterThan(0, bitmap.Width);
+            Assert.AreEqual(bitmap.Width, bitmap.Height, "the overlay is the square view the network saw");
+        }
+        Assert.AreSame(first, source.HeatmapPng(photo, 0), "kept, not made again");
+        Assert.IsNull(source.HeatmapPng(Path.Combine(run.Data, "gone.jpg"), 0), "a photo that is no longer there has none");
+    }
+
     sealed class FixedHeatmaps(byte[] png, List<(string, int)> asked) : IHeatmapSource
     {
         public byte[]? HeatmapPng(string imagePath, int predictedClass)
