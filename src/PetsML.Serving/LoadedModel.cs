@@ -5,9 +5,12 @@ using Microsoft.ML.Data;
 namespace PetsML.Serving;
 
 /// <summary>
-/// One load of the model file and its pool of PredictionEngines. Leases count the requests using it plus one for the
-/// predictor while it is current; the engines and the model are disposed when the last lease ends, so a request that
-/// started on this model finishes on it even after a newer one has been swapped in.
+/// One load of the model file, split where the batched predictor splits the work: <see cref="Features"/> runs the steps
+/// before the classifier (decode, presize, the validation path of AugmentImages) for one image on the request's thread,
+/// through a pool of PredictionEngines; <see cref="Score(IReadOnlyList{Array})"/> runs the classifier once over many images' features (its
+/// own batched <c>Transform</c>). Leases count the requests using it plus one for the predictor while it is current; the
+/// engines and the model are disposed when the last lease ends, so a request that started on this model finishes on it
+/// even after a newer one has been swapped in.
 /// </summary>
 internal sealed class LoadedModel
 {
@@ -15,6 +18,12 @@ internal sealed class LoadedModel
     internal sealed class ImageRow
     {
         public byte[] Image { get; set; } = [];
+    }
+
+    /// <summary>The classifier's input column for one image (bytes or floats, under the classifier's feature column name).</summary>
+    internal sealed class FeatureRow<T>
+    {
+        public T[] Features { get; set; } = [];
     }
 
     /// <summary>The classifier's probabilities (under its score column's name).</summary>
@@ -25,22 +34,16 @@ internal sealed class LoadedModel
 
     readonly MLContext _mlContext;
     readonly ITransformer _loaded;
-    readonly ITransformer _imageSteps;
-    readonly SchemaDefinition _input, _output;
-    readonly ConcurrentBag<PredictionEngine<ImageRow, ScoreRow>> _engines = [];
+    readonly IFeatureSteps _features;
     int _leases = 1;
 
-    LoadedModel(MLContext mlContext, ITransformer loaded, ITransformer imageSteps, ImageClassifierTransformer classifier, string imageColumn, int version)
+    LoadedModel(MLContext mlContext, ITransformer loaded, ImageClassifierTransformer classifier, IFeatureSteps features, int version)
     {
         _mlContext = mlContext;
         _loaded = loaded;
-        _imageSteps = imageSteps;
         Classifier = classifier;
+        _features = features;
         Version = version;
-        _input = SchemaDefinition.Create(typeof(ImageRow));
-        _input[nameof(ImageRow.Image)].ColumnName = imageColumn;
-        _output = SchemaDefinition.Create(typeof(ScoreRow));
-        _output[nameof(ScoreRow.Score)].ColumnName = classifier.ScoreColumnName;
     }
 
     public ImageClassifierTransformer Classifier { get; }
@@ -49,8 +52,9 @@ internal sealed class LoadedModel
 
     /// <summary>
     /// Loads <paramref name="path"/> and keeps the part of the pipeline that reads the image: from its first Presize step
-    /// (a model trained from file paths labels and splits them first, which a served image needs neither of), or from the
-    /// classifier when it presizes the image itself (ML.NET's image-bytes shape).
+    /// (a model trained from file paths labels and splits them first, which a served image needs neither of) up to the
+    /// classifier, or nothing when the classifier presizes the image itself (ML.NET's image-bytes shape: its decode then
+    /// runs in the batch).
     /// </summary>
     public static LoadedModel Load(string path, int version, PetsPredictionOptions options)
     {
@@ -64,16 +68,27 @@ internal sealed class LoadedModel
             var steps = (loaded as IEnumerable<ITransformer>)?.ToList() ?? [loaded];
             var classifier = steps.OfType<ImageClassifierTransformer>().LastOrDefault()
                 ?? throw new InvalidDataException($"'{path}' is an ML.NET model with no PetsML image classifier in it.");
+            int at = steps.IndexOf(classifier);
             int first = steps.FindIndex(t => t is PresizeTransformer);
-            string imageColumn;
-            if (first >= 0 && first < steps.IndexOf(classifier)) imageColumn = ((PresizeTransformer)steps[first]).InputColumnName;
-            else (first, imageColumn) = (steps.IndexOf(classifier), classifier.FeatureColumnName);
             if (options.InferenceThreads is int threads) classifier.InferenceThreads = threads;
             if (options.InferencePrecision is TrainingPrecision precision) classifier.InferencePrecision = precision;
             if (options.InferenceChannelsLast is bool channelsLast) classifier.InferenceChannelsLast = channelsLast;
-            var imageSteps = new TransformerChain<ITransformer>(steps.Skip(first).ToArray());
-            var model = new LoadedModel(mlContext, loaded, imageSteps, classifier, imageColumn, version);
-            model.Return(model.CreateEngine()); // fails here, not in a request, when the image steps do not read bytes
+            classifier.InferenceBatchSize = options.MaxBatchSize;
+            IFeatureSteps features;
+            if (first >= 0 && first < at)
+            {
+                var before = new TransformerChain<ITransformer>(steps.Skip(first).Take(at - first).ToArray());
+                string imageColumn = ((PresizeTransformer)steps[first]).InputColumnName;
+                var input = SchemaDefinition.Create(typeof(ImageRow));
+                input[nameof(ImageRow.Image)].ColumnName = imageColumn;
+                var type = before.GetOutputSchema(mlContext.Data.LoadFromEnumerable(Array.Empty<ImageRow>(), input).Schema)[classifier.FeatureColumnName].Type;
+                features = ((VectorDataViewType)type).ItemType == NumberDataViewType.Single
+                    ? new EngineFeatures<float>(mlContext, before, input, classifier, type)
+                    : new EngineFeatures<byte>(mlContext, before, input, classifier, type);
+            }
+            else features = new EncodedImage(mlContext, classifier);
+            var model = new LoadedModel(mlContext, loaded, classifier, features, version);
+            features.Warm(); // fails here, not in a request, when the image steps do not read bytes
             return model;
         }
         catch
@@ -95,22 +110,105 @@ internal sealed class LoadedModel
     public void Release()
     {
         if (Interlocked.Decrement(ref _leases) != 0) return;
-        while (_engines.TryTake(out var engine)) engine.Dispose();
+        _features.Dispose();
         (_loaded as IDisposable)?.Dispose();
     }
 
-    /// <summary>Class probabilities for one encoded image (call with a lease held).</summary>
-    public float[] Score(byte[] image)
+    /// <summary>The classifier's input for one encoded image (call with a lease held; any thread).</summary>
+    /// <exception cref="ImageDecodeException">The image is bad (ML.NET may wrap it).</exception>
+    public Array Features(byte[] image) => _features.Read(image);
+
+    /// <summary>Class probabilities for the images whose <see cref="Features"/> these are, in one forward pass of the classifier.</summary>
+    public float[][] Score(IReadOnlyList<Array> features) => _features.Score(features);
+
+    /// <summary>Class probabilities for one encoded image: <see cref="Features"/> then a batch of one.</summary>
+    public float[] Score(byte[] image) => Score([Features(image)])[0];
+
+    /// <summary>The steps before the classifier, and the classifier over what they make.</summary>
+    interface IFeatureSteps : IDisposable
     {
-        if (!_engines.TryTake(out var engine)) engine = CreateEngine();
-        // Back to the pool even when the image was bad: each Predict reads a new row. Disposing one engine early would
-        // dispose the image steps it shares with the others (a PredictionEngine disposes its transformer).
-        try { return engine.Predict(new ImageRow { Image = image }).Score; }
-        finally { Return(engine); }
+        Array Read(byte[] image);
+        float[][] Score(IReadOnlyList<Array> features);
+        void Warm();
     }
 
-    PredictionEngine<ImageRow, ScoreRow> CreateEngine()
-        => _mlContext.Model.CreatePredictionEngine<ImageRow, ScoreRow>(_imageSteps, ignoreMissingColumns: true, _input, _output);
+    /// <summary>
+    /// The classifier's Transform over an in-memory view of the batch: ML.NET's own batched scoring (one forward pass per
+    /// <see cref="ImageClassifierTransformer.InferenceBatchSize"/> rows), with the same validation path as the pipeline.
+    /// </summary>
+    abstract class BatchScorer<T>(MLContext mlContext, ImageClassifierTransformer classifier, DataViewType featureType) : IFeatureSteps
+    {
+        readonly SchemaDefinition _batchSchema = FeatureSchema(classifier, featureType);
 
-    void Return(PredictionEngine<ImageRow, ScoreRow> engine) => _engines.Add(engine);
+        /// <summary>One image's feature column, of the exact type the classifier checks.</summary>
+        protected static SchemaDefinition FeatureSchema(ImageClassifierTransformer classifier, DataViewType type)
+        {
+            var schema = SchemaDefinition.Create(typeof(FeatureRow<T>));
+            schema[nameof(FeatureRow<T>.Features)].ColumnName = classifier.FeatureColumnName;
+            schema[nameof(FeatureRow<T>.Features)].ColumnType = type;
+            return schema;
+        }
+
+        protected MLContext MlContext => mlContext;
+
+        public abstract Array Read(byte[] image);
+
+        public float[][] Score(IReadOnlyList<Array> features)
+        {
+            var rows = features.Select(f => new FeatureRow<T> { Features = (T[])f }).ToList();
+            var scored = classifier.Transform(mlContext.Data.LoadFromEnumerable(rows, _batchSchema));
+            var column = scored.Schema[classifier.ScoreColumnName];
+            using var cursor = scored.GetRowCursor([column]);
+            var getter = cursor.GetGetter<VBuffer<float>>(column);
+            var result = new float[rows.Count][];
+            VBuffer<float> score = default;
+            for (int i = 0; cursor.MoveNext(); i++)
+            {
+                getter(ref score);
+                result[i] = score.DenseValues().ToArray();
+            }
+            return result;
+        }
+
+        public virtual void Warm() { }
+
+        public virtual void Dispose() { }
+    }
+
+    /// <summary>Decode, presize and augment through PredictionEngines over the steps before the classifier (a pool: one per thread at a time).</summary>
+    sealed class EngineFeatures<T>(MLContext mlContext, ITransformer before, SchemaDefinition input, ImageClassifierTransformer classifier, DataViewType featureType)
+        : BatchScorer<T>(mlContext, classifier, featureType)
+    {
+        readonly ConcurrentBag<PredictionEngine<ImageRow, FeatureRow<T>>> _engines = [];
+        readonly SchemaDefinition _output = FeatureSchema(classifier, featureType);
+
+        public override Array Read(byte[] image)
+        {
+            if (!_engines.TryTake(out var engine)) engine = Create();
+            // Back to the pool even when the image was bad: each Predict reads a new row. Disposing one engine early would
+            // dispose the steps it shares with the others (a PredictionEngine disposes its transformer).
+            try { return engine.Predict(new ImageRow { Image = image }).Features; }
+            finally { _engines.Add(engine); }
+        }
+
+        public override void Warm() => _engines.Add(Create());
+
+        PredictionEngine<ImageRow, FeatureRow<T>> Create()
+            => MlContext.Model.CreatePredictionEngine<ImageRow, FeatureRow<T>>(before, ignoreMissingColumns: true, input, _output);
+
+        public override void Dispose()
+        {
+            while (_engines.TryTake(out var engine)) engine.Dispose();
+        }
+    }
+
+    /// <summary>A classifier that presizes the image itself: the encoded bytes are its input, decoded in the batch.</summary>
+    sealed class EncodedImage(MLContext mlContext, ImageClassifierTransformer classifier)
+        : BatchScorer<byte>(mlContext, classifier, new VectorDataViewType(NumberDataViewType.Byte))
+    {
+        public override Array Read(byte[] image) => image;
+
+        // The schema check (the classifier reads this column type) happens here, not in a request.
+        public override void Warm() => Score([]);
+    }
 }

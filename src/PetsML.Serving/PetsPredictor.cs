@@ -5,22 +5,26 @@ using PetsML.Serving;
 namespace PetsML;
 
 /// <summary>
-/// Predictions from any number of threads over one loaded model: a pool of ML.NET PredictionEngines (the shape of
-/// Microsoft.Extensions.ML's <c>PredictionEnginePool</c>), at most <see cref="PetsPredictionOptions.MaxConcurrentPredictions"/>
-/// at once. With <see cref="PetsPredictionOptions.WatchModelFile"/>, a model .zip moved into place (as
+/// Predictions from any number of threads over one loaded model, batched: each request decodes and presizes its image on
+/// its own thread (at most <see cref="PetsPredictionOptions.MaxConcurrentPredictions"/> at once), then one worker runs
+/// the network once over every image waiting (up to <see cref="PetsPredictionOptions.MaxBatchSize"/>), without waiting
+/// for more. With <see cref="PetsPredictionOptions.WatchModelFile"/>, a model .zip moved into place (as
 /// <c>SaveAtomically</c> does) is loaded beside the current one and swapped in; requests already running finish on the
-/// model they started with, each answer comes from exactly one model (<see cref="PetsPrediction.ModelVersion"/>), and the
-/// old model is disposed when its last request ends. A file that fails to load is logged and the current model stays.
+/// model they started with, a batch never mixes models, each answer comes from exactly one model
+/// (<see cref="PetsPrediction.ModelVersion"/>), and the old model is disposed when its last request ends. A file that
+/// fails to load is logged and the current model stays.
 /// </summary>
 /// <remarks>
-/// Why a pool and not a batcher: the classifier serialises forward passes, so engines overlap only decoding and
-/// presizing; docs/serving.md compares it with the batched forward pass. Results are the same bits as one engine on one thread.
+/// Why batches: the classifier runs one forward pass at a time, so only a larger pass uses the cores it leaves idle
+/// (docs/serving.md has the measurements). What batching does to the bits is in the docs of
+/// <see cref="PetsPredictionOptions.MaxBatchSize"/>.
 /// </remarks>
 public sealed class PetsPredictor : IDisposable
 {
     readonly PetsPredictionOptions _options;
     readonly ILogger _logger;
     readonly SemaphoreSlim _slots;
+    readonly PredictionBatcher _batcher;
     readonly FileSystemWatcher? _watcher;
     readonly Timer? _reloadTimer;
     readonly object _reloadGate = new();
@@ -44,6 +48,7 @@ public sealed class PetsPredictor : IDisposable
         if (!File.Exists(path)) throw new FileNotFoundException($"PetsPredictionOptions.ModelPath: the model file '{options.ModelPath}' does not exist.", path);
         _current = Load(path, 1);
         _slots = new SemaphoreSlim(options.MaxConcurrentPredictions, options.MaxConcurrentPredictions);
+        _batcher = new PredictionBatcher(options.MaxBatchSize);
         if (options.WatchModelFile)
         {
             // Bursts of events (write, rename) end in one reload, a moment after the last.
@@ -69,20 +74,17 @@ public sealed class PetsPredictor : IDisposable
     /// <summary>The model requests start on now (tests hold a lease on it to watch it drain).</summary>
     internal LoadedModel CurrentModel => Volatile.Read(ref _current);
 
+    /// <summary>The most images one forward pass has run so far.</summary>
+    internal int LargestBatch => _batcher.LargestBatch;
+
     /// <summary>The options this predictor was made with.</summary>
     public PetsPredictionOptions Options => _options;
 
-    /// <summary>Predicts one encoded image (JPEG, PNG, GIF, BMP or WebP), waiting for a free slot.</summary>
+    /// <summary>Predicts one encoded image (JPEG, PNG, GIF, BMP or WebP), blocking until its batch has run.</summary>
     /// <param name="image">The whole encoded file.</param>
     /// <param name="top">Labels to return; default <see cref="PetsPredictionOptions.Top"/>.</param>
     /// <exception cref="ImageDecodeException">The bytes are empty, not an image, corrupt or too large; the message says which.</exception>
-    public PetsPrediction Predict(byte[] image, int? top = null)
-    {
-        ArgumentNullException.ThrowIfNull(image);
-        _slots.Wait();
-        try { return Run(image, top); }
-        finally { _slots.Release(); }
-    }
+    public PetsPrediction Predict(byte[] image, int? top = null) => PredictAsync(image, top).GetAwaiter().GetResult();
 
     /// <summary>Reads an image from <paramref name="stream"/> (at most <see cref="PetsPredictionOptions.MaxImageBytes"/>) and predicts it.</summary>
     /// <exception cref="ImageDecodeException">The stream is longer than the limit (<see cref="ImageDecodeFailure.TooLarge"/>), or the image is bad.</exception>
@@ -93,13 +95,43 @@ public sealed class PetsPredictor : IDisposable
         return await PredictAsync(image, top, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Predicts one encoded image, waiting asynchronously for a free slot; the prediction itself runs on the calling thread.</summary>
+    /// <summary>
+    /// Predicts one encoded image: waits asynchronously for a decoding slot, decodes and presizes on the calling thread,
+    /// then waits for its batch. Cancelling drops the image from the queue if its batch has not started.
+    /// </summary>
     public async Task<PetsPrediction> PredictAsync(byte[] image, int? top = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(image);
+        int k = top ?? _options.Top;
+        if (k < 1) throw new ArgumentOutOfRangeException(nameof(top), top, "top must be at least 1.");
         await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try { return Run(image, top); }
+        LoadedModel model;
+        Array features;
+        try
+        {
+            model = Acquire();
+            try { features = Unwrapped(() => model.Features(image)); }
+            catch
+            {
+                model.Release();
+                throw;
+            }
+        }
         finally { _slots.Release(); }
+        try
+        {
+            float[] probabilities;
+            try { probabilities = await _batcher.Score(model, features, cancellationToken).ConfigureAwait(false); }
+            catch (Exception e) when (Find<ImageDecodeException>(e) is { } decode && !ReferenceEquals(decode, e))
+            {
+                throw decode; // a model that decodes in the batch: ML.NET wraps the decoder's exception
+            }
+            var names = model.Classifier.ClassNames;
+            var best = Enumerable.Range(0, probabilities.Length).OrderByDescending(i => probabilities[i]).ThenBy(i => i).Take(k)
+                .Select(i => new LabelProbability(names[i], probabilities[i])).ToList();
+            return new PetsPrediction(best, probabilities, model.Version);
+        }
+        finally { model.Release(); }
     }
 
     /// <summary>
@@ -136,25 +168,13 @@ public sealed class PetsPredictor : IDisposable
 
     internal void ExitRequest() => Interlocked.Decrement(ref _requests);
 
-    PetsPrediction Run(byte[] image, int? top)
+    static T Unwrapped<T>(Func<T> run)
     {
-        int k = top ?? _options.Top;
-        if (k < 1) throw new ArgumentOutOfRangeException(nameof(top), top, "top must be at least 1.");
-        var model = Acquire();
-        try
+        try { return run(); }
+        catch (Exception e) when (Find<ImageDecodeException>(e) is { } decode && !ReferenceEquals(decode, e))
         {
-            float[] probabilities;
-            try { probabilities = model.Score(image); }
-            catch (Exception e) when (Find<ImageDecodeException>(e) is { } decode && !ReferenceEquals(decode, e))
-            {
-                throw decode; // ML.NET may wrap it; callers catch the decoder's own exception
-            }
-            var names = model.Classifier.ClassNames;
-            var best = Enumerable.Range(0, probabilities.Length).OrderByDescending(i => probabilities[i]).ThenBy(i => i).Take(k)
-                .Select(i => new LabelProbability(names[i], probabilities[i])).ToList();
-            return new PetsPrediction(best, probabilities, model.Version);
+            throw decode; // ML.NET may wrap it; callers catch the decoder's own exception
         }
-        finally { model.Release(); }
     }
 
     LoadedModel Acquire()
@@ -206,7 +226,10 @@ public sealed class PetsPredictor : IDisposable
     static ImageDecodeException TooLarge(long? length, long limit) => new("upload", ImageDecodeFailure.TooLarge,
         $"{(length is long n ? $"{n} bytes" : "the upload")} exceeds the limit of {limit} bytes (PetsPredictionOptions.MaxImageBytes)");
 
-    /// <summary>Stops watching; the model is disposed when the requests still running end.</summary>
+    /// <summary>
+    /// Stops watching, lets the batch running finish and fails the images still queued with
+    /// <see cref="ObjectDisposedException"/>; the model is disposed when the requests still holding it end.
+    /// </summary>
     public void Dispose()
     {
         lock (_reloadGate)
@@ -215,7 +238,8 @@ public sealed class PetsPredictor : IDisposable
             _disposed = true;
             _watcher?.Dispose();
             _reloadTimer?.Dispose();
-            _current.Release();
         }
+        _batcher.Dispose();
+        _current.Release();
     }
 }

@@ -37,8 +37,13 @@ public sealed class ServeCommand(HostConsole console) : Command<ServeCommand.Set
         public long MaxUpload { get; set; } = PetsPredictionOptions.Defaults.MaxImageBytes;
 
         [CommandOption("--concurrency <N>")]
-        [Description("Predictions running at once (each holds one decoded image); others wait, up to --queue. Default: the processor count.")]
+        [Description("Images decoding at once (each holds one decoded image); others wait, up to --queue. Default: the processor count.")]
         public int? Concurrency { get; set; }
+
+        [CommandOption("--max-batch <N>")]
+        [Description("Most images in one forward pass: the requests waiting when a pass ends share the next. 1 runs each image alone (the exact bits of a single prediction, lower throughput).")]
+        [DefaultValue(PetsPredictionOptions.Defaults.MaxBatchSize)]
+        public int MaxBatch { get; set; } = PetsPredictionOptions.Defaults.MaxBatchSize;
 
         [CommandOption("--queue <N>")]
         [Description("Requests that may wait for a prediction; more get 503.")]
@@ -46,7 +51,7 @@ public sealed class ServeCommand(HostConsole console) : Command<ServeCommand.Set
         public int Queue { get; set; } = PetsPredictionOptions.Defaults.MaxQueuedRequests;
 
         [CommandOption("--inference-threads <N>")]
-        [Description("libtorch threads for one image's forward pass. Default: 1 (forward passes of one model take turns; the other cores decode).")]
+        [Description("libtorch threads for a forward pass. Default: 1 for a pass of one image (the other cores decode), libtorch's default for larger batches.")]
         public int? InferenceThreads { get; set; }
 
         public override ValidationResult Validate()
@@ -54,6 +59,7 @@ public sealed class ServeCommand(HostConsole console) : Command<ServeCommand.Set
             if (InferenceThreads is < 1) return ValidationResult.Error($"--inference-threads must be at least 1; got {InferenceThreads}.");
             if (Top < 1) return ValidationResult.Error($"--top must be at least 1; got {Top}.");
             if (MaxUpload < 1) return ValidationResult.Error($"--max-upload must be at least 1 byte; got {MaxUpload}.");
+            if (MaxBatch < 1) return ValidationResult.Error($"--max-batch must be at least 1; got {MaxBatch}.");
             if (Concurrency is < 1) return ValidationResult.Error($"--concurrency must be at least 1; got {Concurrency}.");
             if (Queue < 0) return ValidationResult.Error($"--queue must not be negative; got {Queue}.");
             foreach (var url in Urls.Split(';', StringSplitOptions.RemoveEmptyEntries))
@@ -104,6 +110,7 @@ public sealed class ServeCommand(HostConsole console) : Command<ServeCommand.Set
             o.Top = settings.Top;
             o.MaxImageBytes = settings.MaxUpload;
             o.MaxQueuedRequests = settings.Queue;
+            o.MaxBatchSize = settings.MaxBatch;
             if (settings.Concurrency is int n) o.MaxConcurrentPredictions = n;
             o.InferenceThreads = settings.InferenceThreads;
             o.InferencePrecision = ComputeOptions.Precision(settings.Precision);
