@@ -24,6 +24,7 @@ var verbs = new Dictionary<string, (string Help, Func<string[], int> Run)>(Strin
     ["serve-load"] = (ServeLoadBenchmark.Help, ServeLoadBenchmark.Run),
     ["serve-ceiling"] = (ServeLoadBenchmark.CeilingHelp, ServeLoadBenchmark.RunCeiling),
     ["plan-sweep"] = (PlanSweepBenchmark.Help, PlanSweepBenchmark.Run),
+    ["ood"] = (OodBenchmark.Help, OodBenchmark.Run),
 };
 
 if (args.Length == 0 || !verbs.TryGetValue(args[0], out var verb))
