@@ -44,16 +44,22 @@ internal sealed class ScoreCalibration
     public int Classes { get; }
     public int Features { get; }
 
-    /// <summary>Mahalanobis distance of each row of <paramref name="pooled"/> [N, features] to its nearest class mean, computed in float64.</summary>
+    /// <summary>
+    /// Mahalanobis distance of each row of <paramref name="pooled"/> [N, features] to its nearest class mean, in float64, as
+    /// fᵀPf − 2 (Pμ_c)ᵀf + μ_cᵀPμ_c: N·D² + N·K·D work and no [N, K, D] tensor, so many classes stay cheap.
+    /// </summary>
     public float[] OutlierScores(torch.Tensor pooled)
     {
         using var scope = torch.NewDisposeScope();
         var f = pooled.detach().cpu().to(torch.float64);
         var means = torch.tensor(Means, [Classes, Features]).to(torch.float64);
         var precision = torch.tensor(Precision, [Features, Features]).to(torch.float64);
-        var diff = f.unsqueeze(1) - means.unsqueeze(0);                     // [N, K, D]
-        var squared = diff.matmul(precision).mul(diff).sum(-1);              // [N, K]
-        squared = torch.nan_to_num(squared, nan: double.PositiveInfinity);  // classes without training rows
+        var pf = f.matmul(precision);                                         // [N, D]
+        var pm = means.matmul(precision);                                     // [K, D] (P is symmetric)
+        var squared = pf.mul(f).sum(1, keepdim: true)                         // [N, 1]
+            - 2 * f.matmul(pm.t())                                            // [N, K]
+            + pm.mul(means).sum(1).unsqueeze(0);                              // [1, K]
+        squared = torch.nan_to_num(squared, nan: double.PositiveInfinity);   // classes without training rows
         var nearest = squared.min(1).values.clamp_min(0).sqrt();
         return nearest.to(torch.float32).data<float>().ToArray();
     }
