@@ -110,7 +110,10 @@ internal static class ScoreCalibrationFit
         return (means.to(torch.float32).data<float>().ToArray(), precision.to(torch.float32).data<float>().ToArray());
     }
 
-    /// <summary>The temperature minimising the mean negative log-likelihood of <paramref name="logits"/>: golden-section search over log T in [1/20, 20].</summary>
+    /// <summary>
+    /// The temperature minimising the mean negative log-likelihood of <paramref name="logits"/>: golden-section search over
+    /// log T in [1/20, 20]; 1 when the minimum is at an end of that range (for example every row right).
+    /// </summary>
     internal static double Temperature(float[] logits, int[] labels, int classes)
     {
         double lo = Math.Log(0.05), hi = Math.Log(20), g = (Math.Sqrt(5) - 1) / 2;
@@ -121,7 +124,10 @@ internal static class ScoreCalibrationFit
             if (fa <= fb) { hi = b; b = a; fb = fa; a = hi - g * (hi - lo); fa = NegativeLogLikelihood(logits, labels, classes, Math.Exp(a)); }
             else { lo = a; a = b; fa = fb; b = lo + g * (hi - lo); fb = NegativeLogLikelihood(logits, labels, classes, Math.Exp(b)); }
         }
-        return Math.Exp((lo + hi) / 2);
+        double best = (lo + hi) / 2;
+        // At an end of the range the rows do not pin T down: with every row right, the NLL only falls as T → 0 and the
+        // "fit" would turn every score into 0 or 1. Keep the softmax as it is then.
+        return best - Math.Log(0.05) < 1e-3 || Math.Log(20) - best < 1e-3 ? 1 : Math.Exp(best);
     }
 
     /// <summary>Mean −log softmax(logits / T)[label] over the rows.</summary>

@@ -84,7 +84,6 @@ public sealed class TrainedModelExportTests
     [TestMethod]
     public void The_calibration_travels_in_the_graph_and_the_metadata()
     {
-        Assert.AreNotEqual(1f, _classifier.Temperature, "Fit fitted a temperature (else the parity above would not cover it)");
         using var session = new InferenceSession(_export.Path);
         var metadata = session.ModelMetadata.CustomMetadataMap;
         Assert.AreEqual(_classifier.Temperature, float.Parse(metadata["petsml.temperature"], System.Globalization.CultureInfo.InvariantCulture));

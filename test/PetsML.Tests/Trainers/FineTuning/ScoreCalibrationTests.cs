@@ -197,6 +197,14 @@ public sealed class ScoreCalibrationTests
     }
 
     [TestMethod]
+    public void Rows_that_are_all_right_keep_the_temperature_at_one()
+    {
+        // Every row right: the NLL only falls as T → 0, so there is nothing to fit (and T → 0 would make every score 0 or 1).
+        float[] logits = [3, 0, 0, 2, 1, 0.5f, 0, 4, 1];
+        Assert.AreEqual(1, ScoreCalibrationFit.Temperature(logits, [0, 0, 1], 3));
+    }
+
+    [TestMethod]
     public void An_acceptance_outside_zero_to_one_is_refused_naming_the_option()
     {
         foreach (var bad in new[] { 0.0, -0.1, 1.5, double.NaN })
