@@ -25,6 +25,7 @@ var verbs = new Dictionary<string, (string Help, Func<string[], int> Run)>(Strin
     ["serve-ceiling"] = (ServeLoadBenchmark.CeilingHelp, ServeLoadBenchmark.RunCeiling),
     ["plan-sweep"] = (PlanSweepBenchmark.Help, PlanSweepBenchmark.Run),
     ["gradcam-centre"] = (GradCamCentreBenchmark.Help, GradCamCentreBenchmark.Run),
+    ["ood"] = (OodBenchmark.Help, OodBenchmark.Run),
 };
 
 if (args.Length == 0 || !verbs.TryGetValue(args[0], out var verb))

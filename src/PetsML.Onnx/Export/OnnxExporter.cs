@@ -131,6 +131,9 @@ internal static class OnnxExporter
         x = Body(graph, x, weights, classifier.Model.Body);
         x = Head(graph, x, weights);
         weights.EnsureAllTaken();
+        // The calibration's temperature (docs/calibration.md): softmax(logits / T), as the classifier's Score.
+        if (classifier.Temperature != 1f)
+            x = graph.Node("Div", "calibrated", [x, graph.Weight("temperature", [classifier.Temperature], 1)]);
         graph.Node("Softmax", "softmax", [x], Int("axis", 1));
         graph.NameLastOutput(options.OutputName);
         graph.Output(options.OutputName, Float, "N", classes);
@@ -170,6 +173,9 @@ internal static class OnnxExporter
         yield return ("petsml.normalization_mean", Floats(preprocessing.Normalization.Mean));
         yield return ("petsml.normalization_std", Floats(preprocessing.Normalization.Std));
         yield return ("petsml.preprocessing", preprocessing.Describe());
+        yield return ("petsml.temperature", classifier.Temperature.ToString("R", CultureInfo.InvariantCulture));
+        if (classifier.UnknownThreshold is { } threshold)
+            yield return ("petsml.unknown_threshold", threshold.ToString("R", CultureInfo.InvariantCulture));
     }
 
     /// <summary>

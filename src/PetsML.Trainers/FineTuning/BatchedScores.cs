@@ -5,7 +5,7 @@ using TorchSharp;
 namespace PetsML.Trainers.FineTuning;
 
 /// <summary>
-/// The classifier's Score and PredictedLabel getters for a cursor over a data view: a second cursor over the same
+/// The classifier's Score, PredictedLabel, OutlierScore and IsUnknown getters for a cursor over a data view: a second cursor over the same
 /// (unshuffled) view reads ahead, and the network runs once per <see cref="ImageClassifierTransformer.InferenceBatchSize"/>
 /// rows instead of once per row. Each row's probabilities are taken from the batch only when the read-ahead row has
 /// the same position and row id as the cursor's current row; otherwise (a view whose two cursors disagree) batching
@@ -23,9 +23,9 @@ internal sealed class BatchedScores : IDisposable
     Func<torch.Tensor>? _aheadImage;
     bool _batching = true;
     bool _aheadEnded;
-    readonly List<(long Position, DataViewRowId Id, float[] Probabilities)> _batch = new();
+    readonly List<(long Position, DataViewRowId Id, float[] Probabilities, float Outlier)> _batch = new();
     long _cachedPosition = -1;
-    float[] _current = Array.Empty<float>();
+    (float[] Probabilities, float Outlier) _current = (Array.Empty<float>(), float.NaN);
 
     public BatchedScores(ImageClassifierTransformer classifier, DataViewRowCursor input, IDataView source)
     {
@@ -37,13 +37,17 @@ internal sealed class BatchedScores : IDisposable
 
     public void GetScore(ref VBuffer<float> value)
     {
-        var probabilities = Current();
+        var probabilities = Current().Probabilities;
         var editor = VBufferEditor.Create(ref value, probabilities.Length);
         probabilities.CopyTo(editor.Values);
         value = editor.Commit();
     }
 
-    public void GetPredictedLabel(ref uint value) => value = PredictedKey(Current());
+    public void GetPredictedLabel(ref uint value) => value = PredictedKey(Current().Probabilities);
+
+    public void GetOutlierScore(ref float value) => value = Current().Outlier;
+
+    public void GetIsUnknown(ref bool value) => value = _classifier.IsUnknown(Current().Outlier);
 
     /// <summary>The PredictedLabel key of some probabilities: arg max + 1 (keys are 1-based).</summary>
     public static uint PredictedKey(float[] probabilities)
@@ -53,7 +57,7 @@ internal sealed class BatchedScores : IDisposable
         return (uint)best + 1;
     }
 
-    float[] Current()
+    (float[] Probabilities, float Outlier) Current()
     {
         long position = _input.Position;
         if (_cachedPosition == position) return _current;
@@ -62,14 +66,15 @@ internal sealed class BatchedScores : IDisposable
         return _current;
     }
 
-    float[] Single()
+    (float[], float) Single()
     {
         _singleImage ??= _classifier.MakeImageReader(_input);
         using var scope = torch.NewDisposeScope();
-        return _classifier.PredictProbabilities(_singleImage())[0];
+        var outputs = _classifier.Predict(_singleImage());
+        return (outputs.Probabilities[0], outputs.OutlierScores[0]);
     }
 
-    float[]? FromBatch(long position)
+    (float[], float)? FromBatch(long position)
     {
         int index = _batch.FindIndex(b => b.Position == position);
         if (index < 0)
@@ -84,7 +89,7 @@ internal sealed class BatchedScores : IDisposable
             StopBatching();
             return null;
         }
-        return _batch[index].Probabilities;
+        return (_batch[index].Probabilities, _batch[index].Outlier);
     }
 
     /// <summary>Scores the next batch of rows, starting at <paramref name="position"/>.</summary>
@@ -112,8 +117,8 @@ internal sealed class BatchedScores : IDisposable
             images.Add(_aheadImage!());
         }
         while (images.Count < _classifier.InferenceBatchSize && !(_aheadEnded = !_ahead.MoveNext()));
-        var probabilities = _classifier.PredictProbabilities(torch.cat(images, 0));
-        for (int i = 0; i < rows.Count; i++) _batch.Add((rows[i].Item1, rows[i].Item2, probabilities[i]));
+        var outputs = _classifier.Predict(torch.cat(images, 0));
+        for (int i = 0; i < rows.Count; i++) _batch.Add((rows[i].Item1, rows[i].Item2, outputs.Probabilities[i], outputs.OutlierScores[i]));
     }
 
     void StopBatching()

@@ -34,6 +34,23 @@ internal sealed class FineTuningSession : IDisposable
     /// <summary>The files left out because they are not images (<see cref="ImageFineTuningOptions.SkipBadImages"/>); empty otherwise.</summary>
     public IReadOnlyList<PetsML.Transforms.Imaging.BadImage> SkippedImages { get; init; } = [];
 
+    /// <summary>The training and validation images, for the calibration after training.</summary>
+    internal IReadOnlyList<PetsML.Transforms.Batching.LabeledImage> TrainItems { get; init; } = [];
+    internal IReadOnlyList<PetsML.Transforms.Batching.LabeledImage> ValidItems { get; init; } = [];
+
+    /// <summary>
+    /// Fits the temperature and the outlier statistics of <paramref name="classifier"/> (<see cref="ScoreCalibrationFit"/>) on this
+    /// session's images, through the deterministic validation path at the trained size.
+    /// </summary>
+    internal ScoreCalibration FitCalibration(ImageClassifierTransformer classifier, double acceptShare, int seed, Action<string> log)
+    {
+        using var augmenter = new BatchAugmenter(_input.Augment);
+        var options = new PetsML.Transforms.Batching.BatchSourceOptions { BatchSize = classifier.InferenceBatchSize, Seed = seed, Device = TorchSharp.torch.CPU };
+        var train = new PetsML.Transforms.Batching.ImageBatchSource(TrainItems, _input.Steps.Presize, augmenter, training: false, options);
+        var valid = ValidItems.Count > 0 ? new PetsML.Transforms.Batching.ImageBatchSource(ValidItems, _input.Steps.Presize, augmenter, training: false, options) : null;
+        return ScoreCalibrationFit.Fit(classifier, train, valid, acceptShare, log);
+    }
+
     /// <summary>The training plan Prepare decided (batch, epochs, learning rate).</summary>
     public required TrainingPlan Plan { get; init; }
 

@@ -21,7 +21,10 @@ namespace PetsML;
 /// it presizes and normalises itself, Presize's bytes, or AugmentImages' normalised floats) and
 /// appends "Score" (class probabilities, with the class names as slot names) and "PredictedLabel"
 /// (a key whose key values are the class names), the columns
-/// <c>mlContext.MulticlassClassification.Evaluate</c> and <c>MapKeyToValue</c> expect.
+/// <c>mlContext.MulticlassClassification.Evaluate</c> and <c>MapKeyToValue</c> expect, then "OutlierScore" (Single: how far
+/// the photo lies from every class the model knows) and "IsUnknown" (Boolean: the score is above <see cref="UnknownThreshold"/>,
+/// so the photo is likely none of the classes). Score is calibrated: the logits are divided by <see cref="Temperature"/>
+/// before the softmax (docs/calibration.md).
 /// Saved inside the model .zip with its weights (fp32, plain state-dict names).
 /// </summary>
 /// <remarks>
@@ -37,8 +40,16 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
 {
     // 0x00010002: column names, input kind, and the presize/augment settings of the validation path.
     // 0x00010003: the training plan (batch, epochs, learning rate; what the user set), when the model was trained with one.
-    internal static readonly ModelVersion Version = new("PETSCLSF", 0x00010003, 0x00010001, 0x00010001,
+    // 0x00010004: the score calibration (temperature, outlier statistics and threshold). An older PetsML cannot read it
+    // (it would load the model with uncalibrated scores and no threshold), so it is also the version a reader needs.
+    internal static readonly ModelVersion Version = new("PETSCLSF", 0x00010004, 0x00010004, 0x00010001,
         "PetsMLImageClassifier", typeof(ImageClassifierTransformer).Assembly);
+
+    // The format before the calibration, which Save can still write so that tests prove such models load.
+    static readonly ModelVersion VersionBeforeCalibration = Version with { VersionWritten = 0x00010003, VersionReadable = 0x00010001 };
+
+    /// <summary>Save writes the 0x00010003 format (no calibration), as PetsML did before it: for tests of loading old models.</summary>
+    internal bool SaveInFormatBeforeCalibration { get; set; }
 
     const string WeightsEntry = "Weights.dat";
     readonly torch.Device _device;
@@ -102,6 +113,28 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
     /// after <c>Model.Load</c> too. Null for models written before plans were stored.
     /// </summary>
     internal TrainingPlan? Plan { get; set; }
+
+    /// <summary>The out-of-distribution score column: the Mahalanobis distance of the photo's pooled body features to the nearest class mean.</summary>
+    public const string OutlierScoreColumnName = "OutlierScore";
+
+    /// <summary>The Boolean column that is true when <see cref="OutlierScoreColumnName"/> is above <see cref="UnknownThreshold"/>.</summary>
+    public const string IsUnknownColumnName = "IsUnknown";
+
+    /// <summary>
+    /// What Fit learned after training: the temperature, the outlier statistics and the threshold. Null for a model loaded
+    /// from a file written before they were stored, or trained by hand through a session: Score is then the plain softmax,
+    /// OutlierScore is NaN and IsUnknown false.
+    /// </summary>
+    internal ScoreCalibration? Calibration { get; set; }
+
+    /// <summary>The temperature the logits are divided by before the softmax (fitted on the validation rows); 1 when there is none.</summary>
+    public float Temperature => Calibration?.Temperature ?? 1;
+
+    /// <summary>
+    /// The OutlierScore above which a photo is unknown: the one that accepts <see cref="ImageFineTuningOptions.UnknownAcceptance"/>
+    /// of the validation rows. Null when the model has no calibration (see <see cref="Temperature"/>).
+    /// </summary>
+    public float? UnknownThreshold => Calibration?.Threshold;
 
     /// <summary>The class-probability column written. Default "Score".</summary>
     public string ScoreColumnName { get; }
@@ -180,8 +213,29 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
     }
     int _inferenceBatchSize = 32;
 
-    /// <summary>Class probabilities for a batch of normalised images [N,3,S,S] (softmax of the logits).</summary>
-    public float[][] PredictProbabilities(torch.Tensor images)
+    /// <summary>Class probabilities for a batch of normalised images [N,3,S,S] (softmax of the logits divided by <see cref="Temperature"/>).</summary>
+    public float[][] PredictProbabilities(torch.Tensor images) => Predict(images).Probabilities;
+
+    /// <summary>The calibrated probabilities, the outlier scores and the raw logits of a batch of normalised images [N,3,S,S].</summary>
+    internal ClassifierOutputs Predict(torch.Tensor images)
+    {
+        using var scope = torch.NewDisposeScope();
+        var (logits, pooled) = ForwardRaw(images);
+        int n = (int)logits.shape[0], k = ClassNames.Count;
+        var flatLogits = logits.data<float>().ToArray();
+        using var probabilities = torch.nn.functional.softmax(logits.div(Temperature), 1);
+        var flat = probabilities.data<float>().ToArray();
+        var rows = Enumerable.Range(0, n).Select(i => flat.AsSpan(i * k, k).ToArray()).ToArray();
+        var logitRows = Enumerable.Range(0, n).Select(i => flatLogits.AsSpan(i * k, k).ToArray()).ToArray();
+        var outliers = Calibration?.OutlierScores(pooled) ?? Enumerable.Repeat(float.NaN, n).ToArray();
+        return new ClassifierOutputs(rows, outliers, logitRows);
+    }
+
+    /// <summary>True when <paramref name="outlierScore"/> is above the threshold (never for a model without calibration).</summary>
+    internal bool IsUnknown(float outlierScore) => Calibration is { } c && outlierScore > c.Threshold;
+
+    /// <summary>The logits [N, classes] and pooled body features [N, features] of a batch, as fp32 CPU tensors the caller disposes.</summary>
+    internal (torch.Tensor Logits, torch.Tensor Pooled) ForwardRaw(torch.Tensor images)
     {
         lock (_forwardLock)
         {
@@ -189,24 +243,19 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
             int threads = InferenceThreads ?? (images.shape[0] == 1 ? 1 : 0);
             int previousThreads = threads > 0 ? torch.get_num_threads() : 0;
             if (threads > 0) torch.set_num_threads(threads);
-            try { return Forward(images); }
+            try
+            {
+                using var scope = torch.NewDisposeScope();
+                using var noGrad = torch.no_grad();
+                var x = images.to(_device);
+                if (_bf16Model is not null) x = x.to(torch.ScalarType.BFloat16);
+                if (InferenceChannelsLast) x = MemoryLayout.ToChannelsLast(x);
+                var (logits, pooled) = (_bf16Model ?? Model).ForwardWithPooled(x);
+                var cpuLogits = logits.to(torch.ScalarType.Float32).cpu().contiguous();
+                var cpuPooled = pooled.to(torch.ScalarType.Float32).cpu().contiguous();
+                return (cpuLogits.MoveToOuterDisposeScope(), cpuPooled.MoveToOuterDisposeScope());
+            }
             finally { if (threads > 0) torch.set_num_threads(previousThreads); }
-        }
-    }
-
-    float[][] Forward(torch.Tensor images)
-    {
-        {
-            using var scope = torch.NewDisposeScope();
-            using var noGrad = torch.no_grad();
-            var x = images.to(_device);
-            if (_bf16Model is not null) x = x.to(torch.ScalarType.BFloat16);
-            if (InferenceChannelsLast) x = MemoryLayout.ToChannelsLast(x);
-            var logits = _bf16Model is null ? Model.forward(x) : _bf16Model.call(x).to(torch.ScalarType.Float32);
-            var probabilities = torch.nn.functional.softmax(logits, 1).cpu();
-            int n = (int)probabilities.shape[0], k = ClassNames.Count;
-            var flat = probabilities.data<float>().ToArray();
-            return Enumerable.Range(0, n).Select(i => flat.AsSpan(i * k, k).ToArray()).ToArray();
         }
     }
 
@@ -362,6 +411,8 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
         {
             new DataViewSchema.DetachedColumn(ScoreColumnName, new VectorDataViewType(NumberDataViewType.Single, k), score.ToAnnotations()),
             new DataViewSchema.DetachedColumn(PredictedLabelColumnName, new KeyDataViewType(typeof(uint), k), predicted.ToAnnotations()),
+            new DataViewSchema.DetachedColumn(OutlierScoreColumnName, NumberDataViewType.Single),
+            new DataViewSchema.DetachedColumn(IsUnknownColumnName, BooleanDataViewType.Instance),
         };
     }
 
@@ -445,11 +496,14 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
         var readImage = MakeImageReader(input);
         long cachedPosition = -1;
         float[] probabilities = Array.Empty<float>();
+        float outlier = float.NaN;
         void Compute()
         {
             if (cachedPosition == input.Position && probabilities.Length > 0) return;
             using var scope = torch.NewDisposeScope();
-            probabilities = PredictProbabilities(readImage())[0];
+            var outputs = Predict(readImage());
+            probabilities = outputs.Probabilities[0];
+            outlier = outputs.OutlierScores[0];
             cachedPosition = input.Position;
         }
         ValueGetter<VBuffer<float>> score = (ref VBuffer<float> value) =>
@@ -464,7 +518,17 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
             Compute();
             value = BatchedScores.PredictedKey(probabilities);
         };
-        return new Delegate[] { score, predicted };
+        ValueGetter<float> outlierScore = (ref float value) =>
+        {
+            Compute();
+            value = outlier;
+        };
+        ValueGetter<bool> unknown = (ref bool value) =>
+        {
+            Compute();
+            value = IsUnknown(outlier);
+        };
+        return new Delegate[] { score, predicted, outlierScore, unknown };
     }
 
     /// <summary>Over whole data views the network runs on <see cref="InferenceBatchSize"/> rows at a time (see <see cref="BatchedScores"/>).</summary>
@@ -472,12 +536,16 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
     {
         if (shuffled || InferenceBatchSize == 1) return MakeGetters(input, isActive);
         var scores = new BatchedScores(this, input, source);
-        return new Delegate[] { (ValueGetter<VBuffer<float>>)scores.GetScore, (ValueGetter<uint>)scores.GetPredictedLabel };
+        return new Delegate[]
+        {
+            (ValueGetter<VBuffer<float>>)scores.GetScore, (ValueGetter<uint>)scores.GetPredictedLabel,
+            (ValueGetter<float>)scores.GetOutlierScore, (ValueGetter<bool>)scores.GetIsUnknown,
+        };
     }
 
     public override void Save(ModelSaveContext ctx)
     {
-        var w = MlNetInternals.BeginSave(ctx, Version);
+        var w = MlNetInternals.BeginSave(ctx, SaveInFormatBeforeCalibration ? VersionBeforeCalibration : Version);
         w.Write((int)Architecture);
         w.Write(FeatureColumnName);
         w.Write(ImageSize);
@@ -490,6 +558,11 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
         _presize?.WriteSettings(w);
         w.Write(Plan is not null);
         Plan?.Write(w);
+        if (!SaveInFormatBeforeCalibration)
+        {
+            w.Write(Calibration is not null);
+            Calibration?.Write(w);
+        }
         lock (_forwardLock)
         {
             // Weights are always written as fp32 on the cpu, under the plain state-dict names.
@@ -525,6 +598,7 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
         AugmentOptions? augment = null;
         PresizeTransformer? presize = null;
         TrainingPlan? plan = null;
+        ScoreCalibration? calibration = null;
         try
         {
             architecture = (ResNetArchitecture)r.ReadInt32();
@@ -560,6 +634,13 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
                 try { plan = TrainingPlan.Read(r); }
                 catch (InvalidDataException) { throw Bad("has a training plan with values no plan has"); }
             }
+            if (ctx.VersionWritten >= 0x00010004 && r.ReadBoolean())
+            {
+                // The sizes come from the architecture and the class count, never from the file (docs/guarantees.md).
+                int features = 2 * (int)ResNetBody.OutputChannelsOf(architecture);
+                try { calibration = ScoreCalibration.Read(r, classNames.Length, features); }
+                catch (InvalidDataException e) { throw Bad(e.Message); }
+            }
         }
         catch (EndOfStreamException) { throw Bad("ends early"); }
 
@@ -590,7 +671,7 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
             throw Bad($"has weights that do not fit the model ({e.Message.Split('\n')[0]})");
         }
         return new ImageClassifierTransformer(model, architecture, classNames, featureColumn, imageSize, "auto", history: null, ownsModel: true,
-            kind, presize, augment, scoreColumn, predictedColumn) { Plan = plan };
+            kind, presize, augment, scoreColumn, predictedColumn) { Plan = plan, Calibration = calibration };
     }
 
     /// <summary>Releases one reference; the last frees the network (see the class remarks).</summary>

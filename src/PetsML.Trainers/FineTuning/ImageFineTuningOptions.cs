@@ -151,6 +151,15 @@ public sealed class ImageFineTuningOptions
     /// <summary>Decoupled weight decay, none on BatchNorm parameters. Default 0.01.</summary>
     public double WeightDecay { get; set; } = Defaults.WeightDecay;
 
+    /// <summary>
+    /// The share of in-distribution photos the unknown threshold accepts: after training, Fit sets the IsUnknown threshold
+    /// to the OutlierScore that this share of the validation rows do not exceed (docs/calibration.md). In (0, 1]. Default 0.95.
+    /// </summary>
+    public double UnknownAcceptance { get; set; } = DefaultUnknownAcceptance;
+
+    /// <summary>The default <see cref="UnknownAcceptance"/>: 95% of in-distribution photos accepted.</summary>
+    public const double DefaultUnknownAcceptance = 0.95;
+
     /// <summary>Label smoothing ε (fastai's LabelSmoothingCrossEntropy uses 0.1). Default 0: plain cross-entropy.</summary>
     public double LabelSmoothing { get; set; }
 
@@ -312,6 +321,8 @@ public sealed class ImageFineTuningOptions
         if (MaxTrainingTime is { } budget && budget <= TimeSpan.Zero)
             throw new ArgumentOutOfRangeException(nameof(MaxTrainingTime), budget, "ImageFineTuningOptions.MaxTrainingTime must be positive, or null for no limit.");
         if (WeightDecay < 0) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "ImageFineTuningOptions.WeightDecay must be ≥ 0.");
+        if (!(UnknownAcceptance > 0 && UnknownAcceptance <= 1))
+            throw new ArgumentOutOfRangeException(nameof(UnknownAcceptance), UnknownAcceptance, "ImageFineTuningOptions.UnknownAcceptance (the share of in-distribution photos accepted) must be in (0, 1], for example 0.95.");
         if (LabelSmoothing is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(LabelSmoothing), LabelSmoothing, "ImageFineTuningOptions.LabelSmoothing must be in [0, 1).");
         if (!Enum.IsDefined(Precision)) throw new ArgumentOutOfRangeException(nameof(Precision), Precision, "ImageFineTuningOptions.Precision is not a known precision (Fp32, Bf16Mixed, Auto).");
         if (!Enum.IsDefined(Bf16BatchNorm)) throw new ArgumentOutOfRangeException(nameof(Bf16BatchNorm), Bf16BatchNorm, "ImageFineTuningOptions.Bf16BatchNorm is not a known BatchNorm mode.");

@@ -95,6 +95,12 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
         };
         var transformer = session.ToTransformer(_options, history);
         transformer.Plan = session.Plan;
+        try { transformer.Calibration = session.FitCalibration(transformer, _options.UnknownAcceptance, _seed, Log); }
+        catch
+        {
+            transformer.Dispose();
+            throw;
+        }
         return transformer;
     }
 
@@ -212,7 +218,7 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
         Log($"precision {PrecisionResolver.ToDisplayName(learner.Precision)} (asked: {PrecisionResolver.ToDisplayName(_options.Precision)}), " +
             $"channels_last {(_options.ChannelsLast ? "on" : "off")}.");
         learner.Freeze(); // vision_learner freezes a pretrained model right away
-        return new FineTuningSession(learner, model, classNames, classifierInput, augmenter, skipped) { SkippedImages = badImages, Progressive = progressive, Plan = plan };
+        return new FineTuningSession(learner, model, classNames, classifierInput, augmenter, skipped) { SkippedImages = badImages, Progressive = progressive, Plan = plan, TrainItems = train, ValidItems = valid };
     }
 
     /// <summary>
@@ -380,7 +386,9 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
         });
         return SchemaShapes.With(inputSchema,
             SchemaShapes.Vector(_options.ScoreColumnName, NumberDataViewType.Single, scoreAnnotations),
-            SchemaShapes.Scalar(_options.PredictedLabelColumnName, NumberDataViewType.UInt32, isKey: true, predictedAnnotations));
+            SchemaShapes.Scalar(_options.PredictedLabelColumnName, NumberDataViewType.UInt32, isKey: true, predictedAnnotations),
+            SchemaShapes.Scalar(ImageClassifierTransformer.OutlierScoreColumnName, NumberDataViewType.Single),
+            SchemaShapes.Scalar(ImageClassifierTransformer.IsUnknownColumnName, BooleanDataViewType.Instance));
     }
 
     void Log(string line)

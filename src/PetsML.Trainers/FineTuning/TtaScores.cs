@@ -13,15 +13,16 @@ namespace PetsML.Trainers.FineTuning;
 /// fastai's <c>tta(n, beta)</c> for a fitted classifier (<see cref="ImageClassifierTransformer.TransformWithTta"/>): every row's
 /// image through the validation path and through <c>n</c> passes of the training path (random presize crop and
 /// augmentation, <see cref="ImageBatchSource.WithTrainingAugmentation"/>), then per row
-/// <c>lerp(mean of the augmented probabilities, plain probabilities, beta)</c>. The probabilities are computed when the
+/// <c>lerp(mean of the augmented probabilities, plain probabilities, beta)</c>; OutlierScore and IsUnknown are the plain
+/// pass's (the threshold was chosen on plain validation images). The probabilities are computed when the
 /// view is made and looked up by row id, so every cursor of the view, shuffled or not, reads the same ones.
 /// </summary>
 internal sealed class TtaScores : RowMappingTransformer
 {
     readonly ImageClassifierTransformer _classifier;
-    readonly Dictionary<DataViewRowId, float[]> _probabilities;
+    readonly Dictionary<DataViewRowId, (float[] Probabilities, float Outlier)> _probabilities;
 
-    TtaScores(ImageClassifierTransformer classifier, Dictionary<DataViewRowId, float[]> probabilities)
+    TtaScores(ImageClassifierTransformer classifier, Dictionary<DataViewRowId, (float[], float)> probabilities)
     {
         _classifier = classifier;
         _probabilities = probabilities;
@@ -44,24 +45,32 @@ internal sealed class TtaScores : RowMappingTransformer
                 ids.Add(id);
             }
         }
-        var probabilities = new Dictionary<DataViewRowId, float[]>(items.Count);
+        var probabilities = new Dictionary<DataViewRowId, (float[], float)>(items.Count);
         if (items.Count > 0)
         {
             using var augmenter = new BatchAugmenter(augment);
             var plain = new ImageBatchSource(items, presize, augmenter, training: false,
                 new BatchSourceOptions { BatchSize = classifier.InferenceBatchSize, Seed = seed, Device = torch.CPU });
-            var mixed = Mix(Probabilities(classifier, plain, 0), Enumerable.Range(0, n).Select(i => Probabilities(classifier, plain.WithTrainingAugmentation(), i)), beta);
-            for (int r = 0; r < ids.Count; r++) probabilities[ids[r]] = mixed[r];
+            var outliers = new List<float>(items.Count);
+            var mixed = Mix(Probabilities(classifier, plain, 0, outliers), Enumerable.Range(0, n).Select(i => Probabilities(classifier, plain.WithTrainingAugmentation(), i, null)), beta);
+            for (int r = 0; r < ids.Count; r++) probabilities[ids[r]] = (mixed[r], outliers[r]);
         }
         return new TtaScores(classifier, probabilities).Transform(input);
     }
 
     /// <summary>The class probabilities of one epoch of <paramref name="images"/>, in item order.</summary>
-    static List<float[]> Probabilities(ImageClassifierTransformer classifier, ImageBatchSource images, int epoch)
+    static List<float[]> Probabilities(ImageClassifierTransformer classifier, ImageBatchSource images, int epoch, List<float>? outliers)
     {
         var rows = new List<float[]>(images.ItemCount);
         foreach (var batch in images.GetBatches(epoch))
-            using (batch) rows.AddRange(classifier.PredictProbabilities(batch.Images));
+        {
+            using (batch)
+            {
+                var outputs = classifier.Predict(batch.Images);
+                rows.AddRange(outputs.Probabilities);
+                outliers?.AddRange(outputs.OutlierScores);
+            }
+        }
         return rows;
     }
 
@@ -89,7 +98,7 @@ internal sealed class TtaScores : RowMappingTransformer
     protected override Delegate[] MakeGetters(DataViewRow input, Func<int, bool> isActive)
     {
         var idGetter = input.GetIdGetter();
-        float[] Current()
+        (float[] Probabilities, float Outlier) Current()
         {
             DataViewRowId id = default;
             idGetter(ref id);
@@ -98,13 +107,15 @@ internal sealed class TtaScores : RowMappingTransformer
         }
         ValueGetter<VBuffer<float>> score = (ref VBuffer<float> value) =>
         {
-            var probabilities = Current();
+            var probabilities = Current().Probabilities;
             var editor = VBufferEditor.Create(ref value, probabilities.Length);
             probabilities.CopyTo(editor.Values);
             value = editor.Commit();
         };
-        ValueGetter<uint> predicted = (ref uint value) => value = BatchedScores.PredictedKey(Current());
-        return [score, predicted];
+        ValueGetter<uint> predicted = (ref uint value) => value = BatchedScores.PredictedKey(Current().Probabilities);
+        ValueGetter<float> outlier = (ref float value) => value = Current().Outlier;
+        ValueGetter<bool> unknown = (ref bool value) => value = _classifier.IsUnknown(Current().Outlier);
+        return [score, predicted, outlier, unknown];
     }
 
     public override void Save(ModelSaveContext ctx) =>

@@ -96,6 +96,10 @@ public sealed class HostWorkflowTests
         var cm = metrics.RootElement.GetProperty("validation").GetProperty("confusionMatrix");
         int total = cm.EnumerateArray().Sum(row => row.EnumerateArray().Sum(c => c.GetInt32()));
         Assert.AreEqual(metrics.RootElement.GetProperty("validation").GetProperty("images").GetInt32(), total);
+        var calibration = metrics.RootElement.GetProperty("calibration");
+        Assert.IsTrue(calibration.GetProperty("eceCalibrated").GetDouble() is >= 0 and <= 1);
+        Assert.AreEqual(total, calibration.GetProperty("reliabilityCalibrated").EnumerateArray().Sum(b => b.GetProperty("count").GetInt32()), "every validation image is in one bin");
+        StringAssert.Contains(html, "<h2>Calibration</h2>");
     }
 
     [TestMethod]
@@ -108,6 +112,8 @@ public sealed class HostWorkflowTests
         var probabilities = prediction.GetProperty("top").EnumerateArray().Select(t => t.GetProperty("probability").GetDouble()).ToList();
         CollectionAssert.AreEqual(probabilities.OrderByDescending(p => p).ToList(), probabilities);
         Assert.AreEqual(1.0, probabilities.Sum(), 1e-4);
+        Assert.IsTrue(prediction.GetProperty("outlier_score").GetDouble() >= 0, "a model trained now has an outlier score");
+        Assert.AreEqual(JsonValueKind.False, prediction.GetProperty("unknown").ValueKind, "a training photo of a known class is not unknown");
 
         var broken = s_temp.Combine("broken.jpg");
         File.WriteAllBytes(broken, [0xFF, 0xD8, 0xFF, 0x00, 0x01]);
@@ -194,6 +200,17 @@ public sealed class HostWorkflowTests
         Assert.AreEqual(ConfusionMatrixPlot.Measure(matrix, classes), Png(Path.Combine(folder, "confusion_matrix.png")));
         var (w, h) = Png(Path.Combine(folder, "top_losses.png"));
         Assert.IsTrue(w >= 3 * 32 && h >= 2 * 32, $"{w}x{h}");
+        var calibration = json.GetProperty("calibration");
+        Assert.IsTrue(calibration.GetProperty("ecePlain").GetDouble() is >= 0 and <= 1);
+        Assert.IsTrue(calibration.GetProperty("eceCalibrated").GetDouble() is >= 0 and <= 1);
+        Assert.IsTrue(calibration.GetProperty("temperature").GetDouble() > 0);
+    }
+
+    [TestMethod]
+    public void An_unknown_photo_is_printed_with_its_closest_class()
+    {
+        Assert.AreEqual("unknown (closest: Bengal, 41%)", PetsML.Host.Commands.Predict.PredictCommand.Describe("Bengal", 0.41f, unknown: true));
+        Assert.AreEqual("Bengal", PetsML.Host.Commands.Predict.PredictCommand.Describe("Bengal", 0.41f, unknown: false));
     }
 
     [TestMethod]

@@ -10,7 +10,7 @@ namespace PetsML.Host.Commands.Interpret;
 
 /// <summary>
 /// <c>petsml interpret</c>: fastai's <c>ClassificationInterpretation</c>: the confusion matrix and top-losses pictures,
-/// and the most confused pairs.
+/// and the most confused pairs; then the expected calibration error before and after the model's temperature, with its reliability table.
 /// </summary>
 public sealed class InterpretCommand(HostConsole console) : Command<InterpretCommand.Settings>
 {
@@ -51,6 +51,8 @@ public sealed class InterpretCommand(HostConsole console) : Command<InterpretCom
             losses.AddRow(Markup.Escape(Path.GetFileName(t.ItemName ?? "")), Markup.Escape($"{t.Predicted}/{t.Actual}"),
                 t.Loss.ToString("0.00", CultureInfo.InvariantCulture), t.Probability.ToString("0.00", CultureInfo.InvariantCulture));
         human.Write(losses);
+        var calibration = CalibrationReport.From(interpretation, saved.Classifier.Temperature);
+        calibration.Write(human);
         human.WriteLine($"Pictures: {Path.Combine(settings.Out, InterpretationPictures.ConfusionMatrixFile)}, {Path.Combine(settings.Out, InterpretationPictures.TopLossesFile)}");
         if (settings.Json)
             console.WriteJson(new
@@ -65,6 +67,7 @@ public sealed class InterpretCommand(HostConsole console) : Command<InterpretCom
                 confusionMatrix = ConsoleTables.Rows(interpretation.ConfusionMatrix()),
                 mostConfused,
                 topLosses = top,
+                calibration = calibration.ToJson(),
                 pictures = new[] { InterpretationPictures.ConfusionMatrixFile, InterpretationPictures.TopLossesFile }.Select(f => Path.GetFullPath(Path.Combine(settings.Out, f))),
             });
         return ExitCodes.Success;

@@ -12,7 +12,10 @@ using Spectre.Console.Cli;
 
 namespace PetsML.Host.Commands.Predict;
 
-/// <summary><c>petsml predict</c>: fastai's <c>learn.predict(img)</c> for each image: the breed and the top probabilities.</summary>
+/// <summary>
+/// <c>petsml predict</c>: fastai's <c>learn.predict(img)</c> for each image: the breed and the top probabilities, or
+/// <c>unknown (closest: Bengal, 41%)</c> when the model's IsUnknown says the photo is none of its classes.
+/// </summary>
 public sealed class PredictCommand(HostConsole console) : Command<PredictCommand.Settings>
 {
     public sealed class Settings : ModelSettings
@@ -65,7 +68,9 @@ public sealed class PredictCommand(HostConsole console) : Command<PredictCommand
                 continue;
             }
             float[] probabilities;
-            try { probabilities = Score(mlContext, saved.Model, image, settings.Tta); }
+            float outlierScore;
+            bool unknown;
+            try { (probabilities, outlierScore, unknown) = Score(mlContext, saved.Model, image, settings.Tta); }
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 var message = e.GetBaseException().Message;
@@ -86,8 +91,13 @@ public sealed class PredictCommand(HostConsole console) : Command<PredictCommand
                 heatmap = Path.GetFullPath(explain);
                 human.WriteLine($"Heat map of {map.ClassName} ({map.Width}x{map.Height}, the centre crop the network saw): {explain}");
             }
-            results.Add(new { image, prediction = top[0].Class, probability = top[0].Probability, top = top.Select(t => new { @class = t.Class, probability = t.Probability }), heatmap });
-            table.AddRow(Markup.Escape(image), Markup.Escape(top[0].Class), top[0].Probability.ToString("0.0000", CultureInfo.InvariantCulture),
+            results.Add(new
+            {
+                image, prediction = top[0].Class, probability = top[0].Probability, unknown,
+                outlier_score = float.IsNaN(outlierScore) ? (float?)null : outlierScore,
+                top = top.Select(t => new { @class = t.Class, probability = t.Probability }), heatmap,
+            });
+            table.AddRow(Markup.Escape(image), Markup.Escape(Describe(top[0].Class, top[0].Probability, unknown)), top[0].Probability.ToString("0.0000", CultureInfo.InvariantCulture),
                 Markup.Escape(string.Join(", ", top.Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.Class} {t.Probability:0.000}")))));
         }
         if (table.Rows.Count > 0) human.Write(table);
@@ -95,16 +105,27 @@ public sealed class PredictCommand(HostConsole console) : Command<PredictCommand
         return failed == 0 ? ExitCodes.Success : ExitCodes.BadInput;
     }
 
-    static float[] Score(MLContext mlContext, ITransformer model, string image, bool tta)
+    /// <summary>The prediction as printed: the class, or "unknown (closest: Bengal, 41%)" for a photo the model flags.</summary>
+    internal static string Describe(string closest, float probability, bool unknown) =>
+        unknown ? string.Create(CultureInfo.InvariantCulture, $"unknown (closest: {closest}, {probability:0%})") : closest;
+
+    static (float[] Probabilities, float OutlierScore, bool Unknown) Score(MLContext mlContext, ITransformer model, string image, bool tta)
     {
         var rows = mlContext.Data.LoadFromEnumerable(new[] { new ImageFileRow { ImagePath = image } });
         var view = tta ? TestTimeAugmentation.Score(model, rows) : model.Transform(rows);
         var score = view.Schema["Score"];
-        using var cursor = view.GetRowCursor(new[] { score });
+        // Models saved before the calibration still have both columns (NaN, false) once loaded by this PetsML.
+        var outlier = view.Schema.GetColumnOrNull(ImageClassifierTransformer.OutlierScoreColumnName);
+        var unknown = view.Schema.GetColumnOrNull(ImageClassifierTransformer.IsUnknownColumnName);
+        using var cursor = view.GetRowCursor(new[] { score }.Concat(outlier is { } o ? [o] : []).Concat(unknown is { } u ? [u] : []));
         var getter = cursor.GetGetter<VBuffer<float>>(score);
         VBuffer<float> value = default;
+        float outlierScore = float.NaN;
+        bool isUnknown = false;
         cursor.MoveNext();
         getter(ref value);
-        return value.DenseValues().ToArray();
+        if (outlier is { } oc) cursor.GetGetter<float>(oc)(ref outlierScore);
+        if (unknown is { } uc) cursor.GetGetter<bool>(uc)(ref isUnknown);
+        return (value.DenseValues().ToArray(), outlierScore, isUnknown);
     }
 }

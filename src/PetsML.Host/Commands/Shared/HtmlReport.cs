@@ -27,6 +27,9 @@ public sealed class HtmlReport
     public LrFindResult? LrFind { get; init; }
     public required ScoredFolder Validation { get; init; }
     public int MinVal { get; init; } = 1;
+
+    /// <summary>ECE before and after the temperature, and the reliability table, on the validation images; none when null.</summary>
+    internal CalibrationReport? Calibration { get; init; }
     internal IReadOnlyList<TopLoss> TopLosses { get; init; } = [];
 
     /// <summary>Pictures already written into the report folder: (file name, caption).</summary>
@@ -57,6 +60,7 @@ public sealed class HtmlReport
                 confusionMatrix = ConsoleTables.Rows(interpretation.ConfusionMatrix()),
                 mostConfused,
             },
+            calibration = Calibration?.ToJson(),
             pictures = Pictures.Select(p => p.File),
         };
         File.WriteAllText(Path.Combine(folder, MetricsFile), JsonSerializer.Serialize(metrics, new JsonSerializerOptions
@@ -102,6 +106,21 @@ public sealed class HtmlReport
         {
             html.Append("<table><tr><th>actual</th><th>predicted</th><th>count</th></tr>\n");
             foreach (var p in mostConfused) html.Append($"<tr><td class=\"text\">{H(p.Actual)}</td><td class=\"text\">{H(p.Predicted)}</td><td>{p.Count}</td></tr>\n");
+            html.Append("</table>\n");
+        }
+        if (Calibration is { } c)
+        {
+            // The reliability diagram as a table: per confidence bin, the photos in it and the share that were right.
+            html.Append($"<h2>Calibration</h2>\n<p>Expected calibration error (15 bins): {F(c.EcePlain)} with the plain softmax, {F(c.EceCalibrated)} " +
+                $"with the logits divided by the fitted temperature {F(c.Temperature)}. A calibrated model is right about as often as it is confident.</p>\n");
+            html.Append("<table><tr><th>confidence</th><th>photos (plain)</th><th>mean confidence</th><th>right</th><th>photos (calibrated)</th><th>mean confidence</th><th>right</th></tr>\n");
+            for (int b = 0; b < c.Plain.Length; b++)
+            {
+                var (p, q) = (c.Plain[b], c.Calibrated[b]);
+                if (p.Count == 0 && q.Count == 0) continue;
+                static string P(double v) => double.IsNaN(v) ? "" : v.ToString("0.000", CultureInfo.InvariantCulture);
+                html.Append(CultureInfo.InvariantCulture, $"<tr><td>{p.Low:0.00}-{p.High:0.00}</td><td>{p.Count}</td><td>{P(p.MeanConfidence)}</td><td>{P(p.Accuracy)}</td><td>{q.Count}</td><td>{P(q.MeanConfidence)}</td><td>{P(q.Accuracy)}</td></tr>\n");
+            }
             html.Append("</table>\n");
         }
         html.Append("<h2>Pictures</h2>\n");

@@ -233,6 +233,7 @@ public sealed class TrainCommand(HostConsole console) : Command<TrainCommand.Set
                 Title = $"PetsML training report ({settings.Arch}, {plan.Epochs} + {plan.FreezeEpochs} frozen epochs, batch {plan.BatchSize})",
                 DataFolder = data.Folder, ClassNames = classifier.ClassNames, Epochs = history.Epochs, EpochPhases = phases,
                 BaseLearningRate = baseLr, LrFind = lrFind, Validation = validation,
+                Calibration = CalibrationReport.From(validation.Interpretation, classifier.Temperature),
             };
             Directory.CreateDirectory(reportFolder);
             if (batchPng is not null)

@@ -82,6 +82,15 @@ public sealed class TrainedModelExportTests
     }
 
     [TestMethod]
+    public void The_calibration_travels_in_the_graph_and_the_metadata()
+    {
+        using var session = new InferenceSession(_export.Path);
+        var metadata = session.ModelMetadata.CustomMetadataMap;
+        Assert.AreEqual(_classifier.Temperature, float.Parse(metadata["petsml.temperature"], System.Globalization.CultureInfo.InvariantCulture));
+        Assert.AreEqual(_classifier.UnknownThreshold, float.Parse(metadata["petsml.unknown_threshold"], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [TestMethod]
     public void Mlnet_ApplyOnnxModel_predicts_the_same_labels_without_TorchSharp_code()
     {
         var ml = new MLContext(seed: 0);
