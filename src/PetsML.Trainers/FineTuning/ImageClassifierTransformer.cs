@@ -356,7 +356,10 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
             ObjectDisposedException.ThrowIf(_disposed, this);
             int previousThreads = InferenceThreads is { } threads ? torch.get_num_threads() : 0;
             if (InferenceThreads is { } t) torch.set_num_threads(t);
-            try { result = GradCamComputation.Compute(Model.BodyActivations, Model.Head.call, image.to(_device), classIndex); }
+            // The calibrated logits (divided by T), so the map's probability is the Score a prediction gives; a positive
+            // factor scales every gradient alike, and the map is normalised, so the heat is the same.
+            float temperature = Temperature;
+            try { result = GradCamComputation.Compute(Model.BodyActivations, x => Model.Head.call(x).div(temperature), image.to(_device), classIndex); }
             finally { if (previousThreads > 0) torch.set_num_threads(previousThreads); }
         }
         var mean = torch.tensor(stats.Mean, new long[] { 3, 1, 1 });
