@@ -39,4 +39,20 @@ if (args.Length == 0 || !verbs.TryGetValue(args[0], out var verb))
     return 2;
 }
 
-return verb.Run(args[1..]);
+if (args[1..].Any(a => a is "--help" or "-h"))
+{
+    Console.WriteLine($"{args[0]}: {verb.Help}");
+    return 0;
+}
+
+try
+{
+    return verb.Run(args[1..]);
+}
+catch (ArgumentException e)
+{
+    // A missing or malformed option: say which, with the verb's usage, not a stack trace.
+    Console.Error.WriteLine($"{args[0]}: {e.Message}");
+    Console.Error.WriteLine($"usage: {args[0]} {verb.Help}");
+    return 2;
+}
