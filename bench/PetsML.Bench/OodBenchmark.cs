@@ -23,7 +23,8 @@ internal static class OodBenchmark
 {
     public const string Help = "calibration + unknown-photo scores: --data PETS_DIR --far DIR [--seeds 0,1,2,3,4] [--hold-out BREED] [--epochs 2] [--bs 32] [--precision auto] [--out-dir DIR]";
 
-    static readonly string[] Candidates = ["msp", "msp_calibrated", "max_logit", "energy", "mahalanobis"];
+    // "shipped" is the model's own OutlierScore column (energy since the switch; earlier runs recorded a Mahalanobis distance there).
+    static readonly string[] Candidates = ["msp", "msp_calibrated", "max_logit", "energy", "shipped"];
 
     public static int Run(string[] args)
     {
@@ -134,7 +135,7 @@ internal static class OodBenchmark
             ["msp_calibrated"] = Logits.Select(l => -(double)CalibrationError.Softmax(l, Temperature).Max()).ToArray(),
             ["max_logit"] = Logits.Select(l => -(double)l.Max()).ToArray(),
             ["energy"] = Logits.Select(l => -LogSumExp(l)).ToArray(),
-            ["mahalanobis"] = Outlier.Select(o => (double)o).ToArray(),
+            ["shipped"] = Outlier.Select(o => (double)o).ToArray(),
         };
     }
 

@@ -114,7 +114,7 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
     /// </summary>
     internal TrainingPlan? Plan { get; set; }
 
-    /// <summary>The out-of-distribution score column: the Mahalanobis distance of the photo's pooled body features to the nearest class mean.</summary>
+    /// <summary>The out-of-distribution score column: the energy of the logits, −logsumexp (higher: further from every class).</summary>
     public const string OutlierScoreColumnName = "OutlierScore";
 
     /// <summary>The Boolean column that is true when <see cref="OutlierScoreColumnName"/> is above <see cref="UnknownThreshold"/>.</summary>
@@ -220,14 +220,14 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
     internal ClassifierOutputs Predict(torch.Tensor images)
     {
         using var scope = torch.NewDisposeScope();
-        var (logits, pooled) = ForwardRaw(images);
+        var (logits, _) = ForwardRaw(images);
         int n = (int)logits.shape[0], k = ClassNames.Count;
         var flatLogits = logits.data<float>().ToArray();
         using var probabilities = torch.nn.functional.softmax(logits.div(Temperature), 1);
         var flat = probabilities.data<float>().ToArray();
         var rows = Enumerable.Range(0, n).Select(i => flat.AsSpan(i * k, k).ToArray()).ToArray();
         var logitRows = Enumerable.Range(0, n).Select(i => flatLogits.AsSpan(i * k, k).ToArray()).ToArray();
-        var outliers = Calibration?.OutlierScores(pooled) ?? Enumerable.Repeat(float.NaN, n).ToArray();
+        var outliers = Calibration is null ? Enumerable.Repeat(float.NaN, n).ToArray() : ScoreCalibration.OutlierScores(logits);
         return new ClassifierOutputs(rows, outliers, logitRows);
     }
 
@@ -639,9 +639,7 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
             }
             if (ctx.VersionWritten >= 0x00010004 && r.ReadBoolean())
             {
-                // The sizes come from the architecture and the class count, never from the file (docs/guarantees.md).
-                int features = 2 * (int)ResNetBody.OutputChannelsOf(architecture);
-                try { calibration = ScoreCalibration.Read(r, classNames.Length, features); }
+                try { calibration = ScoreCalibration.Read(r); }
                 catch (InvalidDataException e) { throw Bad(e.Message); }
             }
         }

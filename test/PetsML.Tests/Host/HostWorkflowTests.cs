@@ -112,8 +112,9 @@ public sealed class HostWorkflowTests
         var probabilities = prediction.GetProperty("top").EnumerateArray().Select(t => t.GetProperty("probability").GetDouble()).ToList();
         CollectionAssert.AreEqual(probabilities.OrderByDescending(p => p).ToList(), probabilities);
         Assert.AreEqual(1.0, probabilities.Sum(), 1e-4);
-        Assert.IsTrue(prediction.GetProperty("outlier_score").GetDouble() >= 0, "a model trained now has an outlier score");
-        Assert.AreEqual(JsonValueKind.False, prediction.GetProperty("unknown").ValueKind, "a training photo of a known class is not unknown");
+        Assert.IsTrue(double.IsFinite(prediction.GetProperty("outlier_score").GetDouble()), "a model trained now has an outlier score");
+        // Whether this photo is unknown depends on the threshold (5% of in-distribution photos are, by design); ScoreCalibrationTests checks the flag.
+        Assert.IsTrue(prediction.GetProperty("unknown").ValueKind is JsonValueKind.True or JsonValueKind.False, "the flag is a Boolean");
 
         var broken = s_temp.Combine("broken.jpg");
         File.WriteAllBytes(broken, [0xFF, 0xD8, 0xFF, 0x00, 0x01]);
