@@ -220,7 +220,7 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
     internal ClassifierOutputs Predict(torch.Tensor images)
     {
         using var scope = torch.NewDisposeScope();
-        var (logits, _) = ForwardRaw(images);
+        var logits = ForwardLogits(images);
         int n = (int)logits.shape[0], k = ClassNames.Count;
         var flatLogits = logits.data<float>().ToArray();
         using var probabilities = torch.nn.functional.softmax(logits.div(Temperature), 1);
@@ -234,8 +234,8 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
     /// <summary>True when <paramref name="outlierScore"/> is above the threshold (never for a model without calibration).</summary>
     internal bool IsUnknown(float outlierScore) => Calibration is { } c && outlierScore > c.Threshold;
 
-    /// <summary>The logits [N, classes] and pooled body features [N, features] of a batch, as fp32 CPU tensors the caller disposes.</summary>
-    internal (torch.Tensor Logits, torch.Tensor Pooled) ForwardRaw(torch.Tensor images)
+    /// <summary>The logits [N, classes] of a batch, as an fp32 CPU tensor the caller disposes.</summary>
+    internal torch.Tensor ForwardLogits(torch.Tensor images)
     {
         lock (_forwardLock)
         {
@@ -250,10 +250,8 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
                 var x = images.to(_device);
                 if (_bf16Model is not null) x = x.to(torch.ScalarType.BFloat16);
                 if (InferenceChannelsLast) x = MemoryLayout.ToChannelsLast(x);
-                var (logits, pooled) = (_bf16Model ?? Model).ForwardWithPooled(x);
-                var cpuLogits = logits.to(torch.ScalarType.Float32).cpu().contiguous();
-                var cpuPooled = pooled.to(torch.ScalarType.Float32).cpu().contiguous();
-                return (cpuLogits.MoveToOuterDisposeScope(), cpuPooled.MoveToOuterDisposeScope());
+                var logits = (_bf16Model ?? Model).call(x);
+                return logits.to(torch.ScalarType.Float32).cpu().contiguous().MoveToOuterDisposeScope();
             }
             finally { if (threads > 0) torch.set_num_threads(previousThreads); }
         }

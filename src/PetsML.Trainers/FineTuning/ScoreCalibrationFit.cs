@@ -48,13 +48,9 @@ internal static class ScoreCalibrationFit
         {
             using (batch)
             {
-                var (l, p) = classifier.ForwardRaw(batch.Images);
-                using (l)
-                using (p)
-                {
-                    labels.AddRange(batch.Labels.data<long>().ToArray().Select(v => (int)v));
-                    logits.AddRange(l.data<float>().ToArray());
-                }
+                using var l = classifier.ForwardLogits(batch.Images);
+                labels.AddRange(batch.Labels.data<long>().ToArray().Select(v => (int)v));
+                logits.AddRange(l.data<float>().ToArray());
             }
         }
         return (labels.ToArray(), logits.ToArray());

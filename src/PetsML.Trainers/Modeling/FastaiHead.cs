@@ -103,17 +103,4 @@ internal sealed class FastaiHead : nn.Module<Tensor, Tensor>
         foreach (var layer in layers) y = layer.call(y);
         return y.MoveToOuterDisposeScope();
     }
-
-    /// <summary>Features the pooled body map gives per image: [max, avg] of every channel (the head's first linear reads them, normalised).</summary>
-    public long PooledFeatures => 2 * InputChannels;
-
-    /// <summary>The logits and the pooled body features [N, <see cref="PooledFeatures"/>] they came from (the flatten's output).</summary>
-    public (Tensor Logits, Tensor Pooled) ForwardWithPooled(Tensor x)
-    {
-        using var scope = torch.NewDisposeScope();
-        var pooled = layers[1].call(layers[0].call(x));
-        var y = pooled;
-        for (int i = 2; i < layers.Length; i++) y = layers[i].call(y);
-        return (y.MoveToOuterDisposeScope(), pooled.MoveToOuterDisposeScope());
-    }
 }

@@ -225,15 +225,6 @@ internal sealed class ImageClassifier : nn.Module<Tensor, Tensor>, IReplicableMo
         return body.call(x.mul(input_scale).add_(input_shift)).MoveToOuterDisposeScope();
     }
 
-    /// <summary><see cref="forward"/>, also returning the pooled body features the out-of-distribution score measures.</summary>
-    public (Tensor Logits, Tensor Pooled) ForwardWithPooled(Tensor x)
-    {
-        using var scope = torch.NewDisposeScope();
-        var renormalised = x.mul(input_scale).add_(input_shift);
-        var (logits, pooled) = head.ForwardWithPooled(body.call(renormalised));
-        return (logits.MoveToOuterDisposeScope(), pooled.MoveToOuterDisposeScope());
-    }
-
     private static void CheckChannels(float[] values, string name, bool positive = false)
     {
         ArgumentNullException.ThrowIfNull(values, name);
