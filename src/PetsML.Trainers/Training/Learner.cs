@@ -3,6 +3,7 @@ using System.Reflection;
 using System.Text;
 using PetsML.Trainers.Devices;
 using PetsML.Trainers.LrFinding;
+using PetsML.Trainers.Losses;
 using PetsML.Trainers.Modeling;
 using PetsML.Trainers.Optimization;
 using PetsML.Trainers.Scheduling;
@@ -85,6 +86,9 @@ public sealed class Learner : IDisposable
 
     /// <summary>A copy of the options this learner was made with (changing it changes nothing).</summary>
     public LearnerOptions Options => _options.Clone();
+
+    /// <summary>The loss on logits, for callbacks that replace it per batch (MixUp, CutMix) without copying the options.</summary>
+    internal ClassificationLoss Loss => _options.Loss;
 
     /// <summary>The device the model trains on.</summary>
     public Device Device { get; }

@@ -50,7 +50,7 @@ public abstract class MixHandler : ILearnerCallback
         context.Images = mixed;
         Last = new MixDraw(weights, partners);
 
-        var loss = context.Learner.Options.Loss;
+        var loss = context.Learner.Loss;
         var ownTargets = context.Targets;
         var partnerTargets = ownTargets.index_select(0, order.to(ownTargets.device));
         var weight = tensor(weights.Select(w => (float)w).ToArray(), dtype: ScalarType.Float32).to(ownTargets.device);

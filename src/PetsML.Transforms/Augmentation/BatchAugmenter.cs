@@ -60,6 +60,9 @@ internal sealed class BatchAugmenter : IDisposable
     /// <summary>A copy of the settings this augmenter applies (changing it changes nothing).</summary>
     public AugmentOptions Options => _options.Clone();
 
+    /// <summary>The settings themselves, for PetsML's own per-batch code (read only).</summary>
+    internal AugmentOptions Settings => _options;
+
     /// <summary>
     /// Augments a training batch with parameters drawn from <paramref name="generator"/>
     /// (see <see cref="AugmentationDraw.Sample"/>).

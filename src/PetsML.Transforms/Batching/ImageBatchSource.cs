@@ -123,7 +123,7 @@ internal sealed class ImageBatchSource : IBatchSequence
         new(_items, _presize, augmenter ?? throw new ArgumentNullException(nameof(augmenter)), IsTraining, _augmented, _options, _cache);
 
     /// <summary>Side of the square images the batches hold (the augmenter's <see cref="AugmentOptions.Size"/>).</summary>
-    public int ImageSize => _augmenter.Options.Size;
+    public int ImageSize => _augmenter.Settings.Size;
 
     public IReadOnlyList<LabeledImage> Items => _items;
 
@@ -221,7 +221,7 @@ internal sealed class ImageBatchSource : IBatchSequence
                 var item = _items[index];
                 var image = Decoded(index, item);
                 var buffer = _itemBuffers.TryTake(out var kept) && kept.Length == itemBytes ? kept : new byte[itemBytes];
-                Presizer.Presize(image, _presize.Options, pcts[i].X, pcts[i].Y, buffer);
+                Presizer.Presize(image, _presize.Settings, pcts[i].X, pcts[i].Y, buffer);
                 pixels.CopyFrom(buffer, 0, (long)i * itemBytes);
                 if (_itemBuffers.Count < _options.DecodeThreads) _itemBuffers.Add(buffer);
                 labels[i] = item.Label;

@@ -77,6 +77,9 @@ public sealed class PresizeTransformer : RowMappingTransformer
     /// <summary>A copy of the presize settings (changing it changes nothing).</summary>
     public PresizeOptions Options => _options.Clone();
 
+    /// <summary>The settings themselves, for PetsML's own per-image code (read only; a copy per image would be waste).</summary>
+    internal PresizeOptions Settings => _options;
+
     /// <summary>A copy of the decode settings (changing it changes nothing).</summary>
     public ImageDecodeOptions DecodeOptions => _decodeOptions.Clone();
 
