@@ -48,7 +48,7 @@ internal static class LessonRecipesBenchmark
             Console.WriteLine($"## Recipe {key}: {fastai} (size {size}, batch {bs}, seed {a.Int("seed", 0)})");
             var trainer = ml.MulticlassClassification.Trainers.FineTuneImageClassifier(new ImageFineTuningOptions
             {
-                Recipe = recipe, BatchSize = bs, Seed = a.Int("seed", 0), Device = "cpu", Log = Console.WriteLine,
+                Recipe = recipe, BatchSize = bs, Seed = a.Int("seed", 0), Compute = { Device = "cpu" }, Log = Console.WriteLine,
             });
             using var model = (ImageClassifierTransformer)pipeline.Append(trainer).Fit(files).LastTransformer;
             Console.WriteLine($"final error_rate {model.History!.Epochs[^1].ErrorRate:0.000000}");

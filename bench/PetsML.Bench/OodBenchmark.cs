@@ -111,7 +111,7 @@ internal static class OodBenchmark
             .Append(ml.MulticlassClassification.Trainers.FineTuneImageClassifier(new ImageFineTuningOptions
             {
                 Epochs = a.Int("epochs", 2), FreezeEpochs = 1, BatchSize = a.Int("bs", 32), Seed = seed, BaseLearningRate = 2e-3,
-                Precision = PrecisionResolver.Parse(a.String("precision", "auto")!), Log = line => Console.Error.WriteLine(line),
+                Compute = { Precision = PrecisionResolver.Parse(a.String("precision", "auto")!) }, Log = line => Console.Error.WriteLine(line),
             }));
         var model = pipeline.Fit(rows);
         var classifier = model.OfType<ImageClassifierTransformer>().Single();

@@ -47,16 +47,23 @@ internal static class PetsFineTuneBenchmark
         var rss = new List<long>();
         var options = new ImageFineTuningOptions
         {
-            Epochs = Math.Max(1, epochs), FreezeEpochs = freeze, BatchSize = bs, Seed = a.Int("seed", 0), Device = "cpu", // the learner is driven below
+            Epochs = Math.Max(1, epochs), FreezeEpochs = freeze, BatchSize = bs, Seed = a.Int("seed", 0),
             BaseLearningRate = a.Flag("lr-find") ? null : a.Double("lr", 2e-3),
-            ChannelsLast = a.String("channels-last", "true") == "true",
-            Precision = PrecisionResolver.Parse(a.String("precision", "fp32")!),
-            Bf16BatchNorm = a.String("bn", "fp32") == "native" ? Bf16BatchNorm.Native : Bf16BatchNorm.Fp32Compute,
             Log = line => Console.Error.WriteLine(line),
-            DecodedCacheBytes = a.String("cache-mb") is { } mb ? long.Parse(mb) << 20 : BatchSourceOptions.DefaultDecodedCacheBytes,
-            MixUp = a.Double("mixup", 0), CutMix = a.Double("cutmix", 0), LabelSmoothing = a.Double("label-smoothing", 0),
-            ProgressiveResizing = a.Int("progressive", 0), KeepBestEpoch = a.Flag("keep-best"),
-            EarlyStoppingPatience = a.Int("early-stopping", 0), GradientAccumulationItems = a.Int("grad-accum", 0),
+            Compute =
+            {
+                Device = "cpu", // the learner is driven below
+                ChannelsLast = a.String("channels-last", "true") == "true",
+                Precision = PrecisionResolver.Parse(a.String("precision", "fp32")!),
+                Bf16BatchNorm = a.String("bn", "fp32") == "native" ? Bf16BatchNorm.Native : Bf16BatchNorm.Fp32Compute,
+                DecodedCacheBytes = a.String("cache-mb") is { } mb ? long.Parse(mb) << 20 : ComputeOptions.Defaults.DecodedCacheBytes,
+            },
+            Tricks =
+            {
+                MixUp = a.Double("mixup", 0), CutMix = a.Double("cutmix", 0), LabelSmoothing = a.Double("label-smoothing", 0),
+                ProgressiveResizing = a.Int("progressive", 0), KeepBestEpoch = a.Flag("keep-best"),
+                EarlyStoppingPatience = a.Int("early-stopping", 0), GradientAccumulationItems = a.Int("grad-accum", 0),
+            },
         };
         var trainer = ml.MulticlassClassification.Trainers.FineTuneImageClassifier(options);
         var total = Stopwatch.StartNew();
@@ -101,9 +108,9 @@ internal static class PetsFineTuneBenchmark
         var result = new
         {
             data, size, presize, bs, epochs, freeze_epochs = freeze, seed = options.Seed, base_lr = baseLr,
-            channels_last = options.ChannelsLast,
+            channels_last = options.Compute.ChannelsLast,
             precision = PrecisionResolver.ToDisplayName(learner.Precision),
-            bf16_batch_norm = options.Bf16BatchNorm.ToString(),
+            bf16_batch_norm = options.Compute.Bf16BatchNorm.ToString(),
             train_images = learner.Train.ItemCount, valid_images = learner.Valid?.ItemCount ?? 0,
             // With --keep-best the model ends on the kept epoch, so that row is the final one.
             final_error_rate = FinalRow(learner)?.ErrorRate,
@@ -111,9 +118,9 @@ internal static class PetsFineTuneBenchmark
             final_epoch = FinalRow(learner) is { } final ? learner.History.ToList().IndexOf(final) : (int?)null,
             error_rates = learner.History.Select(h => h.ErrorRate).ToArray(),
             valid_losses = learner.History.Select(h => h.ValidLoss).ToArray(),
-            cache_mb = options.DecodedCacheBytes >> 20, mixup = options.MixUp, cutmix = options.CutMix, label_smoothing = options.LabelSmoothing, train_list = trainList,
-            progressive = options.ProgressiveResizing, keep_best = options.KeepBestEpoch, early_stopping = options.EarlyStoppingPatience,
-            grad_accum = options.GradientAccumulationItems,
+            cache_mb = options.Compute.DecodedCacheBytes >> 20, mixup = options.Tricks.MixUp, cutmix = options.Tricks.CutMix, label_smoothing = options.Tricks.LabelSmoothing, train_list = trainList,
+            progressive = options.Tricks.ProgressiveResizing, keep_best = options.Tricks.KeepBestEpoch, early_stopping = options.Tricks.EarlyStoppingPatience,
+            grad_accum = options.Tricks.GradientAccumulationItems,
             tta_error_rate = ttaError, tta_valid_loss = ttaLoss, tta_seconds = ttaSeconds, plain_valid_seconds = plainSeconds,
             frozen_train_images_per_s = frozen.Count == 0 ? 0 : frozen.Sum(e => e.Images) / frozen.Sum(e => e.Seconds),
             unfrozen_train_images_per_s = unfrozen.Count == 0 ? 0 : unfrozen.Sum(e => e.Images) / unfrozen.Sum(e => e.Seconds),

@@ -29,7 +29,7 @@ internal static class RawStepBenchmark
         var data = new TensorBatchSequence(images, labels, bs, shuffle: true, dropLast: true, seed: 1);
         using var model = ImageClassifier.Create(ResNetArchitecture.ResNet18Packaged, classes, seed: 1, pretrained: true);
         using var learner = new Learner(model, model.GetParameterGroups(), data, valid: null,
-            new LearnerOptions { Device = "cpu", ChannelsLast = channelsLast });
+            new LearnerOptions { Compute = { Device = "cpu", ChannelsLast = channelsLast } });
 
         double Measure()
         {

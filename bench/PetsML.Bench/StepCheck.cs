@@ -55,9 +55,7 @@ internal static class StepCheck
         var valid = new TensorBatchSequence(images.narrow(0, nTrain, nValid), labels.narrow(0, nTrain, nValid), bs);
         using var learner = new Learner(model, model.GetParameterGroups(), train, valid, new LearnerOptions
         {
-            Device = "cpu",
-            ChannelsLast = a.String("channels-last", "false") == "true",
-            Precision = TrainingPrecision.Fp32,
+            Compute = { Device = "cpu", ChannelsLast = a.String("channels-last", "false") == "true", Precision = TrainingPrecision.Fp32 },
             Callbacks = [new NoDropout()],
         });
         learner.Freeze();

@@ -14,12 +14,12 @@ internal static class TorchDevice
     /// Resolves a device name: <c>"auto"</c> (the default) gives cuda when a CUDA runtime and a GPU
     /// are available, else cpu; <c>"cpu"</c>, <c>"cuda"</c> or <c>"cuda:N"</c> force a device.
     /// </summary>
-    /// <remarks>The one place a device option (<see cref="ImageFineTuningOptions.Device"/>, <see cref="LearnerOptions.Device"/>)
+    /// <remarks>The one place a device option (<see cref="ComputeOptions.Device"/>)
     /// is parsed; the options' Validate calls it, so a bad name fails before any data is read.</remarks>
     /// <exception cref="ArgumentException">The name is not one of those, or cuda was asked for and is not available; ParamName "Device".</exception>
-    public static torch.Device Resolve(string? name = LearnerOptions.Defaults.Device)
+    public static torch.Device Resolve(string? name = ComputeOptions.Defaults.Device)
     {
-        var requested = string.IsNullOrWhiteSpace(name) ? LearnerOptions.Defaults.Device : name.Trim().ToLowerInvariant();
+        var requested = string.IsNullOrWhiteSpace(name) ? ComputeOptions.Defaults.Device : name.Trim().ToLowerInvariant();
         bool cudaIndexOk = !requested.StartsWith("cuda:", StringComparison.Ordinal)
                            || int.TryParse(requested.AsSpan(5), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _);
         if (requested is not ("auto" or "cpu" or "cuda") && !(requested.StartsWith("cuda:", StringComparison.Ordinal) && cudaIndexOk))

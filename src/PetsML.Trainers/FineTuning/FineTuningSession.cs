@@ -54,7 +54,7 @@ internal sealed class FineTuningSession : IDisposable
     /// <summary>The training plan Prepare decided (batch, epochs, learning rate).</summary>
     public required TrainingPlan Plan { get; init; }
 
-    /// <summary>The progressive-resizing switch between sizes (<see cref="ImageFineTuningOptions.ProgressiveResizing"/>), or null.</summary>
+    /// <summary>The progressive-resizing switch between sizes (<see cref="TrainingTricksOptions.ProgressiveResizing"/>), or null.</summary>
     internal Tricks.ProgressiveResizing? Progressive { get; init; }
 
     /// <summary>The trained model as an ML.NET transformer (it takes over the model; the session only disposes the learner).</summary>
@@ -63,7 +63,7 @@ internal sealed class FineTuningSession : IDisposable
             { SkippedImages = SkippedImages });
 
     internal ImageClassifierTransformer ToTransformer(ImageFineTuningOptions options, TrainingHistory history)
-        => new(Model, options.Architecture, ClassNames, _input.ColumnName, ImageSize, options.Device, history, ownsModel: true,
+        => new(Model, options.Architecture, ClassNames, _input.ColumnName, ImageSize, options.Compute.Device, history, ownsModel: true,
             _input.Kind, _input.Kind == ClassifierInputKind.Raw ? _input.Steps.Presize : null, _input.Augment,
             options.ScoreColumnName, options.PredictedLabelColumnName);
 

@@ -31,10 +31,6 @@ public sealed class ImageFineTuningOptions
         public const double WeightDecay = LearnerOptions.Defaults.WeightDecay;
         /// <summary>The ResNet-18 whose ImageNet weights ship with PetsML.</summary>
         public const ResNetArchitecture Architecture = ResNetArchitecture.ResNet18Packaged;
-        /// <summary>Batch preparation alternates with training: measured fastest on 2 cores.</summary>
-        public const BatchPreparation BatchPreparation = PetsML.BatchPreparation.Alternate;
-        /// <summary>No decoded-image cache: decode every epoch, as fastai does.</summary>
-        public const long DecodedCacheBytes = BatchSourceOptions.DefaultDecodedCacheBytes;
         /// <summary>ML.NET's score column name.</summary>
         public const string ScoreColumnName = "Score";
         /// <summary>ML.NET's predicted-label column name.</summary>
@@ -160,9 +156,6 @@ public sealed class ImageFineTuningOptions
     /// <summary>The default <see cref="UnknownAcceptance"/>: 95% of in-distribution photos accepted.</summary>
     public const double DefaultUnknownAcceptance = 0.95;
 
-    /// <summary>Label smoothing ε (fastai's LabelSmoothingCrossEntropy uses 0.1). Default 0: plain cross-entropy.</summary>
-    public double LabelSmoothing { get; set; }
-
     /// <summary>
     /// Seed of the head's initialisation, the shuffle, the augmentation and the ValidPct split. Default null: the seed of
     /// <c>new MLContext(seed:)</c> when the trainer comes from a catalog and the context has one, else 42.
@@ -171,34 +164,6 @@ public sealed class ImageFineTuningOptions
 
     /// <summary>The seed when neither the options nor the MLContext set one.</summary>
     public const int DefaultSeed = 42;
-
-    /// <summary>"auto" (cuda when available, else cpu), "cpu", "cuda" or "cuda:N". Default "auto".</summary>
-    public string Device { get; set; } = LearnerOptions.Defaults.Device;
-
-    /// <summary>libtorch's intra-op threads; null leaves libtorch's default (the number of cores). Default null.</summary>
-    public int? Threads { get; set; }
-
-    /// <summary>Feed convolutions NHWC-contiguous batches (channels_last; faster on CPU). Default true (PetsML's choice; <see cref="LearnerOptions.Defaults"/>).</summary>
-    public bool ChannelsLast { get; set; } = LearnerOptions.Defaults.ChannelsLast;
-
-    /// <summary>
-    /// Compute precision of the training step: <see cref="TrainingPrecision.Fp32"/>, <see cref="TrainingPrecision.Bf16Mixed"/>
-    /// (fp32 master weights, bf16 working copy; the trained model and the .zip are fp32 either way), or
-    /// <see cref="TrainingPrecision.Auto"/> (bf16-mixed where the CPU has avx512_bf16/amx_bf16 or the CUDA device bf16).
-    /// The choice made is written to <see cref="Log"/>. Default auto: bf16-mixed trains as accurately as fp32 and much
-    /// faster on CPUs with bf16 (bench/README.md, "Precision"). Prediction precision is separate:
-    /// <see cref="ImageClassifierTransformer.InferencePrecision"/>.
-    /// </summary>
-    public TrainingPrecision Precision { get; set; } = LearnerOptions.Defaults.Precision;
-
-    /// <summary>How BatchNorm runs in the bf16 working copy (bf16-mixed only). Default <see cref="Bf16BatchNorm.Native"/>.</summary>
-    public Bf16BatchNorm Bf16BatchNorm { get; set; } = LearnerOptions.Defaults.BatchNorm;
-
-    /// <summary>Threads that decode and presize images. Default: the number of processors.</summary>
-    public int DecodeThreads { get; set; } = Environment.ProcessorCount;
-
-    /// <summary>Whether batch preparation alternates with training (default, measured fastest on 2 cores) or overlaps it.</summary>
-    public BatchPreparation BatchPreparation { get; set; } = Defaults.BatchPreparation;
 
     /// <summary>
     /// A training recipe replacing fine_tune, e.g. the lesson's
@@ -216,37 +181,6 @@ public sealed class ImageFineTuningOptions
     /// </summary>
     public Action<string>? Log { get; set; }
 
-    /// <summary>
-    /// Progressive resizing (fastbook chapter 7, which trains at 128 and then switches the data to 224): the side, in
-    /// pixels, of the images of fine_tune's first <see cref="ProgressiveEpochs"/> epochs, training and validation alike;
-    /// the later epochs use <see cref="Augment"/>'s Size. It must be smaller than that size. The presize (460) does not
-    /// change and no image is decoded or cached twice; lr_find before fine_tune runs at this size. The saved model predicts
-    /// at the final size. Only with fine_tune (not with a <see cref="Recipe"/>). Default 0: off.
-    /// </summary>
-    public int ProgressiveResizing { get; set; }
-
-    /// <summary>
-    /// With <see cref="ProgressiveResizing"/>: how many of fine_tune's epochs, counting the frozen ones first, train at the
-    /// small size; at least one epoch must remain at the final size. Default null: the frozen epochs
-    /// (<see cref="FreezeEpochs"/>), so the head trains on small images and the unfrozen network on full-size ones.
-    /// </summary>
-    public int? ProgressiveEpochs { get; set; }
-
-    /// <summary>MixUp's α (fastai's <c>MixUp(alpha=0.4)</c>); 0 (the default) trains without MixUp.</summary>
-    public double MixUp { get; set; }
-
-    /// <summary>CutMix's α (fastai's <c>CutMix(alpha=1.0)</c>); 0 (the default) trains without CutMix.</summary>
-    public double CutMix { get; set; }
-
-    /// <summary>End every fit on its epoch of lowest validation loss (fastai's <c>SaveModelCallback</c>). Default false.</summary>
-    public bool KeepBestEpoch { get; set; }
-
-    /// <summary>End a fit after this many epochs without a lower validation loss (fastai's <c>EarlyStoppingCallback</c>); 0 (the default) never.</summary>
-    public int EarlyStoppingPatience { get; set; }
-
-    /// <summary>Training items per optimizer step (fastai's <c>GradientAccumulation(n_acc)</c>); 0 (the default) steps every batch.</summary>
-    public int GradientAccumulationItems { get; set; }
-
     /// <summary>Stops training cleanly between batches. Default none.</summary>
     public CancellationToken CancellationToken { get; set; }
 
@@ -258,13 +192,6 @@ public sealed class ImageFineTuningOptions
     public bool SkipBadImages { get; set; }
 
     /// <summary>
-    /// Bytes of decoded images kept in memory between epochs (<see cref="BatchSourceOptions.DecodedCacheBytes"/>).
-    /// Default 0: decode every epoch, as fastai does (cheap beside a CPU training step: bench/README.md, "Peak memory");
-    /// 512 MiB holds about 950 photos of 500×375, worth it when decoding is the bottleneck (a GPU).
-    /// </summary>
-    public long DecodedCacheBytes { get; set; } = Defaults.DecodedCacheBytes;
-
-    /// <summary>
     /// Callbacks joining the learner of every <c>Fit</c>, <c>FindLearningRate</c> and <c>CreateSession</c> (fastai's <c>cbs</c>),
     /// beside those the options ask for (the tricks, the epoch log): for example a progress display that notices each fit.
     /// Default empty.
@@ -272,32 +199,22 @@ public sealed class ImageFineTuningOptions
     public IList<ILearnerCallback> Callbacks { get; set; } = new List<ILearnerCallback>();
 
     /// <summary>
-    /// Where <c>Fit</c> keeps a <see cref="TrainingCheckpoint"/> of the fine_tune, so a stopped or failed run is never lost:
-    /// written atomically (<see cref="AtomicFile"/>) after every finished epoch but the last (then the caller saves the model,
-    /// which needs that disk space more); one that cannot be written is a warning on <see cref="Log"/> and training goes on;
-    /// temporary files that killed runs left next to it are removed first. When Fit fails once a checkpoint exists, the log
-    /// says which epoch it holds. Continue with <see cref="ResumeFrom"/>. Not with a <see cref="Recipe"/>. Default null: none.
+    /// Where and how fast training computes: device, libtorch threads, channels-last, precision, bf16 BatchNorm, decode
+    /// threads, batch preparation, decoded-image cache. Default <see cref="ComputeOptions"/>' defaults.
     /// </summary>
-    public string? CheckpointPath { get; set; }
+    public ComputeOptions Compute { get; set; } = new();
 
     /// <summary>
-    /// Settings stored in each checkpoint beside the trainer's own (the training tricks' values): what the caller needs to
-    /// rebuild its data and model when resuming (data folder, sizes, seeds...). Default null.
+    /// fastbook chapter 7's tricks: label smoothing, MixUp, CutMix, progressive resizing, keep-best, early stopping,
+    /// gradient accumulation. Default <see cref="TrainingTricksOptions"/>' defaults: every trick off, the lesson's training.
     /// </summary>
-    public IReadOnlyDictionary<string, string>? CheckpointSettings { get; set; }
+    public TrainingTricksOptions Tricks { get; set; } = new();
 
     /// <summary>
-    /// A checkpoint of this same run (<see cref="TrainingCheckpoint.Load"/> of <see cref="CheckpointPath"/>) to continue from:
-    /// <c>Fit</c> skips its finished epochs and computes the remaining ones exactly as the uninterrupted run (same data and seed
-    /// required). The checkpoint's training plan is used, not a new one: BatchSize, Epochs, FreezeEpochs and BaseLearningRate
-    /// left unset take the checkpoint's (so a "find" is not re-run), and set ones must equal them, as must LrMult, the classes and the training tricks
-    /// (LabelSmoothing, MixUp, CutMix, KeepBestEpoch, EarlyStoppingPatience, GradientAccumulationItems), else Fit throws
-    /// naming what differs. Not with a <see cref="Recipe"/>. Default null.
+    /// A checkpoint of the fine_tune after every epoch and resuming from one. Not with a <see cref="Recipe"/>. Default
+    /// <see cref="CheckpointOptions"/>' defaults: no checkpoint.
     /// </summary>
-    public TrainingCheckpoint? ResumeFrom { get; set; }
-
-    /// <summary>Called after each checkpoint is written, with the fine_tune's epochs it holds. Default null.</summary>
-    public Action<int>? CheckpointWritten { get; set; }
+    public CheckpointOptions Checkpointing { get; set; } = new();
 
     /// <summary>Checks every option up front and throws on the first bad one, naming it (ParamName and message).</summary>
     internal void Validate()
@@ -305,9 +222,15 @@ public sealed class ImageFineTuningOptions
         ArgumentNullException.ThrowIfNull(Presize, nameof(Presize));
         ArgumentNullException.ThrowIfNull(DecodeOptions, nameof(DecodeOptions));
         ArgumentNullException.ThrowIfNull(Augment, nameof(Augment));
+        ArgumentNullException.ThrowIfNull(Compute, nameof(Compute));
+        ArgumentNullException.ThrowIfNull(Tricks, nameof(Tricks));
+        ArgumentNullException.ThrowIfNull(Checkpointing, nameof(Checkpointing));
         Presize.Validate();
         DecodeOptions.Validate();
         Augment.Validate();
+        Compute.Validate();
+        Tricks.Validate();
+        Checkpointing.Validate();
         foreach (var (name, value) in new[] { (nameof(LabelColumnName), LabelColumnName), (nameof(FeatureColumnName), FeatureColumnName),
                      (nameof(ScoreColumnName), ScoreColumnName), (nameof(PredictedLabelColumnName), PredictedLabelColumnName), (nameof(ValidationColumnName), ValidationColumnName) })
             if (string.IsNullOrWhiteSpace(value)) throw new ArgumentException($"ImageFineTuningOptions.{name} must not be empty.", name);
@@ -323,33 +246,26 @@ public sealed class ImageFineTuningOptions
         if (WeightDecay < 0) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "ImageFineTuningOptions.WeightDecay must be ≥ 0.");
         if (!(UnknownAcceptance > 0 && UnknownAcceptance <= 1))
             throw new ArgumentOutOfRangeException(nameof(UnknownAcceptance), UnknownAcceptance, "ImageFineTuningOptions.UnknownAcceptance (the share of in-distribution photos accepted) must be in (0, 1], for example 0.95.");
-        if (LabelSmoothing is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(LabelSmoothing), LabelSmoothing, "ImageFineTuningOptions.LabelSmoothing must be in [0, 1).");
-        if (!Enum.IsDefined(Precision)) throw new ArgumentOutOfRangeException(nameof(Precision), Precision, "ImageFineTuningOptions.Precision is not a known precision (Fp32, Bf16Mixed, Auto).");
-        if (!Enum.IsDefined(Bf16BatchNorm)) throw new ArgumentOutOfRangeException(nameof(Bf16BatchNorm), Bf16BatchNorm, "ImageFineTuningOptions.Bf16BatchNorm is not a known BatchNorm mode.");
-        if (!Enum.IsDefined(BatchPreparation)) throw new ArgumentOutOfRangeException(nameof(BatchPreparation), BatchPreparation, "ImageFineTuningOptions.BatchPreparation is not a known mode (Alternate, Overlap).");
         if (!Enum.IsDefined(Architecture)) throw new ArgumentOutOfRangeException(nameof(Architecture), Architecture, "ImageFineTuningOptions.Architecture is not a known ResNet.");
-        if (Threads is < 1) throw new ArgumentOutOfRangeException(nameof(Threads), Threads, "ImageFineTuningOptions.Threads must be at least 1.");
-        if (DecodeThreads < 1) throw new ArgumentOutOfRangeException(nameof(DecodeThreads), DecodeThreads, "ImageFineTuningOptions.DecodeThreads must be at least 1.");
-        if (DecodedCacheBytes < 0) throw new ArgumentOutOfRangeException(nameof(DecodedCacheBytes), DecodedCacheBytes, "ImageFineTuningOptions.DecodedCacheBytes must be ≥ 0 (0 turns the cache off).");
         if (WeightsFile is not null && !File.Exists(WeightsFile)) throw new FileNotFoundException($"ImageFineTuningOptions.WeightsFile '{WeightsFile}' does not exist.", WeightsFile);
         if (Callbacks is null || Callbacks.Any(c => c is null))
             throw new ArgumentNullException(nameof(Callbacks), "ImageFineTuningOptions.Callbacks must not be null or contain null.");
-        if (CheckpointPath is not null && string.IsNullOrWhiteSpace(CheckpointPath))
-            throw new ArgumentException("ImageFineTuningOptions.CheckpointPath must name a file, or be null for no checkpoint.", nameof(CheckpointPath));
-        if (Recipe is not null && (CheckpointPath is not null || ResumeFrom is not null))
-            throw new ArgumentException("ImageFineTuningOptions.CheckpointPath and ResumeFrom checkpoint fine_tune; a Recipe trains its own way (attach a CheckpointCallback in it).", nameof(Recipe));
-        TorchDevice.Resolve(Device);
-        TrainingTricks.Validate(this);
+        if (Recipe is not null && (Checkpointing.Path is not null || Checkpointing.ResumeFrom is not null))
+            throw new ArgumentException("ImageFineTuningOptions.Checkpointing (Path, ResumeFrom) checkpoints fine_tune; a Recipe trains its own way (attach a CheckpointCallback in it).", nameof(Recipe));
+        TrainingTricks.ValidateProgressiveResizing(this);
     }
 
-    /// <summary>A copy (the image, decode and augment options and the callback list copied too), so a trainer keeps the
-    /// settings it was made with whatever the caller changes later.</summary>
+    /// <summary>A copy (the sub-options and the callback list copied too), so a trainer keeps the settings it was made
+    /// with whatever the caller changes later.</summary>
     internal ImageFineTuningOptions Clone()
     {
         var copy = (ImageFineTuningOptions)MemberwiseClone();
         copy.Presize = Presize?.Clone()!;
         copy.DecodeOptions = DecodeOptions?.Clone()!;
         copy.Augment = Augment?.Clone()!;
+        copy.Compute = Compute?.Clone()!;
+        copy.Tricks = Tricks?.Clone()!;
+        copy.Checkpointing = Checkpointing?.Clone()!;
         copy.Callbacks = Callbacks is null ? null! : new List<ILearnerCallback>(Callbacks);
         return copy;
     }

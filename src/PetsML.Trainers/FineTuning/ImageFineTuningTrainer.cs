@@ -57,15 +57,15 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
 
     /// <summary>
     /// Trains the classifier (fine_tune, or the options' recipe) and returns it with its epoch table. With
-    /// <see cref="ImageFineTuningOptions.CheckpointPath"/> the fine_tune keeps a checkpoint; with
-    /// <see cref="ImageFineTuningOptions.ResumeFrom"/> it continues one.
+    /// <see cref="CheckpointOptions.Path"/> the fine_tune keeps a checkpoint; with
+    /// <see cref="CheckpointOptions.ResumeFrom"/> it continues one.
     /// </summary>
     public ImageClassifierTransformer Fit(IDataView input)
     {
         using var session = Prepare(input);
         var learner = session.Learner;
         var token = _options.CancellationToken;
-        var resume = _options.ResumeFrom;
+        var resume = _options.Checkpointing.ResumeFrom;
         if (resume is not null) EnsureResumable(resume, session.ClassNames);
         LrFindResult? lrFind = null;
         double baseLr;
@@ -105,21 +105,21 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
     }
 
     /// <summary>
-    /// fine_tune with the options' schedule; with a <see cref="ImageFineTuningOptions.CheckpointPath"/>, a
+    /// fine_tune with the options' schedule; with a <see cref="CheckpointOptions.Path"/>, a
     /// <see cref="CheckpointCallback"/> keeps the run, and a failure once it wrote a checkpoint is logged with its epoch.
     /// </summary>
     void FineTune(Learner learner, IReadOnlyList<string> classNames, TrainingPlan trainingPlan, double baseLr, TrainingCheckpoint? resume)
     {
         var plan = FineTunePlan.WithDefaults(trainingPlan.Epochs, trainingPlan.FreezeEpochs, baseLr, _options.LrMult);
         CheckpointCallback? checkpoint = null;
-        if (_options.CheckpointPath is { } path)
+        if (_options.Checkpointing.Path is { } path)
         {
             foreach (var stale in AtomicFile.RemoveStale(path)) Log($"Removed a temporary file an interrupted earlier run left behind: {stale}");
-            var settings = new Dictionary<string, string>(_options.CheckpointSettings ?? new Dictionary<string, string>(), StringComparer.Ordinal);
-            foreach (var (key, value) in TrainingTricks.Settings(_options)) settings[key] = value;
+            var settings = new Dictionary<string, string>(_options.Checkpointing.Settings ?? new Dictionary<string, string>(), StringComparer.Ordinal);
+            foreach (var (key, value) in TrainingTricks.Settings(_options.Tricks)) settings[key] = value;
             checkpoint = new CheckpointCallback(path, plan, classNames, settings, resume?.EpochsDone ?? 0, warning => Log("warning: " + warning))
             {
-                OnWritten = _options.CheckpointWritten,
+                OnWritten = _options.Checkpointing.Written,
                 TrainingPlan = trainingPlan,
             };
             learner.AddCallback(checkpoint);
@@ -131,7 +131,7 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
         catch when (checkpoint is { Written: true })
         {
             Log($"Checkpoint after epoch {checkpoint.SavedEpochs} of {plan.TotalEpochs}: {checkpoint.Path}. " +
-                "Continue with ResumeFrom = TrainingCheckpoint.Load(that file), the same data and the same options.");
+                "Continue with Checkpointing.ResumeFrom = TrainingCheckpoint.Load(that file), the same data and the same options.");
             throw;
         }
         finally
@@ -144,8 +144,8 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
     void EnsureResumable(TrainingCheckpoint resume, IReadOnlyList<string> classNames)
     {
         if (!resume.ClassNames.SequenceEqual(classNames, StringComparer.Ordinal))
-            throw new InvalidDataException($"ResumeFrom: the checkpoint's classes ({string.Join(", ", resume.ClassNames)}) differ from the data's ({string.Join(", ", classNames)}).");
-        TrainingTricks.EnsureSameAs(_options, resume.Settings);
+            throw new InvalidDataException($"CheckpointOptions.ResumeFrom: the checkpoint's classes ({string.Join(", ", resume.ClassNames)}) differ from the data's ({string.Join(", ", classNames)}).");
+        TrainingTricks.EnsureSameAs(_options.Tricks, resume.Settings);
     }
 
     /// <summary>fastai's <c>lr_find</c> on a fresh, frozen learner for this data; the model is discarded afterwards.</summary>
@@ -165,8 +165,8 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
     FineTuningSession Prepare(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        if (_options.Threads is { } threads) torch.set_num_threads(threads);
-        var device = TorchDevice.Resolve(_options.Device);
+        if (_options.Compute.Threads is { } threads) torch.set_num_threads(threads);
+        var device = TorchDevice.Resolve(_options.Compute.Device);
         var classifierInput = ClassifierInput.Resolve(input.Schema, _options);
         var classNames = ClassNamesOf(input.Schema);
 
@@ -176,24 +176,24 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
         Log($"{train.Count} training and {valid.Count} validation images, {classNames.Count} classes; device {device.type}.");
         if (valid.Count == 0) Log("No validation set (ValidPct = 0): training without validation, so the epoch table has no valid_loss or error_rate.");
         var plan = DecidePlan(train.Count, classNames.Count, valid.Count);
-        if (_options.MaxTrainingTime is { } budget && _options.ResumeFrom is null)
+        if (_options.MaxTrainingTime is { } budget && _options.Checkpointing.ResumeFrom is null)
         {
             plan = plan.FitToBudget(budget, TrainingTimeProbe.SecondsPerEpoch(plan, _options, device, classifierInput.Augment.Size),
-                keepFrozen: _options.ProgressiveResizing > 0);
+                keepFrozen: _options.Tricks.ProgressiveResizing > 0);
             Log(plan.DescribeBudget()!);
         }
 
         var batches = new BatchSourceOptions
         {
-            BatchSize = plan.BatchSize, Seed = _seed, DecodeThreads = _options.DecodeThreads,
-            Preparation = _options.BatchPreparation, Device = device, DecodedCacheBytes = _options.DecodedCacheBytes,
+            BatchSize = plan.BatchSize, Seed = _seed, DecodeThreads = _options.Compute.DecodeThreads,
+            Preparation = _options.Compute.BatchPreparation, Device = device, DecodedCacheBytes = _options.Compute.DecodedCacheBytes,
         };
         var augmenter = new BatchAugmenter(classifierInput.Augment);
         var trainSource = new ImageBatchSource(train, classifierInput.Steps.Presize, augmenter, training: true, batches);
         var validSource = valid.Count > 0 ? new ImageBatchSource(valid, classifierInput.Steps.Presize, augmenter, training: false, batches) : null;
-        var progressive = _options.ProgressiveResizing > 0
-            ? new ProgressiveResizing(classifierInput.Augment, trainSource, validSource, _options.ProgressiveResizing,
-                _options.ProgressiveEpochs ?? plan.FreezeEpochs, plan.FreezeEpochs)
+        var progressive = _options.Tricks.ProgressiveResizing > 0
+            ? new ProgressiveResizing(classifierInput.Augment, trainSource, validSource, _options.Tricks.ProgressiveResizing,
+                _options.Tricks.ProgressiveEpochs ?? plan.FreezeEpochs, plan.FreezeEpochs)
             : null;
         if (progressive is not null)
             Log($"Progressive resizing: fine_tune's first {progressive.SmallEpochs} epoch(s) at {progressive.SmallSize} px, the rest at {classifierInput.Augment.Size} px.");
@@ -205,18 +205,15 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
 
         var learnerOptions = new LearnerOptions
         {
-            Loss = _options.LabelSmoothing > 0 ? ClassificationLoss.LabelSmoothing(_options.LabelSmoothing) : ClassificationLoss.CrossEntropy,
+            Loss = _options.Tricks.LabelSmoothing > 0 ? ClassificationLoss.LabelSmoothing(_options.Tricks.LabelSmoothing) : ClassificationLoss.CrossEntropy,
             WeightDecay = _options.WeightDecay,
-            Device = _options.Device,
-            ChannelsLast = _options.ChannelsLast,
-            Precision = _options.Precision,
-            Bf16BatchNorm = _options.Bf16BatchNorm,
+            Compute = _options.Compute,
             Progress = _options.Progress,
-            Callbacks = [new EpochLogger(Log), .. TrainingTricks.Callbacks(_options, _seed), .. progressive is null ? [] : new ILearnerCallback[] { progressive }, .. _options.Callbacks],
+            Callbacks = [new EpochLogger(Log), .. TrainingTricks.Callbacks(_options.Tricks, _seed), .. progressive is null ? [] : new ILearnerCallback[] { progressive }, .. _options.Callbacks],
         };
         var learner = new Learner(model, model.GetParameterGroups(), progressive?.Train ?? trainSource, progressive is null ? validSource : progressive.Valid, learnerOptions);
-        Log($"precision {PrecisionResolver.ToDisplayName(learner.Precision)} (asked: {PrecisionResolver.ToDisplayName(_options.Precision)}), " +
-            $"channels_last {(_options.ChannelsLast ? "on" : "off")}.");
+        Log($"precision {PrecisionResolver.ToDisplayName(learner.Precision)} (asked: {PrecisionResolver.ToDisplayName(_options.Compute.Precision)}), " +
+            $"channels_last {(_options.Compute.ChannelsLast ? "on" : "off")}.");
         learner.Freeze(); // vision_learner freezes a pretrained model right away
         return new FineTuningSession(learner, model, classNames, classifierInput, augmenter, skipped) { SkippedImages = badImages, Progressive = progressive, Plan = plan, TrainItems = train, ValidItems = valid };
     }
@@ -228,7 +225,7 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
     /// </summary>
     TrainingPlan DecidePlan(int trainingPhotos, int classes, int validationPhotos)
     {
-        if (_options.ResumeFrom is { } resume)
+        if (_options.Checkpointing.ResumeFrom is { } resume)
         {
             if (resume.TrainingPlan is { } stored)
             {
@@ -236,7 +233,7 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
                 void Same(string option, object? set, object stored)
                 {
                     if (set is not null && !set.Equals(stored))
-                        throw new ArgumentException($"ResumeFrom: the checkpoint belongs to a different run ({char.ToLowerInvariant(option[0])}{option[1..]} {stored} vs {set}); " +
+                        throw new ArgumentException($"CheckpointOptions.ResumeFrom: the checkpoint belongs to a different run ({char.ToLowerInvariant(option[0])}{option[1..]} {stored} vs {set}); " +
                             $"leave {option} unset to use the checkpoint's training plan, or set it to {stored}.", option);
                 }
                 Same(nameof(ImageFineTuningOptions.BatchSize), _options.BatchSize, stored.BatchSize);
@@ -265,7 +262,7 @@ public sealed class ImageFineTuningTrainer : IEstimator<ImageClassifierTransform
     /// </summary>
     IReadOnlyList<BadImage> LeaveOutBadImages(List<LabeledImage> train, List<LabeledImage> valid, ImageDecodeOptions decode)
     {
-        var bad = ImageCheck.FindBad(train.Concat(valid).Select(i => i.Source).ToList(), _options.DecodeThreads, decode);
+        var bad = ImageCheck.FindBad(train.Concat(valid).Select(i => i.Source).ToList(), _options.Compute.DecodeThreads, decode);
         if (bad.Count == 0) return bad;
         if (!_options.SkipBadImages)
             throw new InvalidDataException(

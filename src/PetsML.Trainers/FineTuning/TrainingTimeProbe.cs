@@ -23,8 +23,8 @@ internal static class TrainingTimeProbe
 
     public static double SecondsPerEpoch(TrainingPlan plan, ImageFineTuningOptions options, Device device, int imageSize)
     {
-        double perImage = SecondsPerTrainingImage(options.Architecture, plan.Classes, plan.BatchSize, imageSize, device, options.ChannelsLast);
-        double preparation = PreparationSecondsPerPhoto / Math.Max(1, options.DecodeThreads);
+        double perImage = SecondsPerTrainingImage(options.Architecture, plan.Classes, plan.BatchSize, imageSize, device, options.Compute.ChannelsLast);
+        double preparation = PreparationSecondsPerPhoto / Math.Max(1, options.Compute.DecodeThreads);
         int trained = plan.StepsPerEpoch * plan.BatchSize;
         return trained * (perImage + preparation) + plan.ValidationPhotos * (perImage / 3 + preparation);
     }

@@ -47,19 +47,19 @@ public sealed class Learner : IDisposable
         if (train.BatchCount < 1) throw new ArgumentException("The training sequence yields no batch.", nameof(train));
         _options = options?.Clone() ?? new LearnerOptions();
         _options.Validate();
-        Device = TorchDevice.Resolve(_options.Device);
+        Device = TorchDevice.Resolve(_options.Compute.Device);
         Model = model;
         ParameterGroups = MoveToDevice(model, parameterGroups, Device);
         Train = train;
         Valid = valid;
         Optimizer = new FastaiAdam(ParameterGroups, lr: _options.LearningRate, wd: _options.WeightDecay);
         // Auto picks bf16 only where it can run: on a bf16 CPU, and for a model that can make its bf16 working copy.
-        Precision = _options.Precision == TrainingPrecision.Auto && model is not IReplicableModule
+        Precision = _options.Compute.Precision == TrainingPrecision.Auto && model is not IReplicableModule
             ? TrainingPrecision.Fp32
-            : PrecisionResolver.Resolve(_options.Precision, Device, _options.Bf16Support);
+            : PrecisionResolver.Resolve(_options.Compute.Precision, Device, _options.Bf16Support);
         try
         {
-            _step = TrainingStep.Create(Precision, model, Optimizer, _options.Loss, Device, _options.ChannelsLast, _options.Bf16BatchNorm);
+            _step = TrainingStep.Create(Precision, model, Optimizer, _options.Loss, Device, _options.Compute.ChannelsLast, _options.Compute.Bf16BatchNorm);
         }
         catch
         {
@@ -94,7 +94,7 @@ public sealed class Learner : IDisposable
     public Device Device { get; }
 
     /// <summary>
-    /// The precision the learner computes in: <see cref="LearnerOptions.Precision"/> with
+    /// The precision the learner computes in: <see cref="ComputeOptions.Precision"/> with
     /// <see cref="TrainingPrecision.Auto"/> resolved (never Auto). In <see cref="TrainingPrecision.Bf16Mixed"/>
     /// <see cref="Model"/> keeps fp32 weights (the masters), and forwards run on a bf16 working copy.
     /// </summary>

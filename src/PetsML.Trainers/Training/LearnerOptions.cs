@@ -1,31 +1,8 @@
 using PetsML.Trainers.Losses;
 using PetsML.Trainers.Optimization;
-using PetsML.Trainers.Devices;
 using PetsML.Trainers.Training;
 
 namespace PetsML;
-
-/// <summary>Numeric precision of the training step.</summary>
-public enum TrainingPrecision
-{
-    /// <summary>Everything in float32 (fastai's default without <c>to_fp16()</c>).</summary>
-    Fp32,
-
-    /// <summary>
-    /// bfloat16 mixed precision (fastai's <c>to_fp16()</c>, PyTorch's <c>autocast(bfloat16)</c>): forward and backward
-    /// run on a bf16 working copy of the model with BatchNorm in fp32 and the loss in fp32; the optimizer updates the
-    /// model's own fp32 weights (the master weights), which are copied back into the working copy after each step.
-    /// Much faster than fp32 on CPUs with native bf16 (avx512_bf16, amx_bf16; bench/README.md, "Precision"); emulated
-    /// and slow elsewhere.
-    /// </summary>
-    Bf16Mixed,
-
-    /// <summary>
-    /// <see cref="Bf16Mixed"/> where the hardware computes bf16 natively (a CPU with avx512_bf16 or amx_bf16, a CUDA
-    /// device with bf16), else <see cref="Fp32"/>. <see cref="PrecisionResolver"/> makes the choice.
-    /// </summary>
-    Auto,
-}
 
 /// <summary>
 /// How a <see cref="Learner"/> trains. Defaults are fastai's <c>vision_learner</c> ones and are written once, in
@@ -45,23 +22,6 @@ public sealed class LearnerOptions
         public static readonly (double Start, double Middle, double End) Moms = (0.95, 0.85, 0.95);
         /// <summary>BatchNorm parameters keep training in frozen groups: true.</summary>
         public const bool TrainBn = true;
-        /// <summary>
-        /// Channels-last input layout: true. PetsML's choice (fastai leaves it off): faster convolutions on CPU, the layout
-        /// the layout of the speed figures in bench/README.md.
-        /// </summary>
-        public const bool ChannelsLast = true;
-        /// <summary>
-        /// Precision: auto, i.e. bf16-mixed where the hardware computes bf16 natively, else fp32: as accurate as fp32 and
-        /// much faster there (bench/README.md, "Precision").
-        /// </summary>
-        public const TrainingPrecision Precision = TrainingPrecision.Auto;
-        /// <summary>Device: "auto" (cuda when a CUDA runtime and a GPU are available, else cpu).</summary>
-        public const string Device = "auto";
-        /// <summary>
-        /// BatchNorm in a bf16 working copy: bf16 activations into fp32 BatchNorm, as autocast does: as accurate as fp32 on
-        /// real photos and faster than computing BatchNorm in fp32 (bench/README.md, "Precision").
-        /// </summary>
-        public const Bf16BatchNorm BatchNorm = Bf16BatchNorm.Native;
     }
 
     /// <summary>The loss on logits. Default <see cref="ClassificationLoss.CrossEntropy"/>.</summary>
@@ -79,20 +39,14 @@ public sealed class LearnerOptions
     /// <summary>Keep normalisation parameters trainable inside frozen groups (fastai's <c>train_bn</c>). Default true.</summary>
     public bool TrainBn { get; set; } = Defaults.TrainBn;
 
-    /// <summary>Device to train on: "auto" (cuda when available, else cpu), "cpu", "cuda" or "cuda:N". Default "auto".</summary>
-    public string Device { get; set; } = Defaults.Device;
-
-    /// <summary>Feed inputs in channels-last memory layout (NHWC-contiguous, still indexed N×C×H×W). Default true.</summary>
-    public bool ChannelsLast { get; set; } = Defaults.ChannelsLast;
-
-    /// <summary>Precision of the training step. Default <see cref="TrainingPrecision.Auto"/>.</summary>
-    public TrainingPrecision Precision { get; set; } = Defaults.Precision;
 
     /// <summary>
-    /// How BatchNorm layers run in a <see cref="TrainingPrecision.Bf16Mixed"/> working copy. Default
-    /// <see cref="Bf16BatchNorm.Native"/>. Ignored in fp32.
+    /// Where and how the learner computes: it reads <see cref="ComputeOptions.Device"/>, <see cref="ComputeOptions.ChannelsLast"/>,
+    /// <see cref="ComputeOptions.Precision"/> and <see cref="ComputeOptions.Bf16BatchNorm"/>. The rest (libtorch's threads,
+    /// batch preparation) is applied by whoever makes the learner and its batches (the trainer passes its own
+    /// <see cref="ImageFineTuningOptions.Compute"/>, so a recipe sees the run's settings). Default <see cref="ComputeOptions"/>' defaults.
     /// </summary>
-    public Bf16BatchNorm Bf16BatchNorm { get; set; } = Defaults.BatchNorm;
+    public ComputeOptions Compute { get; set; } = new();
 
     /// <summary>
     /// Decides whether the hardware computes bf16 natively, for <see cref="TrainingPrecision.Auto"/>. Default null:
@@ -120,19 +74,17 @@ public sealed class LearnerOptions
         foreach (var m in new[] { Moms.Start, Moms.Middle, Moms.End })
             if (!(m >= 0 && m < 1))
                 throw new ArgumentOutOfRangeException(nameof(Moms), Moms, "LearnerOptions.Moms values are Adam β1 values and must lie in [0, 1).");
-        if (!Enum.IsDefined(Precision))
-            throw new ArgumentOutOfRangeException(nameof(Precision), Precision, "LearnerOptions.Precision is not a known precision (Fp32, Bf16Mixed, Auto).");
-        if (!Enum.IsDefined(Bf16BatchNorm))
-            throw new ArgumentOutOfRangeException(nameof(Bf16BatchNorm), Bf16BatchNorm, "LearnerOptions.Bf16BatchNorm is not a known BatchNorm mode.");
-        TorchDevice.Resolve(Device);
+        ArgumentNullException.ThrowIfNull(Compute, nameof(Compute));
+        Compute.Validate();
         if (Callbacks is null || Callbacks.Any(c => c is null))
             throw new ArgumentNullException(nameof(Callbacks), "LearnerOptions.Callbacks must not be null or contain null.");
     }
 
-    /// <summary>A copy (the callback list copied too), so a learner keeps the settings it was made with.</summary>
+    /// <summary>A copy (the compute options and the callback list copied too), so a learner keeps the settings it was made with.</summary>
     internal LearnerOptions Clone()
     {
         var copy = (LearnerOptions)MemberwiseClone();
+        copy.Compute = Compute?.Clone()!;
         copy.Callbacks = Callbacks is null ? null! : [.. Callbacks];
         return copy;
     }

@@ -35,7 +35,7 @@ internal class TrainingStep : IDisposable
     /// <see cref="TrainingPrecision.Bf16Mixed"/> needs a model that implements <see cref="IReplicableModule"/>.
     /// </summary>
     public static TrainingStep Create(TrainingPrecision precision, nn.Module<Tensor, Tensor> model, FastaiAdam optimizer,
-        ClassificationLoss loss, Device device, bool channelsLast, Bf16BatchNorm batchNorm = LearnerOptions.Defaults.BatchNorm) => precision switch
+        ClassificationLoss loss, Device device, bool channelsLast, Bf16BatchNorm batchNorm = ComputeOptions.Defaults.Bf16BatchNorm) => precision switch
     {
         TrainingPrecision.Fp32 => new TrainingStep(model, optimizer, loss, device, channelsLast),
         TrainingPrecision.Bf16Mixed => new Bf16MixedTrainingStep(model, optimizer, loss, device, channelsLast, batchNorm),

@@ -4,10 +4,13 @@ using PetsML.Trainers.Training;
 
 namespace PetsML.Trainers.Tricks;
 
-/// <summary>The callbacks <see cref="ImageFineTuningOptions"/>' trick options ask for (seeded with the trainer's resolved seed), and the checks of those options.</summary>
+/// <summary>
+/// The callbacks <see cref="TrainingTricksOptions"/> ask for (seeded with the trainer's resolved seed), their values as
+/// checkpoint settings, and the checks of progressive resizing against the rest of <see cref="ImageFineTuningOptions"/>.
+/// </summary>
 internal static class TrainingTricks
 {
-    public static IEnumerable<ILearnerCallback> Callbacks(ImageFineTuningOptions options, int seed)
+    public static IEnumerable<ILearnerCallback> Callbacks(TrainingTricksOptions options, int seed)
     {
         if (options.MixUp > 0) yield return new MixUp(options.MixUp, seed);
         if (options.CutMix > 0) yield return new CutMix(options.CutMix, seed);
@@ -17,7 +20,7 @@ internal static class TrainingTricks
     }
 
     /// <summary>The trick options as checkpoint settings (keys named after petsml train's flags, invariant culture).</summary>
-    public static IReadOnlyDictionary<string, string> Settings(ImageFineTuningOptions options)
+    public static IReadOnlyDictionary<string, string> Settings(TrainingTricksOptions options)
     {
         static string D(double v) => v.ToString("R", CultureInfo.InvariantCulture);
         static string I(int v) => v.ToString(CultureInfo.InvariantCulture);
@@ -34,48 +37,33 @@ internal static class TrainingTricks
 
     /// <summary>Throws when <paramref name="checkpointSettings"/> holds trick values other than the options' (a checkpoint without them passes).</summary>
     /// <exception cref="ArgumentException">Names every trick that differs.</exception>
-    public static void EnsureSameAs(ImageFineTuningOptions options, IReadOnlyDictionary<string, string> checkpointSettings)
+    public static void EnsureSameAs(TrainingTricksOptions options, IReadOnlyDictionary<string, string> checkpointSettings)
     {
         var diffs = Settings(options)
             .Where(kv => checkpointSettings.TryGetValue(kv.Key, out var saved) && saved != kv.Value)
             .Select(kv => $"{kv.Key} {kv.Value} vs {checkpointSettings[kv.Key]}")
             .ToList();
         if (diffs.Count > 0)
-            throw new ArgumentException($"ResumeFrom: the checkpoint was trained with other tricks ({string.Join(", ", diffs)}: these options vs the checkpoint's); resume with the checkpoint's.",
-                nameof(ImageFineTuningOptions.ResumeFrom));
+            throw new ArgumentException($"CheckpointOptions.ResumeFrom: the checkpoint was trained with other tricks ({string.Join(", ", diffs)}: these options vs the checkpoint's); resume with the checkpoint's.",
+                nameof(CheckpointOptions.ResumeFrom));
     }
 
-    public static void Validate(ImageFineTuningOptions options)
+    /// <summary>Progressive resizing against the trainer's epochs and recipe (its own range is <see cref="TrainingTricksOptions.Validate"/>'s).</summary>
+    public static void ValidateProgressiveResizing(ImageFineTuningOptions options)
     {
-        if (!(options.MixUp >= 0) || !double.IsFinite(options.MixUp))
-            throw new ArgumentOutOfRangeException(nameof(options.MixUp), options.MixUp, "MixUp (α) must be ≥ 0 and finite; 0 is off.");
-        if (!(options.CutMix >= 0) || !double.IsFinite(options.CutMix))
-            throw new ArgumentOutOfRangeException(nameof(options.CutMix), options.CutMix, "CutMix (α) must be ≥ 0 and finite; 0 is off.");
-        if (options.MixUp > 0 && options.CutMix > 0)
-            throw new ArgumentException("Choose MixUp or CutMix, not both: each replaces the batch and the loss.", nameof(options.CutMix));
-        if (options.EarlyStoppingPatience < 0)
-            throw new ArgumentOutOfRangeException(nameof(options.EarlyStoppingPatience), options.EarlyStoppingPatience, "EarlyStoppingPatience must be ≥ 0; 0 is off.");
-        if (options.GradientAccumulationItems < 0)
-            throw new ArgumentOutOfRangeException(nameof(options.GradientAccumulationItems), options.GradientAccumulationItems, "GradientAccumulationItems must be ≥ 0; 0 is off.");
-        ValidateProgressiveResizing(options);
-    }
-
-    static void ValidateProgressiveResizing(ImageFineTuningOptions options)
-    {
-        if (options.ProgressiveResizing < 0)
-            throw new ArgumentOutOfRangeException(nameof(options.ProgressiveResizing), options.ProgressiveResizing, "ProgressiveResizing (the first epochs' image size) must be ≥ 0; 0 is off.");
-        if (options.ProgressiveResizing == 0) return;
+        var tricks = options.Tricks;
+        if (tricks.ProgressiveResizing == 0) return;
         if (options.Recipe is not null)
-            throw new ArgumentException("ProgressiveResizing works with fine_tune, not with a Recipe.", nameof(options.ProgressiveResizing));
+            throw new ArgumentException("TrainingTricksOptions.ProgressiveResizing works with fine_tune, not with a Recipe.", nameof(tricks.ProgressiveResizing));
         // The plan's epochs when unset: at least its minimum unfrozen epochs and its one frozen epoch.
         int freeze = options.FreezeEpochs ?? FineTuning.TrainingPlan.DefaultFreezeEpochs;
         int total = freeze + (options.Epochs ?? FineTuning.TrainingPlan.MinEpochs);
-        int small = options.ProgressiveEpochs ?? freeze;
+        int small = tricks.ProgressiveEpochs ?? freeze;
         if (small < 1)
-            throw new ArgumentOutOfRangeException(nameof(options.ProgressiveEpochs), options.ProgressiveEpochs,
-                "ProgressiveEpochs must be at least 1 (with no frozen epochs, set it: its default is FreezeEpochs).");
+            throw new ArgumentOutOfRangeException(nameof(tricks.ProgressiveEpochs), tricks.ProgressiveEpochs,
+                "TrainingTricksOptions.ProgressiveEpochs must be at least 1 (with no frozen epochs, set it: its default is ImageFineTuningOptions.FreezeEpochs).");
         if (small >= total)
-            throw new ArgumentOutOfRangeException(nameof(options.ProgressiveEpochs), small,
-                $"ProgressiveEpochs must leave at least one of fine_tune's {total} epochs at the final size.");
+            throw new ArgumentOutOfRangeException(nameof(tricks.ProgressiveEpochs), small,
+                $"TrainingTricksOptions.ProgressiveEpochs must leave at least one of fine_tune's {total} epochs at the final size.");
     }
 }

@@ -24,7 +24,7 @@ public sealed class OptionsStyleTests
     public void Every_public_options_class_has_defaults_setters_validate_and_clone()
     {
         var types = OptionsClasses().ToList();
-        Assert.IsGreaterThanOrEqualTo(7, types.Count, string.Join(", ", types.Select(t => t.Name)));
+        Assert.IsGreaterThanOrEqualTo(10, types.Count, string.Join(", ", types.Select(t => t.Name)));
         var problems = new List<string>();
         foreach (var type in types)
         {
@@ -49,12 +49,24 @@ public sealed class OptionsStyleTests
         presize.Options.Size = 25;
         Assert.AreEqual(100, presize.Width);
 
-        var trainerOptions = new ImageFineTuningOptions { BatchSize = 8 };
+        var settings = new Dictionary<string, string> { ["data"] = "pets" };
+        var trainerOptions = new ImageFineTuningOptions
+        {
+            BatchSize = 8, Compute = { Threads = 2 }, Tricks = { MixUp = 0.4 }, Checkpointing = { Path = "run.checkpoint", Settings = settings },
+        };
         var trainer = new MLContext(seed: 1).MulticlassClassification.Trainers.FineTuneImageClassifier(trainerOptions);
         trainerOptions.BatchSize = 4;
         trainerOptions.Augment.Size = 64;
+        (trainerOptions.Compute.Threads, trainerOptions.Tricks.MixUp, trainerOptions.Checkpointing.Path) = (1, 0, null);
+        settings["data"] = "cars";
         trainer.Options.BatchSize = 2;
+        trainer.Options.Compute.Threads = 3;
+        trainer.Options.Tricks.CutMix = 1;
         Assert.AreEqual(8, trainer.Options.BatchSize);
         Assert.AreEqual(AugmentOptions.Defaults.Size, trainer.Options.Augment.Size);
+        Assert.AreEqual(2, trainer.Options.Compute.Threads);
+        Assert.AreEqual((0.4, 0.0), (trainer.Options.Tricks.MixUp, trainer.Options.Tricks.CutMix));
+        Assert.AreEqual("run.checkpoint", trainer.Options.Checkpointing.Path);
+        Assert.AreEqual("pets", trainer.Options.Checkpointing.Settings!["data"]);
     }
 }

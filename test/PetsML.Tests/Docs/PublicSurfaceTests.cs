@@ -16,10 +16,11 @@ public sealed class PublicSurfaceTests
 
     static readonly string[] PetsMlTypes =
     [
-        // Options and the enums they expose.
-        "AugmentOptions", "BatchPreparation", "Bf16BatchNorm", "FolderSplitOptions", "ImageDecodeOptions",
-        "ImageFineTuningOptions", "LearnerOptions", "NormalizationStats", "PadMode", "PresizeMethod", "PresizeOptions",
-        "ResNetArchitecture", "TrainingPrecision", "UnlabeledFiles",
+        // Options and the enums they expose; the trainer's knobs grouped as LightGbm groups its Booster's (Compute, Tricks,
+        // Checkpointing), and the learner shares the trainer's ComputeOptions.
+        "AugmentOptions", "BatchPreparation", "Bf16BatchNorm", "CheckpointOptions", "ComputeOptions", "FolderSplitOptions",
+        "ImageDecodeOptions", "ImageFineTuningOptions", "LearnerOptions", "NormalizationStats", "PadMode", "PresizeMethod",
+        "PresizeOptions", "ResNetArchitecture", "TrainingPrecision", "TrainingTricksOptions", "UnlabeledFiles",
         // The estimators and transformers the catalogs return, and their base.
         "AugmentEstimator", "AugmentTransformer", "FileLabelEstimator", "FileLabelTransformer", "FolderSplitEstimator",
         "FolderSplitTransformer", "ImageClassifierTransformer", "ImageFineTuningTrainer", "PresizeEstimator", "PresizeTransformer",
@@ -60,7 +61,8 @@ public sealed class PublicSurfaceTests
         Assert.IsEmpty(unlistedPets, "new public types in PetsML (make them internal, or list them here on purpose): " + string.Join(", ", unlistedPets));
         Assert.IsEmpty(missingPets, "listed PetsML types no longer public: " + string.Join(", ", missingPets));
         CollectionAssert.AreEqual(MicrosoftMlTypes.Order().ToList(), actualMl, "catalog classes in Microsoft.ML: " + string.Join(", ", actualMl));
-        Assert.IsLessThanOrEqualTo(60, actualPets.Count + actualMl.Count, "the public surface stays small");
+        // 59 types before the trainer's options were grouped, 62 with their three groups.
+        Assert.IsLessThanOrEqualTo(62, actualPets.Count + actualMl.Count, "the public surface stays small");
     }
 
     /// <summary>PetsML.Serving: the predictor, its options and results in PetsML, and one extension class in each namespace

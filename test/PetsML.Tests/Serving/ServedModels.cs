@@ -38,7 +38,7 @@ internal sealed class ServedModels : IDisposable
             .Append(ml.Transforms.AugmentImages(new AugmentOptions { Size = 32 }))
             .Append(ml.MulticlassClassification.Trainers.FineTuneImageClassifier(new ImageFineTuningOptions
             {
-                Epochs = 2, BatchSize = 8, Seed = seed, Device = "cpu",
+                Epochs = 2, BatchSize = 8, Seed = seed, Compute = { Device = "cpu" },
             }));
         var model = pipeline.Fit(files);
         ml.Model.SaveAtomically(model, files.Schema, path);

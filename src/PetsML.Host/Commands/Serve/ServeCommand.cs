@@ -113,8 +113,8 @@ public sealed class ServeCommand(HostConsole console) : Command<ServeCommand.Set
             o.MaxBatchSize = settings.MaxBatch;
             if (settings.Concurrency is int n) o.MaxConcurrentPredictions = n;
             o.InferenceThreads = settings.InferenceThreads;
-            o.InferencePrecision = ComputeOptions.Precision(settings.Precision);
-            o.InferenceChannelsLast = ComputeOptions.ChannelsLast(settings.ChannelsLast);
+            o.InferencePrecision = ComputeFlags.Precision(settings.Precision);
+            o.InferenceChannelsLast = ComputeFlags.ChannelsLast(settings.ChannelsLast);
         });
         var app = builder.Build();
         // Fail at build, not at the first request: the model loads here.

@@ -86,12 +86,12 @@ public class DataSettings : HostSettings
     public int? BatchSize { get; set; }
 
     [CommandOption("--precision <MODE>")]
-    [Description(ComputeOptions.PrecisionHelp)]
+    [Description(ComputeFlags.PrecisionHelp)]
     [DefaultValue("auto")]
     public string Precision { get; set; } = "auto";
 
     [CommandOption("--channels-last <BOOL>")]
-    [Description(ComputeOptions.ChannelsLastHelp)]
+    [Description(ComputeFlags.ChannelsLastHelp)]
     [DefaultValue("true")]
     public string ChannelsLast { get; set; } = "true";
 
@@ -109,8 +109,7 @@ public class DataSettings : HostSettings
         Progress = progress,
         Log = log,
         CancellationToken = cancellationToken,
-        Precision = ComputeOptions.Precision(Precision),
-        ChannelsLast = ComputeOptions.ChannelsLast(ChannelsLast),
+        Compute = { Precision = ComputeFlags.Precision(Precision), ChannelsLast = ComputeFlags.ChannelsLast(ChannelsLast) },
     };
 
     /// <summary>The defaults that apply to this run (demo photos, drawn demo or lesson).</summary>
@@ -150,7 +149,7 @@ public class DataSettings : HostSettings
         catch (ArgumentException e) { return ValidationResult.Error($"--label-regex is not a valid regular expression: {e.Message}"); }
         if (Data is not null && string.IsNullOrWhiteSpace(Data))
             return ValidationResult.Error("--data must name a folder.");
-        if (ComputeOptions.Validate(Precision, ChannelsLast) is { Successful: false } compute)
+        if (ComputeFlags.Validate(Precision, ChannelsLast) is { Successful: false } compute)
             return compute;
         return base.Validate();
     }

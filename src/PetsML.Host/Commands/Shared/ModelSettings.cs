@@ -20,18 +20,18 @@ public class ModelFileSettings : HostSettings
 public class ModelSettings : ModelFileSettings
 {
     [CommandOption("--precision <MODE>")]
-    [Description(ComputeOptions.PrecisionHelp + " The model file is fp32 either way.")]
+    [Description(ComputeFlags.PrecisionHelp + " The model file is fp32 either way.")]
     [DefaultValue("auto")]
     public string Precision { get; set; } = "auto";
 
     [CommandOption("--channels-last <BOOL>")]
-    [Description(ComputeOptions.ChannelsLastHelp)]
+    [Description(ComputeFlags.ChannelsLastHelp)]
     [DefaultValue("true")]
     public string ChannelsLast { get; set; } = "true";
 
     public override ValidationResult Validate()
     {
-        if (ComputeOptions.Validate(Precision, ChannelsLast) is { Successful: false } compute) return compute;
+        if (ComputeFlags.Validate(Precision, ChannelsLast) is { Successful: false } compute) return compute;
         return base.Validate();
     }
 }

@@ -26,8 +26,8 @@ public sealed class SavedModel : IDisposable
     {
         var saved = Load(mlContext, settings.Model);
         // The .zip holds fp32 weights; the inference precision is chosen here, when the model is loaded.
-        saved.Classifier.InferencePrecision = ComputeOptions.Precision(settings.Precision);
-        saved.Classifier.InferenceChannelsLast = ComputeOptions.ChannelsLast(settings.ChannelsLast);
+        saved.Classifier.InferencePrecision = ComputeFlags.Precision(settings.Precision);
+        saved.Classifier.InferenceChannelsLast = ComputeFlags.ChannelsLast(settings.ChannelsLast);
         return saved;
     }
 

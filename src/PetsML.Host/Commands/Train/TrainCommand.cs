@@ -183,20 +183,24 @@ public sealed class TrainCommand(HostConsole console) : Command<TrainCommand.Set
         if (settings.Lr is not null) options.BaseLearningRate = settings.BaseLearningRate;
         options.MaxTrainingTime = settings.TimeBudgetSpan;
         options.SkipBadImages = settings.SkipBadImages;
-        options.LabelSmoothing = settings.LabelSmoothing;
-        (options.MixUp, options.CutMix, options.KeepBestEpoch) = (settings.MixUp, settings.CutMix, settings.KeepBest);
-        (options.EarlyStoppingPatience, options.GradientAccumulationItems) = (settings.EarlyStopping, settings.GradAccum);
-        options.DecodedCacheBytes = (long)settings.CacheMb << 20;
-        options.ProgressiveResizing = settings.Progressive;
+        options.Tricks = new TrainingTricksOptions
+        {
+            LabelSmoothing = settings.LabelSmoothing, MixUp = settings.MixUp, CutMix = settings.CutMix, KeepBestEpoch = settings.KeepBest,
+            EarlyStoppingPatience = settings.EarlyStopping, GradientAccumulationItems = settings.GradAccum, ProgressiveResizing = settings.Progressive,
+        };
+        options.Compute.DecodedCacheBytes = (long)settings.CacheMb << 20;
         options.Callbacks.Add(display);
         string? batchPng = settings.BatchPngPath;
         if (batchPng is not null) options.Callbacks.Add(new BatchPictureCallback(data.Transformed, data.ClassNames, batchPng));
         // Checkpoint and resume are the trainer's: this command only says where, what to store beside the model, and how to go on.
-        options.CheckpointPath = checkpointPath;
-        options.CheckpointSettings = TrainCheckpoint.SettingsOf(settings, data.Folder, data.IsDemo);
-        options.ResumeFrom = resume;
         int savedEpochs = 0;
-        options.CheckpointWritten = epochs => savedEpochs = epochs;
+        options.Checkpointing = new CheckpointOptions
+        {
+            Path = checkpointPath,
+            Settings = TrainCheckpoint.SettingsOf(settings, data.Folder, data.IsDemo),
+            ResumeFrom = resume,
+            Written = epochs => savedEpochs = epochs,
+        };
 
         var trainer = mlContext.MulticlassClassification.Trainers.FineTuneImageClassifier(options);
         ImageClassifierTransformer classifier;

@@ -36,7 +36,7 @@ internal sealed class ReviewServerRun : IAsyncDisposable
         CopyFolder(models.Folder.Combine("images"), data);
         var ml = new MLContext(seed: 0);
         var saved = SavedModel.Load(ml, models.ModelA);
-        saved.Classifier.InferencePrecision = ComputeOptions.Precision("fp32");
+        saved.Classifier.InferencePrecision = ComputeFlags.Precision("fp32");
         var root = Path.GetFullPath(data);
         var session = ReviewSession.Score(ml, saved.Model, saved.ClassNames, root, PhotoLabels.FromFileNames(PetsML.Transforms.Labeling.RegexLabeler.OxfordPetsPattern),
             ReviewJournal.Open(root));

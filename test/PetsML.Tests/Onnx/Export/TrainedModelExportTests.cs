@@ -44,7 +44,7 @@ public sealed class TrainedModelExportTests
         var data = _ml.Data.LoadImageFiles(_folder.Combine("train"));
         var trainer = _ml.MulticlassClassification.Trainers.FineTuneImageClassifier(new ImageFineTuningOptions
         {
-            Epochs = 1, FreezeEpochs = 1, BatchSize = 8, Seed = 7, Device = "cpu", Precision = TrainingPrecision.Bf16Mixed,
+            Epochs = 1, FreezeEpochs = 1, BatchSize = 8, Seed = 7, Compute = { Device = "cpu", Precision = TrainingPrecision.Bf16Mixed },
         });
         _model = _ml.Transforms.LabelFromFileName()
             .Append(_ml.Transforms.RandomSplit(validPct: 0.2, seed: 42))

@@ -61,7 +61,7 @@ public sealed class BadImageCheckTests
     static ImageFineTuningTrainer Trainer(bool skip, List<string>? log = null) =>
         new MLContext(seed: 0).MulticlassClassification.Trainers.FineTuneImageClassifier(new ImageFineTuningOptions
         {
-            BatchSize = 4, Device = "cpu", Pretrained = false, SkipBadImages = skip, Log = log is null ? null : log.Add,
+            BatchSize = 4, Compute = { Device = "cpu" }, Pretrained = false, SkipBadImages = skip, Log = log is null ? null : log.Add,
         });
 
     [TestMethod]

@@ -38,7 +38,7 @@ public sealed class DivergedRunTests
         var log = new List<string>();
         var trainer = ml.MulticlassClassification.Trainers.FineTuneImageClassifier(new ImageFineTuningOptions
         {
-            BatchSize = 4, Device = "cpu", Precision = TrainingPrecision.Fp32, Pretrained = false, Epochs = 1, FreezeEpochs = 0, Log = log.Add,
+            BatchSize = 4, Compute = { Device = "cpu", Precision = TrainingPrecision.Fp32 }, Pretrained = false, Epochs = 1, FreezeEpochs = 0, Log = log.Add,
             Callbacks = [new PoisonBatchNormStatistics()], // Fp32: the step runs the very model the callback poisons
         });
         var e = Assert.ThrowsExactly<TrainingDivergedException>(() => trainer.Fit(data));

@@ -38,7 +38,7 @@ public sealed class FineTuningTrainerTests
         _data = _ml.Data.LoadImageFiles(_folder.Combine("images"));
         var trainer = _ml.MulticlassClassification.Trainers.FineTuneImageClassifier(new ImageFineTuningOptions
         {
-            Epochs = 1, FreezeEpochs = 1, BatchSize = 8, Seed = 7, Device = "cpu", Log = _log.Add,
+            Epochs = 1, FreezeEpochs = 1, BatchSize = 8, Seed = 7, Compute = { Device = "cpu" }, Log = _log.Add,
         });
         _model = DataPipeline(_ml).Append(trainer).Fit(_data);
         _classifier = ((IEnumerable<ITransformer>)_model).OfType<ImageClassifierTransformer>().Single();
@@ -69,7 +69,7 @@ public sealed class FineTuningTrainerTests
     {
         var trainer = _ml.MulticlassClassification.Trainers.FineTuneImageClassifier(new ImageFineTuningOptions
         {
-            Epochs = 1, FreezeEpochs = 1, BatchSize = 8, Seed = 7, Device = "cpu",
+            Epochs = 1, FreezeEpochs = 1, BatchSize = 8, Seed = 7, Compute = { Device = "cpu" },
         });
         using var again = (ImageClassifierTransformer)DataPipeline(_ml).Append(trainer).Fit(_data).LastTransformer;
         var first = _classifier.History!.Epochs;
@@ -129,7 +129,7 @@ public sealed class FineTuningTrainerTests
         var phases = new List<string>();
         var trainer = _ml.MulticlassClassification.Trainers.FineTuneImageClassifier(new ImageFineTuningOptions
         {
-            BatchSize = 8, Seed = 3, Device = "cpu",
+            BatchSize = 8, Seed = 3, Compute = { Device = "cpu" },
             Recipe = learner =>
             {
                 phases.Add(learner.ParameterGroups[0].Parameters.All(p => !p.Parameter.requires_grad || learner.ParameterGroups[0].IsNorm(p.Name)) ? "frozen" : "unfrozen");
@@ -152,7 +152,7 @@ public sealed class FineTuningTrainerTests
         foreach (var path in images.Where(p => !Path.GetFileName(p).StartsWith("Red_disc", StringComparison.Ordinal)))
             File.Delete(path);
         var data = _ml.Data.LoadImageFiles(folder.Path);
-        var trainer = _ml.MulticlassClassification.Trainers.FineTuneImageClassifier(new ImageFineTuningOptions { BatchSize = 2, Device = "cpu" });
+        var trainer = _ml.MulticlassClassification.Trainers.FineTuneImageClassifier(new ImageFineTuningOptions { BatchSize = 2, Compute = { Device = "cpu" } });
         var e = Assert.ThrowsExactly<InvalidDataException>(() => DataPipeline(_ml).Append(trainer).Fit(data));
         StringAssert.Contains(e.Message, "Label");
         StringAssert.Contains(e.Message, "at least 2");

@@ -11,8 +11,8 @@ using PetsML.Transforms.Presizing;
 namespace PetsML.Tests.Trainers.FineTuning;
 
 /// <summary>
-/// The trainer's own never-lose-a-run options: <c>Fit</c> with <see cref="ImageFineTuningOptions.CheckpointPath"/> keeps a
-/// checkpoint of the fine_tune, and <see cref="ImageFineTuningOptions.ResumeFrom"/> continues it to the same epoch rows and
+/// The trainer's own never-lose-a-run options: <c>Fit</c> with <see cref="CheckpointOptions.Path"/> keeps a
+/// checkpoint of the fine_tune, and <see cref="CheckpointOptions.ResumeFrom"/> continues it to the same epoch rows and
 /// the same model as the uninterrupted run, keep-best's best epoch and early stopping's patience counter included.
 /// </summary>
 [TestClass]
@@ -37,9 +37,9 @@ public sealed class FitCheckpointTests
     {
         FeatureColumnName = "ImagePath", Presize = new PresizeOptions { Size = 36 }, Augment = new AugmentOptions { Size = 32 },
         BatchSize = 4, Epochs = Epochs, FreezeEpochs = FreezeEpochs, BaseLearningRate = 2e-2, Pretrained = false,
-        Architecture = ResNetArchitecture.ResNet18, Device = "cpu", Precision = TrainingPrecision.Fp32, Seed = 7, ValidPct = 0.25,
-        KeepBestEpoch = true, EarlyStoppingPatience = 1,
-        CheckpointPath = checkpointPath, ResumeFrom = resumeFrom, CheckpointSettings = new Dictionary<string, string> { ["mine"] = "kept" },
+        Architecture = ResNetArchitecture.ResNet18, Compute = { Device = "cpu", Precision = TrainingPrecision.Fp32 }, Seed = 7, ValidPct = 0.25,
+        Tricks = { KeepBestEpoch = true, EarlyStoppingPatience = 1 },
+        Checkpointing = { Path = checkpointPath, ResumeFrom = resumeFrom, Settings = new Dictionary<string, string> { ["mine"] = "kept" } },
         Log = log is null ? null : log.Add,
     };
 
@@ -59,7 +59,7 @@ public sealed class FitCheckpointTests
         var options = Options(path, log: s_log = []);
         options.Callbacks.Add(new CheckpointResumeTests.KeepEveryCheckpoint(path));
         s_written = [];
-        options.CheckpointWritten = s_written.Add;
+        options.Checkpointing.Written = s_written.Add;
         s_uninterrupted = s_ml.MulticlassClassification.Trainers.FineTuneImageClassifier(options).Fit(s_data);
     }
 
@@ -146,7 +146,7 @@ public sealed class FitCheckpointTests
         using var cancel = new CancellationTokenSource();
         var options = Options(path, log: log);
         options.CancellationToken = cancel.Token;
-        options.CheckpointWritten = _ => cancel.Cancel(); // Ctrl+C right after the first checkpoint
+        options.Checkpointing.Written = _ => cancel.Cancel(); // Ctrl+C right after the first checkpoint
         Assert.Throws<OperationCanceledException>(() => s_ml.MulticlassClassification.Trainers.FineTuneImageClassifier(options).Fit(s_data));
         Assert.AreEqual(FreezeEpochs, TrainingCheckpoint.Load(path).EpochsDone);
         Assert.IsTrue(log.Any(l => l.Contains($"Checkpoint after epoch 1 of {FreezeEpochs + Epochs}: {path}", StringComparison.Ordinal)
@@ -158,7 +158,7 @@ public sealed class FitCheckpointTests
     {
         var checkpoint = TrainingCheckpoint.Load(s_temp.Combine("run.checkpoint-2"));
         var options = Options(resumeFrom: checkpoint);
-        options.KeepBestEpoch = false;
+        options.Tricks.KeepBestEpoch = false;
         var e = Assert.Throws<ArgumentException>(() => s_ml.MulticlassClassification.Trainers.FineTuneImageClassifier(options).Fit(s_data));
         StringAssert.Contains(e.Message, "keep-best false vs true");
 

@@ -46,7 +46,7 @@ public sealed class MlNetSampleShapeTests
         o.Presize = new PresizeOptions { Size = 48 };
         o.Augment = new AugmentOptions { Size = 32 };
         o.BatchSize = 8;
-        o.Device = "cpu";
+        o.Compute.Device = "cpu";
         return o;
     }
 
@@ -121,7 +121,7 @@ public sealed class MlNetSampleShapeTests
             .AppendCacheCheckpoint(ml)
             .Append(ml.MulticlassClassification.Trainers.FineTuneImageClassifier(new ImageFineTuningOptions
             {
-                Epochs = 1, BatchSize = 8, Seed = 7, Device = "cpu", Log = log.Add,
+                Epochs = 1, BatchSize = 8, Seed = 7, Compute = { Device = "cpu" }, Log = log.Add,
             }));
         var model = pipeline.Fit(data);
         using var classifier = (ImageClassifierTransformer)model.LastTransformer;

@@ -34,7 +34,7 @@ public sealed class ScoreCalibrationTests
         _data = _ml.Data.LoadImageFiles(_folder.Combine("images"));
         var trainer = _ml.MulticlassClassification.Trainers.FineTuneImageClassifier(new ImageFineTuningOptions
         {
-            Epochs = 1, FreezeEpochs = 1, BatchSize = 8, Seed = 7, Device = "cpu", UnknownAcceptance = Acceptance,
+            Epochs = 1, FreezeEpochs = 1, BatchSize = 8, Seed = 7, Compute = { Device = "cpu" }, UnknownAcceptance = Acceptance,
         });
         _model = _ml.Transforms.LabelFromFileName()
             .Append(_ml.Transforms.RandomSplit(validPct: 0.2, seed: 42))

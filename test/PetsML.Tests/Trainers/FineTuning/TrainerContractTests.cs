@@ -62,7 +62,7 @@ public sealed class TrainerContractTests
     static ImageFineTuningOptions Tiny(List<string> log, double validPct) => new()
     {
         FeatureColumnName = "ImagePath", Presize = new PresizeOptions { Size = 36 }, Augment = new AugmentOptions { Size = 32 },
-        BatchSize = 4, Epochs = 1, FreezeEpochs = 0, Pretrained = false, Architecture = ResNetArchitecture.ResNet18, Device = "cpu",
+        BatchSize = 4, Epochs = 1, FreezeEpochs = 0, Pretrained = false, Architecture = ResNetArchitecture.ResNet18, Compute = { Device = "cpu" },
         ValidPct = validPct, Log = log.Add,
     };
 

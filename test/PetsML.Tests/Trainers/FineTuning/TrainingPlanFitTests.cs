@@ -42,7 +42,7 @@ public sealed class TrainingPlanFitTests
     static ImageFineTuningOptions Options(List<string> log) => new()
     {
         FeatureColumnName = "ImagePath", Presize = new PresizeOptions { Size = 40 }, Augment = new AugmentOptions { Size = 32 },
-        Device = "cpu", Precision = TrainingPrecision.Fp32, Log = log.Add,
+        Compute = { Device = "cpu", Precision = TrainingPrecision.Fp32 }, Log = log.Add,
     };
 
     [TestMethod]
@@ -109,7 +109,7 @@ public sealed class TrainingPlanFitTests
         // The first run sets a batch of 2 (the plan would pick 4) and checkpoints after its frozen epoch.
         var checkpointPath = s_temp.Combine("run.checkpoint");
         var first = Options([]);
-        (first.BatchSize, first.Epochs, first.CheckpointPath) = (2, 1, checkpointPath);
+        (first.BatchSize, first.Epochs, first.Checkpointing.Path) = (2, 1, checkpointPath);
         using (s_ml.MulticlassClassification.Trainers.FineTuneImageClassifier(first).Fit(s_data)) { }
         var checkpoint = TrainingCheckpoint.Load(checkpointPath);
         var stored = checkpoint.TrainingPlan!;
@@ -119,7 +119,7 @@ public sealed class TrainingPlanFitTests
         // Resumed with nothing set: the stored plan, so batch 2 and fine_tune(1), not the plan's batch 4 and fine_tune(8).
         var log = new List<string>();
         var resumed = Options(log);
-        resumed.ResumeFrom = checkpoint;
+        resumed.Checkpointing.ResumeFrom = checkpoint;
         using var model = s_ml.MulticlassClassification.Trainers.FineTuneImageClassifier(resumed).Fit(s_data);
         Assert.AreEqual(stored, model.Plan);
         Assert.AreEqual(1, model.History!.Epochs.Count, "only the unfrozen epoch remained");
@@ -127,7 +127,7 @@ public sealed class TrainingPlanFitTests
 
         // A batch size that differs from the stored plan's is refused, naming the option.
         var other = Options([]);
-        (other.ResumeFrom, other.BatchSize) = (checkpoint, 4);
+        (other.Checkpointing.ResumeFrom, other.BatchSize) = (checkpoint, 4);
         var e = Assert.Throws<ArgumentException>(() => s_ml.MulticlassClassification.Trainers.FineTuneImageClassifier(other).Fit(s_data));
         Assert.AreEqual("BatchSize", e.ParamName);
     }

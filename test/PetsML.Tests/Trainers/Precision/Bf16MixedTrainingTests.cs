@@ -27,7 +27,7 @@ public sealed class Bf16MixedTrainingTests
             Owned = owned;
             Learner = new Learner(Model, Model.GetParameterGroups(), train, valid, new LearnerOptions
             {
-                Device = "cpu", Precision = precision, ChannelsLast = true, LearningRate = lr,
+                Compute = { Device = "cpu", Precision = precision, ChannelsLast = true }, LearningRate = lr,
             });
         }
 

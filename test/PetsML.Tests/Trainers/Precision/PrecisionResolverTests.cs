@@ -54,12 +54,12 @@ public sealed class PrecisionResolverTests
             // even on a CPU that computes bf16; an explicit bf16-mixed is refused.
             using var learner = new Learner(model, model.Groups(), train, options: new LearnerOptions
             {
-                Device = "cpu", Precision = TrainingPrecision.Auto, Bf16Support = new HardwareBf16Support(cpuInfo),
+                Compute = { Device = "cpu", Precision = TrainingPrecision.Auto }, Bf16Support = new HardwareBf16Support(cpuInfo),
             });
             Assert.AreEqual(TrainingPrecision.Fp32, learner.Precision);
-            Assert.AreEqual(TrainingPrecision.Auto, learner.Options.Precision);
+            Assert.AreEqual(TrainingPrecision.Auto, learner.Options.Compute.Precision);
             Assert.ThrowsExactly<NotSupportedException>(() => new Learner(model, model.Groups(), train,
-                options: new LearnerOptions { Device = "cpu", Precision = TrainingPrecision.Bf16Mixed }));
+                options: new LearnerOptions { Compute = { Device = "cpu", Precision = TrainingPrecision.Bf16Mixed } }));
         }
         finally
         {

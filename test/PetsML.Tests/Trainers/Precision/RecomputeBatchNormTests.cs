@@ -15,7 +15,7 @@ public sealed class RecomputeBatchNormTests
         var (train, valid, owned) = TinyCnn.MakeSequences(trainItems: 48, validItems: 16, batchSize: 16, seed: 3);
         try
         {
-            using var learner = new Learner(model, model.Groups(), train, valid, new LearnerOptions { Device = "cpu" });
+            using var learner = new Learner(model, model.Groups(), train, valid, new LearnerOptions { Compute = { Device = "cpu" } });
             learner.Fit(1, 1e-2); // running statistics now hold an exponential average
             model.train();
             Assert.AreEqual(2, learner.RecomputeBatchNormStatistics(batches: 2, data: train));

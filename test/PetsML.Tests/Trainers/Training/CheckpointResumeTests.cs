@@ -48,7 +48,7 @@ public sealed class CheckpointResumeTests
     static FineTuningSession NewSession() =>
         s_ml.MulticlassClassification.Trainers.FineTuneImageClassifier(new ImageFineTuningOptions
         {
-            Epochs = Epochs, FreezeEpochs = FreezeEpochs, BatchSize = 8, Seed = 5, Device = "cpu",
+            Epochs = Epochs, FreezeEpochs = FreezeEpochs, BatchSize = 8, Seed = 5, Compute = { Device = "cpu" },
         }).CreateSession(s_data);
 
     static Dictionary<string, Tensor> Weights(FineTuningSession session) =>

@@ -42,7 +42,7 @@ public sealed class DataEpochTests
             var (train, valid, owned) = TinyCnn.MakeSequences(trainItems: 64, validItems: 16, batchSize: 16, seed: 9);
             Owned = owned;
             Train = new Recording(train);
-            Learner = new Learner(Model, Model.Groups(), Train, valid, new LearnerOptions { Device = "cpu" });
+            Learner = new Learner(Model, Model.Groups(), Train, valid, new LearnerOptions { Compute = { Device = "cpu" } });
         }
 
         public TinyCnn Model { get; }

@@ -21,13 +21,13 @@ public sealed class LearnerTests
             Valid = valid;
             Owned = owned;
             Learner = new Learner(Model, Model.Groups(), train, valid,
-                options is null ? new LearnerOptions { Device = "cpu" } : WithCpu(options));
+                options is null ? new LearnerOptions { Compute = { Device = "cpu" } } : WithCpu(options));
         }
 
         private static LearnerOptions WithCpu(LearnerOptions o) => new()
         {
-            Device = "cpu", Loss = o.Loss, WeightDecay = o.WeightDecay, Moms = o.Moms, TrainBn = o.TrainBn,
-            ChannelsLast = o.ChannelsLast, Progress = o.Progress, Callbacks = o.Callbacks, LearningRate = o.LearningRate,
+            Compute = { Device = "cpu", ChannelsLast = o.Compute.ChannelsLast }, Loss = o.Loss, WeightDecay = o.WeightDecay, Moms = o.Moms, TrainBn = o.TrainBn,
+            Progress = o.Progress, Callbacks = o.Callbacks, LearningRate = o.LearningRate,
         };
 
         public TinyCnn Model { get; }
@@ -254,13 +254,13 @@ public sealed class LearnerTests
         using var model = new TinyCnn(1);
         var (train, _, owned) = TinyCnn.MakeSequences();
         var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() =>
-            new Learner(model, model.Groups(), train, null, new LearnerOptions { Device = "cpu", WeightDecay = -1 }));
+            new Learner(model, model.Groups(), train, null, new LearnerOptions { Compute = { Device = "cpu" }, WeightDecay = -1 }));
         Assert.AreEqual("WeightDecay", e.ParamName);
         Assert.ThrowsExactly<ArgumentOutOfRangeException>(() =>
-            new Learner(model, model.Groups(), train, null, new LearnerOptions { Device = "cpu", Moms = (0.95, 1.2, 0.95) }));
+            new Learner(model, model.Groups(), train, null, new LearnerOptions { Compute = { Device = "cpu" }, Moms = (0.95, 1.2, 0.95) }));
 
         using var learner = new Learner(model, model.Groups(), train, null,
-            new LearnerOptions { Device = "cpu", Loss = PetsML.Trainers.Losses.ClassificationLoss.LabelSmoothing() });
+            new LearnerOptions { Compute = { Device = "cpu" }, Loss = PetsML.Trainers.Losses.ClassificationLoss.LabelSmoothing() });
         learner.Fit(1, 1e-3);
         var row = learner.Recorder.Epochs.Single();
         Assert.IsNull(row.ValidLoss);
@@ -340,7 +340,7 @@ public sealed class LearnerTests
     public void Channels_last_gives_the_same_predictions()
     {
         using var plain = new Rig();
-        using var cl = new Rig(options: new LearnerOptions { ChannelsLast = true });
+        using var cl = new Rig(options: new LearnerOptions { Compute = { ChannelsLast = true } });
         using var a = plain.Learner.GetPreds();
         using var b = cl.Learner.GetPreds();
         Assert.IsTrue(a.Probabilities.allclose(b.Probabilities, rtol: 1e-4, atol: 1e-5));

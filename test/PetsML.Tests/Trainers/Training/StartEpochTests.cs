@@ -15,7 +15,7 @@ public sealed class StartEpochTests
             Model = new TinyCnn(3);
             var (train, valid, owned) = TinyCnn.MakeSequences(trainItems: 64, validItems: 16, batchSize: 16, seed: 9);
             Owned = owned;
-            Learner = new Learner(Model, Model.Groups(), train, valid, new LearnerOptions { Device = "cpu", Callbacks = (callbacks ?? []).ToList() });
+            Learner = new Learner(Model, Model.Groups(), train, valid, new LearnerOptions { Compute = { Device = "cpu" }, Callbacks = (callbacks ?? []).ToList() });
         }
 
         public TinyCnn Model { get; }

@@ -26,7 +26,7 @@ public sealed class BestValidLossTrackerTests
         var model = new TinyCnn(3);
         var (train, valid, owned) = TinyCnn.MakeSequences(trainItems: 64, validItems: 32, batchSize: 16, seed: 9);
         // A high constant lr makes some epochs worse than earlier ones, so both branches are taken.
-        using var learner = new Learner(model, model.Groups(), train, valid, new LearnerOptions { Device = "cpu", LearningRate = 0.05, Callbacks = [tracker] });
+        using var learner = new Learner(model, model.Groups(), train, valid, new LearnerOptions { Compute = { Device = "cpu" }, LearningRate = 0.05, Callbacks = [tracker] });
         try
         {
             learner.Fit(6);
@@ -64,7 +64,7 @@ public sealed class BestValidLossTrackerTests
         // Registered in the reverse of the order they must run in.
         ILearnerCallback[] callbacks = [new CheckpointCallback(Path.Combine(folder.Path, "c"), plan, ["a", "b", "c"]),
             new EarlyStopping(), new PetsML.Trainers.FineTuning.EpochLogger(_ => { }), new KeepBestEpoch()];
-        using var learner = new Learner(model, model.Groups(), train, valid, new LearnerOptions { Device = "cpu", Callbacks = callbacks.ToList() });
+        using var learner = new Learner(model, model.Groups(), train, valid, new LearnerOptions { Compute = { Device = "cpu" }, Callbacks = callbacks.ToList() });
         try
         {
             var line = learner.DescribeLoop().Split('\n').Single(l => l.Contains("- AfterEpoch"));

@@ -42,7 +42,7 @@ public sealed class ProgressiveResizingTests
         var sizes = new Sizes();
         using var model = new TinyCnn(4);
         using var learner = new Learner(model, model.Groups(), progressive.Train, progressive.Valid,
-            new LearnerOptions { Device = "cpu", Callbacks = [progressive, sizes] });
+            new LearnerOptions { Compute = { Device = "cpu" }, Callbacks = [progressive, sizes] });
 
         using var before = learner.GetPreds(validSource);
         Assert.AreEqual(16, progressive.CurrentSize, "before fine_tune: the size of its first epoch");
@@ -69,11 +69,11 @@ public sealed class ProgressiveResizingTests
     [TestMethod]
     public void Options_reject_a_start_size_that_leaves_no_epoch_at_the_final_size_or_a_recipe()
     {
-        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new ImageFineTuningOptions { ProgressiveResizing = -1 }.Validate());
-        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new ImageFineTuningOptions { ProgressiveResizing = 128, FreezeEpochs = 0 }.Validate());
-        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new ImageFineTuningOptions { ProgressiveResizing = 128, ProgressiveEpochs = 3, FreezeEpochs = 1, Epochs = 2 }.Validate());
-        Assert.ThrowsExactly<ArgumentException>(() => new ImageFineTuningOptions { ProgressiveResizing = 128, Recipe = _ => { } }.Validate());
-        new ImageFineTuningOptions { ProgressiveResizing = 128, ProgressiveEpochs = 2, FreezeEpochs = 1, Epochs = 2 }.Validate();
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new ImageFineTuningOptions { Tricks = { ProgressiveResizing = -1 } }.Validate());
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new ImageFineTuningOptions { Tricks = { ProgressiveResizing = 128 }, FreezeEpochs = 0 }.Validate());
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new ImageFineTuningOptions { Tricks = { ProgressiveResizing = 128, ProgressiveEpochs = 3 }, FreezeEpochs = 1, Epochs = 2 }.Validate());
+        Assert.ThrowsExactly<ArgumentException>(() => new ImageFineTuningOptions { Tricks = { ProgressiveResizing = 128 }, Recipe = _ => { } }.Validate());
+        new ImageFineTuningOptions { Tricks = { ProgressiveResizing = 128, ProgressiveEpochs = 2 }, FreezeEpochs = 1, Epochs = 2 }.Validate();
         using var augmenter = new BatchAugmenter(new AugmentOptions { Size = 32 });
         var source = new ImageBatchSource([new LabeledImage(ImageSource.FromFile("unused.jpg"), 0)], new PresizeTransformer("Image", "ImagePath", new PresizeOptions { Size = 40 }, new ImageDecodeOptions()),
             augmenter, training: false);

@@ -40,7 +40,7 @@ public sealed class TrickTests
     {
         var model = new TinyCnn(3);
         var (train, valid, owned) = TinyCnn.MakeSequences(trainItems: trainItems, validItems: 32, batchSize: 16, seed: 9);
-        return (model, new Learner(model, model.Groups(), train, valid, new LearnerOptions { Device = "cpu", Callbacks = callbacks.ToList() }), owned);
+        return (model, new Learner(model, model.Groups(), train, valid, new LearnerOptions { Compute = { Device = "cpu" }, Callbacks = callbacks.ToList() }), owned);
     }
 
     static void Free(TinyCnn model, Learner learner, IEnumerable<Tensor> tensors)
@@ -213,7 +213,7 @@ public sealed class TrickTests
         {
             using var model = new TinyLinear(6, 3 * 12 * 12);
             var data = new TensorBatchSequence(images, labels, batchSize);
-            using var learner = new Learner(model, model.Groups(), data, null, new LearnerOptions { Device = "cpu", Callbacks = callbacks.ToList() });
+            using var learner = new Learner(model, model.Groups(), data, null, new LearnerOptions { Compute = { Device = "cpu" }, Callbacks = callbacks.ToList() });
             learner.Fit(2, 1e-2);
             return model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone().DetachFromDisposeScope());
         }

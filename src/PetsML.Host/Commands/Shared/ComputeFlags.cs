@@ -4,10 +4,10 @@ using Spectre.Console;
 namespace PetsML.Host.Commands.Shared;
 
 /// <summary>
-/// The compute options every command that runs the network takes: --precision and --channels-last.
+/// The compute flags every command that runs the network takes: --precision and --channels-last.
 /// Parsing and checking live here once; the settings classes only declare the options.
 /// </summary>
-public static class ComputeOptions
+public static class ComputeFlags
 {
     public const string PrecisionHelp = "Compute precision: auto (bf16-mixed where the CPU has avx512_bf16/amx_bf16 or the GPU supports bf16, else fp32), fp32, bf16-mixed.";
     public const string ChannelsLastHelp = "Feed convolutions channels_last (NHWC) batches: true or false.";
