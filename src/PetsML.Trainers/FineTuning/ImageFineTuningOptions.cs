@@ -1,10 +1,8 @@
 using Microsoft.ML;
-using PetsML.Trainers.Devices;
 using PetsML.Trainers.Modeling;
 using PetsML.Trainers.Training;
 using PetsML.Trainers.Tricks;
 using PetsML.Transforms.Augmentation;
-using PetsML.Transforms.Batching;
 using PetsML.Transforms.Imaging;
 using PetsML.Transforms.Pipeline;
 using PetsML.Transforms.Presizing;
