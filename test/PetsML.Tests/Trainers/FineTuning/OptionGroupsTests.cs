@@ -20,14 +20,11 @@ public sealed class OptionGroupsTests
         TestImages.WriteShapeDataset(folder.Path, perClass: 6, width: 40, height: 32);
         var ml = new MLContext(seed: 0);
         var raw = ml.Data.LoadImageFiles(folder.Path);
-        var data = ml.Transforms.LabelFromFileName()
-            .Append(ml.Transforms.RandomSplit(validPct: 0.5, seed: 1))
-            .Append(ml.Transforms.Presize(new PresizeOptions { Size = 36 }))
-            .Append(ml.Transforms.AugmentImages(new AugmentOptions { Size = 32 }))
-            .Fit(raw).Transform(raw);
+        var data = ml.Transforms.LabelFromFileName().Fit(raw).Transform(raw); // paths: the trainer presizes and augments
         var options = new ImageFineTuningOptions
         {
-            BatchSize = 4, Pretrained = false,
+            FeatureColumnName = "ImagePath", BatchSize = 4, ValidPct = 0.5, Pretrained = false,
+            Presize = { Size = 36 }, Augment = { Size = 32 },
             Compute =
             {
                 Device = "cpu", ChannelsLast = false, Precision = TrainingPrecision.Fp32, Bf16BatchNorm = Bf16BatchNorm.Fp32Compute,
