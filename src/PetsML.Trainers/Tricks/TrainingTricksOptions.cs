@@ -3,8 +3,8 @@ namespace PetsML;
 /// <summary>
 /// The tricks of fastbook chapter 7 beyond the lesson's fine_tune, for <see cref="ImageFineTuningOptions.Tricks"/>: label
 /// smoothing, MixUp or CutMix, progressive resizing, keeping the best epoch, early stopping and gradient accumulation.
-/// Each is off by default, so the defaults train the lesson exactly. A checkpoint stores their values, and resuming
-/// requires the same ones.
+/// Each is off by default, so the defaults train the lesson exactly. A checkpoint stores the values of all but the
+/// progressive resizing ones (under petsml train's flag names), and resuming requires the same.
 /// </summary>
 public sealed class TrainingTricksOptions
 {
