@@ -4,7 +4,7 @@ using PetsML.Bench;
 
 // First of all: glibc's malloc settings for libtorch (one restart of this process; see GlibcMallocTunables),
 // or, to compare, the same threshold set in process (InProcessMalloc).
-if (!InProcessMalloc.Apply()) PetsML.Host.Native.GlibcMallocTunables.ApplyByRestarting();
+if (!InProcessMalloc.Apply()) PetsML.Host.Native.GlibcMallocTunables.ApplyByRestarting(args);
 var verbs = new Dictionary<string, (string Help, Func<string[], int> Run)>(StringComparer.Ordinal)
 {
     ["decode"] = (DecodePresizeBenchmark.Help, DecodePresizeBenchmark.Run),

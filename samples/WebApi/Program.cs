@@ -2,7 +2,7 @@ using Microsoft.ML;
 using PetsML;
 using SkiaSharp;
 
-// POST /predict with an image as the body answers {"label","probability","top":[...],"modelVersion"}.
+// POST /predict with an image as the body answers {"label","probability","top":[...],"isUnknown","outlierScore","modelVersion"}.
 // Without a model the app first trains a tiny one on shapes it draws (about a minute on 2 cores), so it runs anywhere;
 // point Model at a real one (dotnet run -- --Model pets.zip) to serve it. Replacing that file atomically swaps it in.
 var builder = WebApplication.CreateBuilder(args);

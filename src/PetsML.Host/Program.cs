@@ -3,10 +3,10 @@ using PetsML.Host.Commands;
 using Spectre.Console.Cli;
 
 // petsml: the fastai pet-breeds lesson from a terminal. Only registration lives here; see Commands/.
-// First of all: glibc's malloc settings for libtorch (one restart of this process; see GlibcMallocTunables).
-PetsML.Host.Native.GlibcMallocTunables.ApplyByRestarting();
+// First of all: glibc's malloc settings for libtorch (one restart of this process, not for serve; see GlibcMallocTunables).
+PetsML.Host.Native.GlibcMallocTunables.ApplyByRestarting(args);
 if (Environment.GetEnvironmentVariable("PETSML_DEBUG") is "1" or "true")
-    Console.Error.WriteLine($"petsml: glibc malloc tunables {PetsML.Host.Native.GlibcMallocTunables.Describe()}");
+    Console.Error.WriteLine($"petsml: glibc malloc tunables {PetsML.Host.Native.GlibcMallocTunables.Describe(args)}");
 var console = HostConsole.Standard();
 using var stop = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>

@@ -26,12 +26,6 @@ internal sealed class LoadedModel
         public T[] Features { get; set; } = [];
     }
 
-    /// <summary>The classifier's probabilities (under its score column's name).</summary>
-    internal sealed class ScoreRow
-    {
-        public float[] Score { get; set; } = [];
-    }
-
     readonly MLContext _mlContext;
     readonly ITransformer _loaded;
     readonly IFeatureSteps _features;
@@ -119,16 +113,16 @@ internal sealed class LoadedModel
     public Array Features(byte[] image) => _features.Read(image);
 
     /// <summary>Class probabilities for the images whose <see cref="Features"/> these are, in one forward pass of the classifier.</summary>
-    public float[][] Score(IReadOnlyList<Array> features) => _features.Score(features);
+    public ServedScore[] Score(IReadOnlyList<Array> features) => _features.Score(features);
 
-    /// <summary>Class probabilities for one encoded image: <see cref="Features"/> then a batch of one.</summary>
-    public float[] Score(byte[] image) => Score([Features(image)])[0];
+    /// <summary>The classifier's answer for one encoded image: <see cref="Features"/> then a batch of one.</summary>
+    public ServedScore Score(byte[] image) => Score([Features(image)])[0];
 
     /// <summary>The steps before the classifier, and the classifier over what they make.</summary>
     interface IFeatureSteps : IDisposable
     {
         Array Read(byte[] image);
-        float[][] Score(IReadOnlyList<Array> features);
+        ServedScore[] Score(IReadOnlyList<Array> features);
         void Warm();
     }
 
@@ -153,19 +147,26 @@ internal sealed class LoadedModel
 
         public abstract Array Read(byte[] image);
 
-        public float[][] Score(IReadOnlyList<Array> features)
+        public ServedScore[] Score(IReadOnlyList<Array> features)
         {
             var rows = features.Select(f => new FeatureRow<T> { Features = (T[])f }).ToList();
             var scored = classifier.Transform(mlContext.Data.LoadFromEnumerable(rows, _batchSchema));
-            var column = scored.Schema[classifier.ScoreColumnName];
-            using var cursor = scored.GetRowCursor([column]);
-            var getter = cursor.GetGetter<VBuffer<float>>(column);
-            var result = new float[rows.Count][];
+            var columns = new[] { classifier.ScoreColumnName, ImageClassifierTransformer.OutlierScoreColumnName, ImageClassifierTransformer.IsUnknownColumnName }
+                .Select(name => scored.Schema[name]).ToArray();
+            using var cursor = scored.GetRowCursor(columns);
+            var scoreGetter = cursor.GetGetter<VBuffer<float>>(columns[0]);
+            var outlierGetter = cursor.GetGetter<float>(columns[1]);
+            var unknownGetter = cursor.GetGetter<bool>(columns[2]);
+            var result = new ServedScore[rows.Count];
             VBuffer<float> score = default;
+            float outlier = 0;
+            bool unknown = false;
             for (int i = 0; cursor.MoveNext(); i++)
             {
-                getter(ref score);
-                result[i] = score.DenseValues().ToArray();
+                scoreGetter(ref score);
+                outlierGetter(ref outlier);
+                unknownGetter(ref unknown);
+                result[i] = new ServedScore(score.DenseValues().ToArray(), outlier, unknown);
             }
             return result;
         }

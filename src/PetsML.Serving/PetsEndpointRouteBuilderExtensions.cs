@@ -13,7 +13,7 @@ public static class PetsEndpointRouteBuilderExtensions
 {
     /// <summary>
     /// <c>POST {pattern}</c> with the image as the request body (any content type; the bytes decide), optional <c>?top=K</c>:
-    /// 200 with <c>{"label","probability","top":[{"label","probability"}],"modelVersion"}</c>. Errors are JSON
+    /// 200 with <c>{"label","probability","top":[{"label","probability"}],"isUnknown","outlierScore","modelVersion"}</c> (<c>isUnknown</c>: the image is none of the classes and <c>label</c> only the closest; <c>outlierScore</c> is null for a model trained before calibration). Errors are JSON
     /// <c>{"error","reason"}</c> without stack traces: 400 for empty, non-image, corrupt or unreadable bytes and a bad
     /// <c>top</c>, 413 for more than <see cref="PetsPredictionOptions.MaxImageBytes"/> or more pixels than the model decodes,
     /// 503 when more than <see cref="PetsPredictionOptions.MaxQueuedRequests"/> requests already wait.
@@ -66,6 +66,8 @@ internal static class PredictEndpoint
                 label = prediction.Label,
                 probability = prediction.Probability,
                 top = prediction.Top.Select(t => new { label = t.Label, probability = t.Probability }),
+                isUnknown = prediction.IsUnknown,
+                outlierScore = float.IsFinite(prediction.OutlierScore) ? prediction.OutlierScore : (float?)null,
                 modelVersion = prediction.ModelVersion,
             }, Json, http.RequestAborted);
         }

@@ -11,6 +11,18 @@ public sealed record PetsPrediction(IReadOnlyList<LabelProbability> Top, float[]
 
     /// <summary>Its probability.</summary>
     public float Probability => Top[0].Probability;
+
+    /// <summary>
+    /// How far the image is from every class the model knows (the classifier's OutlierScore: higher is further); NaN for
+    /// a model trained before PetsML calibrated its scores.
+    /// </summary>
+    public float OutlierScore { get; init; } = float.NaN;
+
+    /// <summary>
+    /// True when <see cref="OutlierScore"/> is above the model's threshold: the image is none of the classes, and
+    /// <see cref="Label"/> is only the closest one.
+    /// </summary>
+    public bool IsUnknown { get; init; }
 }
 
 /// <summary>A class name and its probability.</summary>

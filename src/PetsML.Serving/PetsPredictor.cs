@@ -120,16 +120,17 @@ public sealed class PetsPredictor : IDisposable
         finally { _slots.Release(); }
         try
         {
-            float[] probabilities;
-            try { probabilities = await _batcher.Score(model, features, cancellationToken).ConfigureAwait(false); }
+            ServedScore scored;
+            try { scored = await _batcher.Score(model, features, cancellationToken).ConfigureAwait(false); }
             catch (Exception e) when (Find<ImageDecodeException>(e) is { } decode && !ReferenceEquals(decode, e))
             {
                 throw decode; // a model that decodes in the batch: ML.NET wraps the decoder's exception
             }
             var names = model.Classifier.ClassNames;
+            var probabilities = scored.Probabilities;
             var best = Enumerable.Range(0, probabilities.Length).OrderByDescending(i => probabilities[i]).ThenBy(i => i).Take(k)
                 .Select(i => new LabelProbability(names[i], probabilities[i])).ToList();
-            return new PetsPrediction(best, probabilities, model.Version);
+            return new PetsPrediction(best, probabilities, model.Version) { OutlierScore = scored.OutlierScore, IsUnknown = scored.IsUnknown };
         }
         finally { model.Release(); }
     }

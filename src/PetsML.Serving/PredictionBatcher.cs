@@ -10,7 +10,7 @@ namespace PetsML.Serving;
 /// </summary>
 internal sealed class PredictionBatcher : IDisposable
 {
-    sealed record Pending(LoadedModel Model, Array Features, TaskCompletionSource<float[]> Result)
+    sealed record Pending(LoadedModel Model, Array Features, TaskCompletionSource<ServedScore> Result)
     {
         public CancellationTokenRegistration Cancellation { get; set; }
     }
@@ -35,9 +35,9 @@ internal sealed class PredictionBatcher : IDisposable
 
     /// <summary>Queues one image's features for <paramref name="model"/> (the caller holds a lease on it until the task ends).</summary>
     /// <exception cref="ObjectDisposedException">The predictor is being disposed.</exception>
-    public Task<float[]> Score(LoadedModel model, Array features, CancellationToken cancellationToken)
+    public Task<ServedScore> Score(LoadedModel model, Array features, CancellationToken cancellationToken)
     {
-        var pending = new Pending(model, features, new TaskCompletionSource<float[]>(TaskCreationOptions.RunContinuationsAsynchronously));
+        var pending = new Pending(model, features, new TaskCompletionSource<ServedScore>(TaskCreationOptions.RunContinuationsAsynchronously));
         if (cancellationToken.CanBeCanceled)
             pending.Cancellation = cancellationToken.Register(() => pending.Result.TrySetCanceled(cancellationToken));
         lock (_gate)
@@ -82,7 +82,7 @@ internal sealed class PredictionBatcher : IDisposable
         }
         try
         {
-            float[][] scores;
+            ServedScore[] scores;
             try { scores = model.Score(batch.Select(p => p.Features).ToList()); }
             catch (Exception) when (batch.Count > 1)
             {
@@ -107,7 +107,7 @@ internal sealed class PredictionBatcher : IDisposable
         catch (Exception e) { Complete(pending, null, e); }
     }
 
-    static void Complete(Pending pending, float[]? scores, Exception? error)
+    static void Complete(Pending pending, ServedScore? scores, Exception? error)
     {
         pending.Cancellation.Dispose();
         if (error is null) pending.Result.TrySetResult(scores!);

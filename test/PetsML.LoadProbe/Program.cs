@@ -21,8 +21,8 @@ using PetsML;
 if (args[0] == "--glibc-tunables")
 {
     Console.WriteLine(JsonSerializer.Serialize(new { pid = Environment.ProcessId, tunables = Environment.GetEnvironmentVariable("GLIBC_TUNABLES"), mark = Environment.GetEnvironmentVariable("PETSML_PROBE_MARK"), args = args[1..] }));
-    PetsML.Host.Native.GlibcMallocTunables.ApplyByRestarting();
-    Console.WriteLine(JsonSerializer.Serialize(new { status = PetsML.Host.Native.GlibcMallocTunables.Describe() }));
+    PetsML.Host.Native.GlibcMallocTunables.ApplyByRestarting(args[1..]);
+    Console.WriteLine(JsonSerializer.Serialize(new { status = PetsML.Host.Native.GlibcMallocTunables.Describe(args[1..]) }));
     return 0;
 }
 

@@ -27,6 +27,11 @@ namespace PetsML.Host.Native;
 /// <c>PETSML_GLIBC_TUNABLES=0</c>. A library cannot do this for the application that loads it: docs/guarantees.md
 /// says how an application sets the same variable.
 /// </para>
+/// <para>
+/// <c>petsml serve</c> keeps glibc's defaults: a server's working set is steady (batches of at most a few dozen
+/// images), and with every large block its own mapping each forward pass faulted in and zeroed fresh pages, about
+/// 1.5 times the CPU a request costs with the heap kept (bench/README.md, "Serving").
+/// </para>
 /// </remarks>
 internal static class GlibcMallocTunables
 {
@@ -43,9 +48,10 @@ internal static class GlibcMallocTunables
     /// Restarts this process under <see cref="Value"/> when <see cref="WhyNot"/> finds no reason against it. Returns
     /// when it does not restart, or when the restart fails (the process then goes on as it was).
     /// </summary>
-    public static void ApplyByRestarting()
+    /// <param name="args">The command line's arguments; the first is the command.</param>
+    public static void ApplyByRestarting(IReadOnlyList<string> args)
     {
-        if (WhyNotHere() is not null) return;
+        if (WhyNotHere(args) is not null) return;
         if (CommandLine() is not { Length: > 0 } argv) return;
 
         var environment = new List<string?>();
@@ -77,27 +83,28 @@ internal static class GlibcMallocTunables
     /// One line for a user who wonders why memory differs from the documented figures: "on (GLIBC_TUNABLES=…)" in a
     /// process running under PetsML's tunables, else "off: " and the reason.
     /// </summary>
-    public static string Describe()
+    public static string Describe(IReadOnlyList<string> args)
     {
         var tunables = Environment.GetEnvironmentVariable(TunablesVariable);
         if (tunables == Value) return $"on ({TunablesVariable}={Value})";
-        return "off: " + (tunables is not null ? $"{TunablesVariable} is set to the user's '{tunables}'" : WhyNotHere() ?? "the restart failed");
+        return "off: " + (tunables is not null ? $"{TunablesVariable} is set to the user's '{tunables}'" : WhyNotHere(args) ?? "the restart failed");
     }
 
     /// <summary>Why this process does not restart under the tunables (see <see cref="WhyNot"/>), or null when it does.</summary>
-    internal static string? WhyNotHere() => OperatingSystem.IsLinux()
+    internal static string? WhyNotHere(IReadOnlyList<string> args) => OperatingSystem.IsLinux()
         ? WhyNot(Environment.GetEnvironmentVariable(TunablesVariable), Environment.GetEnvironmentVariable(OptOutVariable),
-            GlibcVersion(), TransparentHugePageMode())
+            GlibcVersion(), TransparentHugePageMode(), args.Count > 0 ? args[0] : null)
         : "not Linux";
 
     /// <summary>
     /// Why the tunables are not applied on a machine with these readings, or null when they are. <paramref name="tunables"/>
     /// is GLIBC_TUNABLES, <paramref name="optOut"/> PETSML_GLIBC_TUNABLES, <paramref name="glibc"/> the C library's
     /// version (null when it is not glibc), <paramref name="transparentHugePages"/> the selected mode of
-    /// /sys/kernel/mm/transparent_hugepage/enabled (null when absent).
+    /// /sys/kernel/mm/transparent_hugepage/enabled (null when absent), <paramref name="command"/> the command run.
     /// </summary>
-    internal static string? WhyNot(string? tunables, string? optOut, Version? glibc, string? transparentHugePages)
+    internal static string? WhyNot(string? tunables, string? optOut, Version? glibc, string? transparentHugePages, string? command = null)
     {
+        if (command == "serve") return "petsml serve keeps glibc's defaults (a steady working set: the heap serves it without page faults)";
         if (optOut == "0") return $"{OptOutVariable}=0";
         if (tunables is not null) return $"{TunablesVariable} is already set";
         if (glibc is null) return "the C library is not glibc";

@@ -81,12 +81,12 @@ internal static class BatchScorer
             bad.AddRange(newBad.Take(Math.Max(0, options.MaxBadFilesListed - bad.Count)));
             if (good.Length > 0)
             {
-                var probabilities = Score(classifier, buffer, good, imageBytes, height, width);
+                var scores = Score(classifier, buffer, good, imageBytes, height, width);
                 for (int g = 0; g < good.Length; g++)
                 {
                     var path = relative[good[g]];
                     if (written.Contains(path)) continue;
-                    output.WriteLine(PredictionsCsv.Row(path, classifier.ClassNames, probabilities[g], topK));
+                    output.WriteLine(PredictionsCsv.Row(path, classifier.ClassNames, scores.Probabilities[g], topK, scores.OutlierScores?[g], classifier.UnknownThreshold));
                     written.Add(path);
                     writtenNow++;
                 }
@@ -99,7 +99,7 @@ internal static class BatchScorer
     }
 
     /// <summary>The good slots of the buffer as one [n, 3, H, W] uint8 batch (compacted in place), scored.</summary>
-    private static float[][] Score(IImageBatchClassifier classifier, byte[] buffer, int[] good, int imageBytes, int height, int width)
+    private static ImageBatchScores Score(IImageBatchClassifier classifier, byte[] buffer, int[] good, int imageBytes, int height, int width)
     {
         for (int g = 0; g < good.Length; g++)
             if (good[g] != g) Buffer.BlockCopy(buffer, good[g] * imageBytes, buffer, g * imageBytes, imageBytes);

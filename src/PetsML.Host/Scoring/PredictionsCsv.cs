@@ -4,8 +4,10 @@ using System.Text;
 namespace PetsML.Host.Scoring;
 
 /// <summary>
-/// The predictions file of <see cref="BatchScorer"/>: <c>path,label,probability,label_2,probability_2,...</c>, one row
-/// per image (path relative to the scored folder, '/'-separated), RFC 4180 quoting. Appending after an interruption:
+/// The predictions file of <see cref="BatchScorer"/>: <c>path,label,probability,label_2,probability_2,...,outlier_score,unknown</c>,
+/// one row per image (path relative to the scored folder, '/'-separated), RFC 4180 quoting. <c>outlier_score</c> is the
+/// model's OutlierScore and <c>unknown</c> is <c>true</c> when it is above the model's threshold (the photo is none of
+/// the classes; <c>label</c> is then the closest class); both are empty for a model trained before calibration. Appending after an interruption:
 /// a last line without its newline is cut, and the paths already present are skipped.
 /// </summary>
 internal static class PredictionsCsv
@@ -14,6 +16,7 @@ internal static class PredictionsCsv
     {
         var columns = new List<string> { "path", "label", "probability" };
         for (int k = 2; k <= topK; k++) columns.Add($"label_{k}", $"probability_{k}");
+        columns.Add("outlier_score", "unknown");
         return string.Join(',', columns);
     }
 
@@ -23,7 +26,7 @@ internal static class PredictionsCsv
         list.Add(b);
     }
 
-    internal static string Row(string relativePath, IReadOnlyList<string> classNames, float[] probabilities, int topK)
+    internal static string Row(string relativePath, IReadOnlyList<string> classNames, float[] probabilities, int topK, float? outlierScore = null, float? threshold = null)
     {
         var order = Enumerable.Range(0, probabilities.Length).OrderByDescending(i => probabilities[i]).ThenBy(i => i).Take(topK);
         var fields = new List<string> { Quote(relativePath) };
@@ -32,6 +35,8 @@ internal static class PredictionsCsv
             fields.Add(Quote(classNames[i]));
             fields.Add(probabilities[i].ToString("0.000000", CultureInfo.InvariantCulture));
         }
+        fields.Add(outlierScore is { } score ? score.ToString("0.000000", CultureInfo.InvariantCulture) : "");
+        fields.Add(outlierScore is { } s && threshold is { } t ? (s > t ? "true" : "false") : "");
         return string.Join(',', fields);
     }
 

@@ -49,10 +49,13 @@ internal sealed class TorchBatchClassifier : IImageBatchClassifier
 
     public string Engine => Classifier.ResolvedInferencePrecision == TrainingPrecision.Bf16Mixed ? "torchsharp bf16" : "torchsharp fp32";
 
-    public float[][] Predict(torch.Tensor presized)
+    public float? UnknownThreshold => Classifier.UnknownThreshold;
+
+    public ImageBatchScores Predict(torch.Tensor presized)
     {
         using var scope = torch.NewDisposeScope();
-        return Classifier.PredictProbabilities(_augmenter.Validation(presized));
+        var outputs = Classifier.Predict(_augmenter.Validation(presized));
+        return new ImageBatchScores(outputs.Probabilities, Classifier.UnknownThreshold is null ? null : outputs.OutlierScores);
     }
 
     /// <summary>Frees the augmenter's buffer; the classifier belongs to the caller.</summary>

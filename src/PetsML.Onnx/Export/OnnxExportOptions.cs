@@ -19,6 +19,12 @@ internal sealed class OnnxExportOptions
     /// <summary>Name of the graph's output (softmax class probabilities, [N, classes]). Default "probabilities".</summary>
     public string OutputName { get; init; } = "probabilities";
 
+    /// <summary>
+    /// Name of the out-of-distribution output ([N, 1]: the classifier's OutlierScore, the energy −logsumexp of the
+    /// logits), written when the model has one (models trained before calibration have none). Default "outlier_score".
+    /// </summary>
+    public string OutlierScoreName { get; init; } = "outlier_score";
+
     /// <summary>Axis order of the input. Default <see cref="OnnxInputLayout.Nchw"/>.</summary>
     public OnnxInputLayout InputLayout { get; init; } = OnnxInputLayout.Nchw;
 
@@ -31,6 +37,9 @@ internal sealed class OnnxExportOptions
         if (string.IsNullOrWhiteSpace(InputName)) throw new ArgumentException("InputName must not be empty.", nameof(InputName));
         if (string.IsNullOrWhiteSpace(OutputName)) throw new ArgumentException("OutputName must not be empty.", nameof(OutputName));
         if (InputName == OutputName) throw new ArgumentException($"InputName and OutputName must differ (both '{InputName}').", nameof(OutputName));
+        if (string.IsNullOrWhiteSpace(OutlierScoreName)) throw new ArgumentException("OutlierScoreName must not be empty.", nameof(OutlierScoreName));
+        if (OutlierScoreName == InputName || OutlierScoreName == OutputName)
+            throw new ArgumentException($"OutlierScoreName must differ from InputName and OutputName (all three are '{OutlierScoreName}' or two of them).", nameof(OutlierScoreName));
         if (!Enum.IsDefined(InputLayout)) throw new ArgumentOutOfRangeException(nameof(InputLayout), InputLayout, "Unknown input layout.");
         if (string.IsNullOrWhiteSpace(GraphName)) throw new ArgumentException("GraphName must not be empty.", nameof(GraphName));
     }

@@ -19,13 +19,14 @@ namespace PetsML.Onnx.Export;
 /// <param name="InputShape">Its shape; -1 is the dynamic batch axis.</param>
 /// <param name="OutputName">The probabilities output, [N, classes].</param>
 /// <param name="ClassNames">Class names in output order.</param>
-internal sealed record OnnxExportResult(string Path, long Bytes, string InputName, long[] InputShape, string OutputName, IReadOnlyList<string> ClassNames);
+/// <param name="OutlierScoreName">The out-of-distribution output, [N, 1]; null when the model has no score.</param>
+internal sealed record OnnxExportResult(string Path, long Bytes, string InputName, long[] InputShape, string OutputName, IReadOnlyList<string> ClassNames, string? OutlierScoreName);
 
 /// <summary>
 /// Writes a fitted PetsML classifier as one ONNX file (opset 17): uint8 RGB pixels in, softmax probabilities out,
 /// with the normalisation, the ResNet body (each BatchNorm folded into the convolution before it), fastai's
 /// concat-pool head (max then average, flatten, each BatchNorm1d folded into the linear after it, dropout omitted as
-/// in eval mode, ReLU) and the softmax in the graph. Weights are fp32 whatever precision the model was trained in
+/// in eval mode, ReLU) and the softmax in the graph, plus the OutlierScore as a second output when the model has one. Weights are fp32 whatever precision the model was trained in
 /// (the transformer's <see cref="ImageClassifierTransformer.Model"/> holds the fp32 master weights). The resize and
 /// crop stay outside the graph: see <see cref="OnnxPreprocessing.Describe"/>, also in the file's metadata.
 /// </summary>
@@ -97,7 +98,8 @@ internal static class OnnxExporter
 
         var size = classifier.ImageSize;
         long[] shape = options.InputLayout == OnnxInputLayout.Nchw ? [-1, 3, size, size] : [-1, size, size, 3];
-        return new OnnxExportResult(full, new FileInfo(full).Length, options.InputName, shape, options.OutputName, classifier.ClassNames.ToArray());
+        return new OnnxExportResult(full, new FileInfo(full).Length, options.InputName, shape, options.OutputName, classifier.ClassNames.ToArray(),
+            classifier.Calibration is null ? null : options.OutlierScoreName);
     }
 
     private static IEnumerable<ITransformer> Flatten(ITransformer model)
@@ -131,12 +133,22 @@ internal static class OnnxExporter
         x = Body(graph, x, weights, classifier.Model.Body);
         x = Head(graph, x, weights);
         weights.EnsureAllTaken();
+        var logits = x;
         // The calibration's temperature (docs/calibration.md): softmax(logits / T), as the classifier's Score.
         if (classifier.Temperature != 1f)
             x = graph.Node("Div", "calibrated", [x, graph.Weight("temperature", [classifier.Temperature], 1)]);
         graph.Node("Softmax", "softmax", [x], Int("axis", 1));
         graph.NameLastOutput(options.OutputName);
         graph.Output(options.OutputName, Float, "N", classes);
+        if (classifier.Calibration is not null)
+        {
+            // The classifier's OutlierScore: the energy of the raw logits, −logsumexp (docs/calibration.md). [N, 1], not
+            // [N], so that every output keeps a dimension after the batch axis (Triton's config needs one).
+            var logSumExp = graph.Node("ReduceLogSumExp", "logsumexp", [logits], Ints("axes", 1), Int("keepdims", 1));
+            graph.Node("Neg", "energy", [logSumExp]);
+            graph.NameLastOutput(options.OutlierScoreName);
+            graph.Output(options.OutlierScoreName, Float, "N", 1);
+        }
 
         var model = new ModelProto
         {
@@ -174,6 +186,8 @@ internal static class OnnxExporter
         yield return ("petsml.normalization_std", Floats(preprocessing.Normalization.Std));
         yield return ("petsml.preprocessing", preprocessing.Describe());
         yield return ("petsml.temperature", classifier.Temperature.ToString("R", CultureInfo.InvariantCulture));
+        if (classifier.Calibration is not null)
+            yield return ("petsml.outlier_score", options.OutlierScoreName);
         if (classifier.UnknownThreshold is { } threshold)
             yield return ("petsml.unknown_threshold", threshold.ToString("R", CultureInfo.InvariantCulture));
     }

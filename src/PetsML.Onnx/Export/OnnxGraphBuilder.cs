@@ -34,16 +34,33 @@ internal sealed class OnnxGraphBuilder
         return name;
     }
 
+    /// <summary>Adds an int64 initializer and returns its name.</summary>
+    internal string Int64Weight(string name, long[] values, params long[] dims)
+    {
+        if (dims.Aggregate(1L, (a, b) => a * b) != values.Length)
+            throw new ArgumentException($"Initializer '{name}' has {values.Length} values for dims [{string.Join(", ", dims)}].", nameof(values));
+        var tensor = new TensorProto { Name = name, DataType = Int64 };
+        tensor.Int64Data.AddRange(values);
+        tensor.Dims.AddRange(dims);
+        _graph.Initializer.Add(tensor);
+        return name;
+    }
+
     /// <summary>Adds a node with one output named after <paramref name="label"/> and returns the output's name.</summary>
     internal string Node(string opType, string label, IEnumerable<string> inputs, params AttributeProto[] attributes)
+        => Nodes(opType, label, inputs, 1, attributes)[0];
+
+    /// <summary>Adds a node with <paramref name="outputs"/> outputs (e.g. TopK's values and indices) and returns their names.</summary>
+    internal string[] Nodes(string opType, string label, IEnumerable<string> inputs, int outputs, params AttributeProto[] attributes)
     {
-        var output = $"{label}_{_counter++}";
-        var node = new NodeProto { OpType = opType, Name = output };
+        var names = Enumerable.Range(0, outputs).Select(i => i == 0 ? $"{label}_{_counter}" : $"{label}_{_counter}_{i}").ToArray();
+        _counter++;
+        var node = new NodeProto { OpType = opType, Name = names[0] };
         node.Input.AddRange(inputs);
-        node.Output.Add(output);
+        node.Output.AddRange(names);
         node.Attribute.AddRange(attributes);
         _graph.Node.Add(node);
-        return output;
+        return names;
     }
 
     /// <summary>Renames the last node's output to <paramref name="name"/> (a graph output).</summary>

@@ -19,6 +19,12 @@ internal interface IImageBatchClassifier : IDisposable
     /// <summary>Which engine runs the network, for progress lines and benchmarks ("torchsharp fp32", "onnxruntime").</summary>
     string Engine { get; }
 
-    /// <summary>Class probabilities for presized uint8 images [N, 3, H, W] (H×W = the presize size).</summary>
-    float[][] Predict(torch.Tensor presized);
+    /// <summary>
+    /// The OutlierScore above which an image is none of the classes (the model's threshold, chosen on its validation
+    /// rows); null when the model has no score.
+    /// </summary>
+    float? UnknownThreshold { get; }
+
+    /// <summary>Class probabilities and outlier scores for presized uint8 images [N, 3, H, W] (H×W = the presize size).</summary>
+    ImageBatchScores Predict(torch.Tensor presized);
 }

@@ -19,6 +19,8 @@ internal sealed class OnnxBatchClassifier : IImageBatchClassifier
     private readonly InferenceSession _session;
     private readonly BatchAugmenter _resizer;
     private readonly string _input;
+    private readonly string _output;
+    private readonly string? _outlierScore;
     private readonly bool _nhwc;
 
     /// <summary>Opens <paramref name="onnxPath"/>.</summary>
@@ -39,6 +41,12 @@ internal sealed class OnnxBatchClassifier : IImageBatchClassifier
             ClassNames = JsonSerializer.Deserialize<string[]>(Get("petsml.classes")) is { Length: >= 2 } classes ? classes
                 : throw new InvalidDataException($"{name}: metadata 'petsml.classes' is not a list of at least 2 class names.");
             _input = Get("petsml.input");
+            _output = Get("petsml.output");
+            // Files exported before the OutlierScore output have neither the output nor the threshold.
+            _outlierScore = metadata.GetValueOrDefault("petsml.outlier_score");
+            if (metadata.TryGetValue("petsml.unknown_threshold", out var threshold))
+                UnknownThreshold = float.TryParse(threshold, NumberStyles.Float, CultureInfo.InvariantCulture, out var t) && float.IsFinite(t) ? t
+                    : throw new InvalidDataException($"{name}: metadata 'petsml.unknown_threshold' is not a finite number.");
             _nhwc = Get("petsml.input_layout") switch
             {
                 "NCHW" => false,
@@ -55,6 +63,9 @@ internal sealed class OnnxBatchClassifier : IImageBatchClassifier
                 Int("petsml.image_size"), new NormalizationStats(mean, std));
             if (!_session.InputMetadata.ContainsKey(_input))
                 throw new InvalidDataException($"{name}: the graph has no input '{_input}'.");
+            foreach (var output in new[] { _output, _outlierScore }.OfType<string>())
+                if (!_session.OutputMetadata.ContainsKey(output))
+                    throw new InvalidDataException($"{name}: the graph has no output '{output}'.");
             // The validation resample without normalisation: values in [0, 1], scaled and rounded to uint8 below.
             _resizer = new BatchAugmenter(new AugmentOptions { Size = Preprocessing.ImageSize, Normalization = new NormalizationStats([0f, 0f, 0f], [1f, 1f, 1f]) });
         }
@@ -76,6 +87,8 @@ internal sealed class OnnxBatchClassifier : IImageBatchClassifier
 
     public string Engine => "onnxruntime";
 
+    public float? UnknownThreshold { get; }
+
     /// <summary>The uint8 input the file takes for <paramref name="presized"/>: [N, 3, S, S] or [N, S, S, 3].</summary>
     public torch.Tensor ToModelInput(torch.Tensor presized)
     {
@@ -85,7 +98,7 @@ internal sealed class OnnxBatchClassifier : IImageBatchClassifier
         return resized.contiguous().MoveToOuterDisposeScope();
     }
 
-    public float[][] Predict(torch.Tensor presized)
+    public ImageBatchScores Predict(torch.Tensor presized)
     {
         byte[] pixels;
         int[] dims;
@@ -94,11 +107,13 @@ internal sealed class OnnxBatchClassifier : IImageBatchClassifier
             pixels = input.data<byte>().ToArray();
             dims = input.shape.Select(d => (int)d).ToArray();
         }
-        using var results = _session.Run([NamedOnnxValue.CreateFromTensor(_input, new DenseTensor<byte>(pixels, dims))]);
-        var output = results.First().AsTensor<float>();
+        var outputs = _outlierScore is null ? [_output] : new[] { _output, _outlierScore };
+        using var results = _session.Run([NamedOnnxValue.CreateFromTensor(_input, new DenseTensor<byte>(pixels, dims))], outputs);
         int n = dims[0], k = ClassNames.Count;
-        var flat = output.ToArray();
-        return Enumerable.Range(0, n).Select(i => flat.AsSpan(i * k, k).ToArray()).ToArray();
+        var flat = results.Single(r => r.Name == _output).AsTensor<float>().ToArray();
+        var probabilities = Enumerable.Range(0, n).Select(i => flat.AsSpan(i * k, k).ToArray()).ToArray();
+        var outliers = _outlierScore is null ? null : results.Single(r => r.Name == _outlierScore).AsTensor<float>().ToArray();
+        return new ImageBatchScores(probabilities, outliers);
     }
 
     public void Dispose()

@@ -462,7 +462,7 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
                 return () =>
                 {
                     getter(ref features);
-                    return torch.tensor(features.DenseValues().ToArray(), new long[] { 1, 3, ImageSize, ImageSize });
+                    return torch.tensor(features.ToDenseArray(), new long[] { 1, 3, ImageSize, ImageSize });
                 };
             }
             case ClassifierInputKind.Presized:
@@ -473,7 +473,7 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
                 return () =>
                 {
                     getter(ref pixels);
-                    using var raw = torch.tensor(pixels.DenseValues().ToArray(), new long[] { 1, 3, dims[1], dims[2] }, dtype: torch.uint8);
+                    using var raw = torch.tensor(pixels.ToDenseArray(), new long[] { 1, 3, dims[1], dims[2] }, dtype: torch.uint8);
                     return _augmenter!.Validation(raw);
                 };
             }

@@ -112,7 +112,7 @@ public sealed class AugmentTransformer : RowMappingTransformer, IDisposable
             if (cachedPosition != input.Position || cached is null)
             {
                 imageGetter(ref image);
-                cached = ValidationOf(image.DenseValues().ToArray(), height, width);
+                cached = ValidationOf(image.ToDenseArray(), height, width);
                 cachedPosition = input.Position;
             }
             var editor = VBufferEditor.Create(ref value, cached.Length);
@@ -155,7 +155,7 @@ public sealed class AugmentTransformer : RowMappingTransformer, IDisposable
             while (items.Count < count && cursor.MoveNext())
             {
                 getter(ref image);
-                items.Add(image.DenseValues().ToArray());
+                items.Add(image.ToDenseArray());
             }
         }
         if (items.Count == 0) throw new ArgumentException("The data has no rows to draw a batch from.", nameof(input));

@@ -1,3 +1,4 @@
+using PetsML.Transforms.Pipeline;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms.Image;
@@ -93,7 +94,7 @@ internal abstract class ImageSource
             {
                 var getter = row.GetGetter<VBuffer<byte>>(column);
                 VBuffer<byte> bytes = default;
-                return () => { getter(ref bytes); return FromBytes(bytes.DenseValues().ToArray(), $"row {row.Position} of column '{columnName}'"); };
+                return () => { getter(ref bytes); return FromBytes(bytes.ToDenseArray(), $"row {row.Position} of column '{columnName}'"); };
             }
             case ImageDataViewType:
             {

@@ -20,6 +20,8 @@ public sealed class PetsPredictorTests
     sealed class ScoreRow
     {
         public float[] Score { get; set; } = [];
+        public float OutlierScore { get; set; }
+        public bool IsUnknown { get; set; }
     }
 
     static PetsPredictor Predictor(string model, bool watch = false) => new(new PetsPredictionOptions
@@ -38,7 +40,11 @@ public sealed class PetsPredictorTests
         foreach (var image in s_models.Images)
         {
             var prediction = predictor.Predict(File.ReadAllBytes(image));
-            CollectionAssert.AreEqual(engine.Predict(new ImageFileRow { ImagePath = image }).Score, prediction.Probabilities, image);
+            var expected = engine.Predict(new ImageFileRow { ImagePath = image });
+            CollectionAssert.AreEqual(expected.Score, prediction.Probabilities, image);
+            Assert.IsTrue(float.IsFinite(prediction.OutlierScore), "a calibrated model gives every image an outlier score");
+            Assert.AreEqual(expected.OutlierScore, prediction.OutlierScore, image);
+            Assert.AreEqual(expected.IsUnknown, prediction.IsUnknown, image);
             if (Path.GetFileName(image).StartsWith(prediction.Label + "_", StringComparison.Ordinal)) right++;
             Assert.AreEqual(3, prediction.Top.Count);
             Assert.AreEqual(prediction.Probabilities.Max(), prediction.Probability);
@@ -62,14 +68,14 @@ public sealed class PetsPredictorTests
         using var predictor = Predictor(s_models.ModelA);
         var model = predictor.CurrentModel;
         var features = s_models.Images.Select(i => model.Features(File.ReadAllBytes(i))).ToArray();
-        var alone = features.Select(f => model.Score([f])[0]).ToArray();
+        var alone = features.Select(f => model.Score([f])[0].Probabilities).ToArray();
         float worst = 0;
         int differing = 0, rows = 0;
         foreach (int n in new[] { 1, 2, 3, 4, 5, 7, 8, 16, 31, 32 })
         {
             int[] index = Enumerable.Range(0, n).Select(i => (i * 7 + n) % features.Length).ToArray();
-            var scores = model.Score(index.Select(i => features[i]).ToList());
-            var again = model.Score(index.Select(i => features[i]).ToList());
+            var scores = model.Score(index.Select(i => features[i]).ToList()).Select(s => s.Probabilities).ToArray();
+            var again = model.Score(index.Select(i => features[i]).ToList()).Select(s => s.Probabilities).ToArray();
             for (int i = 0; i < n; i++)
             {
                 CollectionAssert.AreEqual(scores[i], again[i], $"the same batch twice, size {n}, row {i}");
@@ -180,7 +186,7 @@ public sealed class PetsPredictorTests
         Assert.IsTrue(old.TryAcquire(), "a request in flight on version 1");
         Assert.IsTrue(predictor.Reload());
         Assert.AreEqual(2, predictor.Predict(image).ModelVersion, "new requests start on version 2");
-        CollectionAssert.AreEqual(expected, old.Score(image), "the request in flight still runs on version 1");
+        CollectionAssert.AreEqual(expected, old.Score(image).Probabilities, "the request in flight still runs on version 1");
 
         old.Release(); // its last request ends
         using var input = TorchSharp.torch.zeros(1, 3, 32, 32);

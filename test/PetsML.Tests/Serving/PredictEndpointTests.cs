@@ -58,6 +58,8 @@ public sealed class PredictEndpointTests
         Assert.AreEqual(expected.Label, body.GetProperty("label").GetString());
         Assert.AreEqual(expected.Probability, body.GetProperty("probability").GetSingle());
         Assert.AreEqual(3, body.GetProperty("top").GetArrayLength());
+        Assert.AreEqual(expected.IsUnknown, body.GetProperty("isUnknown").GetBoolean());
+        Assert.AreEqual(expected.OutlierScore, body.GetProperty("outlierScore").GetSingle());
 
         var bad = new (string What, byte[] Body, HttpStatusCode Status, string Reason, string Says)[]
         {

@@ -123,7 +123,8 @@ public sealed class ScoreCommand(HostConsole console) : Command<ScoreCommand.Set
         public IReadOnlyList<string> ClassNames => inner.ClassNames;
         public PetsML.Onnx.Export.OnnxPreprocessing Preprocessing => inner.Preprocessing;
         public string Engine => inner.Engine;
-        public float[][] Predict(TorchSharp.torch.Tensor presized) => inner.Predict(presized);
+        public float? UnknownThreshold => inner.UnknownThreshold;
+        public ImageBatchScores Predict(TorchSharp.torch.Tensor presized) => inner.Predict(presized);
 
         public void Dispose()
         {

@@ -68,7 +68,7 @@ public sealed class ScoredFolder
         {
             var getter = cursor.GetGetter<VBuffer<float>>(column);
             VBuffer<float> v = default;
-            while (cursor.MoveNext()) { getter(ref v); images.Add(v.DenseValues().ToArray()); }
+            while (cursor.MoveNext()) { getter(ref v); images.Add(v.ToDenseArray()); }
         }
         int size = (int)Math.Round(Math.Sqrt(images[0].Length / 3.0));
         return (torch.tensor(images.SelectMany(x => x).ToArray(), new long[] { images.Count, 3, size, size }), stats);

@@ -23,6 +23,8 @@ public sealed class GlibcMallocTunablesTests
         StringAssert.Contains(GlibcMallocTunables.WhyNot(null, null, new Version(2, 31), "madvise"), "2.35");
         StringAssert.Contains(GlibcMallocTunables.WhyNot(null, null, glibc, "never"), "never");
         StringAssert.Contains(GlibcMallocTunables.WhyNot(null, null, glibc, null), "not available");
+        StringAssert.Contains(GlibcMallocTunables.WhyNot(null, null, glibc, "madvise", "serve"), "serve keeps glibc's defaults");
+        Assert.IsNull(GlibcMallocTunables.WhyNot(null, null, glibc, "madvise", "train"));
         Assert.AreEqual("madvise", GlibcMallocTunables.SelectedMode("always [madvise] never\n"));
         Assert.IsNull(GlibcMallocTunables.SelectedMode("garbage"));
     }
@@ -74,6 +76,19 @@ public sealed class GlibcMallocTunablesTests
         });
         Assert.HasCount(1, optedOut);
         Assert.AreEqual("off: PETSML_GLIBC_TUNABLES=0", optedOutStatus);
+    }
+
+    [TestMethod]
+    public void Serve_runs_without_a_restart_on_glibcs_defaults()
+    {
+        var (lines, status) = FreshProcess.GlibcTunablesLines(["serve", "--model", "m.zip"], new Dictionary<string, string?>
+        {
+            ["GLIBC_TUNABLES"] = null, [GlibcMallocTunables.OptOutVariable] = null,
+        });
+        Assert.HasCount(1, lines, "no restart");
+        Assert.AreEqual(JsonValueKind.Null, lines[0].GetProperty("tunables").ValueKind);
+        StringAssert.StartsWith(status, "off: ");
+        if (OperatingSystem.IsLinux()) StringAssert.Contains(status, "serve keeps glibc's defaults");
     }
 
     /// <summary>

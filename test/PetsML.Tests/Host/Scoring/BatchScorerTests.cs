@@ -68,7 +68,8 @@ public sealed class BatchScorerTests
         Assert.AreEqual(2, complete.BadCount);
         CollectionAssert.AreEquivalent(new[] { "broken.jpg", "empty.png" }, complete.Bad.Select(b => Path.GetFileName(b.Path)).ToArray());
         var lines = File.ReadAllLines(full);
-        Assert.AreEqual("path,label,probability,label_2,probability_2", lines[0]);
+        Assert.AreEqual("path,label,probability,label_2,probability_2,outlier_score,unknown", lines[0]);
+        Assert.IsTrue(lines.Skip(1).All(l => l.EndsWith(",,", StringComparison.Ordinal)), "a model without calibration has no outlier score");
         Assert.AreEqual(46, lines.Length);
         Assert.IsTrue(lines.Skip(1).All(l => l.StartsWith("a/", StringComparison.Ordinal) || l.StartsWith("b/c/", StringComparison.Ordinal)), "paths relative to the folder");
 
@@ -114,6 +115,47 @@ public sealed class BatchScorerTests
         var difference = torchRows.Max(r => Classes.Max(c => Math.Abs(r.Value[c] - onnxRows[r.Key][c])));
         Assert.IsLessThan(0.01, difference, $"max |Δp| between the engines {difference}");
     }
+
+    [TestMethod]
+    public void Outlier_score_and_unknown_columns_agree_between_torchsharp_the_onnx_file_and_the_pipeline()
+    {
+        // The same network with a calibration: T = 1.5 and a threshold between the scores, so both flags occur.
+        using var calibrated = new ImageClassifierTransformer(_model, ResNetArchitecture.ResNet18, Classes, "Features", Size, "cpu", history: null, ownsModel: false);
+        using var torchScorer = new TorchBatchClassifier(calibrated, _preprocessing);
+        calibrated.Calibration = new ScoreCalibration(1.5f, 0.95f, threshold: 0f);
+        var torchCsv = _folder.Combine("calibrated-torch.csv");
+        BatchScorer.ScoreFolder(torchScorer, _folder.Combine("photos"), torchCsv, new BatchScoreOptions { TopK = 1 });
+        var torchScores = ReadScores(torchCsv);
+        // A threshold halfway between the two middle scores, so no score sits on it.
+        var sorted = torchScores.Values.Select(v => v.Score).Order().ToArray();
+        var median = (float)((sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2);
+        calibrated.Calibration = new ScoreCalibration(1.5f, 0.95f, median);
+        File.Delete(torchCsv);
+        BatchScorer.ScoreFolder(torchScorer, _folder.Combine("photos"), torchCsv, new BatchScoreOptions { TopK = 1 });
+        torchScores = ReadScores(torchCsv);
+        var unknown = torchScores.Values.Count(v => v.Unknown);
+        Assert.IsTrue(unknown > 0 && unknown < torchScores.Count, $"{unknown} of {torchScores.Count} flagged: the threshold splits them");
+        Assert.IsTrue(torchScores.Values.All(v => v.Unknown == v.Score > median), "unknown is the score above the threshold");
+
+        var onnx = OnnxExporter.Export(calibrated, _preprocessing, _folder.Combine("calibrated.onnx"));
+        Assert.AreEqual("outlier_score", onnx.OutlierScoreName);
+        using var onnxScorer = new OnnxBatchClassifier(onnx.Path);
+        Assert.AreEqual<float?>(median, onnxScorer.UnknownThreshold);
+        var onnxCsv = _folder.Combine("calibrated-onnx.csv");
+        BatchScorer.ScoreFolder(onnxScorer, _folder.Combine("photos"), onnxCsv, new BatchScoreOptions { TopK = 1 });
+        var onnxScores = ReadScores(onnxCsv);
+        CollectionAssert.AreEquivalent(torchScores.Keys.ToArray(), onnxScores.Keys.ToArray());
+        var spread = torchScores.Values.Max(v => v.Score) - torchScores.Values.Min(v => v.Score);
+        Assert.IsGreaterThan(1e-3, spread, "the scores differ between photos, so agreeing means something");
+        // The ONNX engine is fed the resize rounded to uint8 (as a caller of the file is): close, not equal.
+        var difference = torchScores.Max(r => Math.Abs(r.Value.Score - onnxScores[r.Key].Score));
+        Assert.IsLessThan(0.05 * spread + 1e-3, difference, $"max |Δ outlier score| between the engines {difference} (spread {spread})");
+        foreach (var (path, torch) in torchScores.Where(r => Math.Abs(r.Value.Score - median) > 2 * difference + 1e-4))
+            Assert.AreEqual(torch.Unknown, onnxScores[path].Unknown, $"{path}: the engines flag it alike");
+    }
+
+    private static Dictionary<string, (double Score, bool Unknown)> ReadScores(string csv) => File.ReadAllLines(csv).Skip(1).Select(l => l.Split(','))
+        .ToDictionary(f => f[0], f => (double.Parse(f[^2], System.Globalization.CultureInfo.InvariantCulture), bool.Parse(f[^1])));
 
     [TestMethod]
     public void A_csv_of_another_kind_is_refused_and_left_alone()

@@ -51,12 +51,16 @@ internal static class ExportTestKit
 
     /// <summary>ONNX Runtime on the exported file; NHWC input is transposed from the planar pixels here.</summary>
     public static float[][] OnnxProbabilities(string onnxPath, byte[] pixels, int count, int size, bool nhwc = false, string input = "image")
+        => OnnxOutput(onnxPath, "probabilities", pixels, count, size, nhwc, input);
+
+    /// <summary>One output of the exported file, row by row ([N, k] as N rows of k).</summary>
+    public static float[][] OnnxOutput(string onnxPath, string outputName, byte[] pixels, int count, int size, bool nhwc = false, string input = "image")
     {
         using var session = new InferenceSession(onnxPath);
         var feed = nhwc ? ToNhwc(pixels, count, size) : pixels;
         int[] dims = nhwc ? [count, size, size, 3] : [count, 3, size, size];
         var tensor = new DenseTensor<byte>(feed, dims);
-        using var results = session.Run([NamedOnnxValue.CreateFromTensor(input, tensor)]);
+        using var results = session.Run([NamedOnnxValue.CreateFromTensor(input, tensor)], [outputName]);
         var output = results.Single().AsTensor<float>();
         int k = output.Dimensions[1];
         var flat = output.ToArray();

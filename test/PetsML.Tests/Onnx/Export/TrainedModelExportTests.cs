@@ -82,6 +82,25 @@ public sealed class TrainedModelExportTests
     }
 
     [TestMethod]
+    public void The_outlier_score_is_an_output_of_the_file_equal_to_the_pipelines_column()
+    {
+        Assert.AreEqual("outlier_score", _export.OutlierScoreName);
+        var scored = _model.Transform(Rows());
+        var expected = scored.GetColumn<float>(ImageClassifierTransformer.OutlierScoreColumnName).ToArray();
+        var presized = scored.GetColumn<byte[]>("Image").SelectMany(b => b).ToArray();
+        var actual = ExportTestKit.OnnxOutput(_export.Path, "outlier_score", presized, _paths.Length, Size);
+        Assert.IsTrue(actual.All(row => row.Length == 1), "one score a row");
+        Assert.IsGreaterThan(1e-3, expected.Max() - expected.Min(), "the scores differ between photos, so agreeing means something");
+        var difference = expected.Zip(actual, (e, a) => Math.Abs(e - a[0])).Max();
+        Assert.IsLessThanOrEqualTo(1e-3, difference, $"the ONNX file reproduces the pipeline's OutlierScore (max |Δ| {difference})");
+        var flagged = scored.GetColumn<bool>(ImageClassifierTransformer.IsUnknownColumnName).ToArray();
+        var threshold = _classifier.UnknownThreshold!.Value;
+        for (int i = 0; i < flagged.Length; i++)
+            if (Math.Abs(expected[i] - threshold) > difference)
+                Assert.AreEqual(flagged[i], actual[i][0] > threshold, $"row {i}: the file's score and the model's threshold give IsUnknown");
+    }
+
+    [TestMethod]
     public void The_calibration_travels_in_the_graph_and_the_metadata()
     {
         using var session = new InferenceSession(_export.Path);
@@ -126,7 +145,7 @@ public sealed class TrainedModelExportTests
         using var session = new InferenceSession(Path.Combine(repository, "pets", "1", "model.onnx"));
         var entries = Regex.Matches(config, "name: \"(?<name>[^\"]+)\"\\s*data_type: (?<type>\\w+)\\s*dims: \\[ (?<dims>[^\\]]*) \\]")
             .ToDictionary(m => m.Groups["name"].Value, m => (Type: m.Groups["type"].Value, Dims: m.Groups["dims"].Value.Split(", ").Select(int.Parse).ToArray()));
-        Assert.HasCount(2, entries);
+        Assert.HasCount(3, entries, "the image, the probabilities and the outlier score");
         foreach (var (name, metadata, section) in session.InputMetadata.Select(i => (i.Key, i.Value, "input"))
                      .Concat(session.OutputMetadata.Select(o => (o.Key, o.Value, "output"))))
         {
