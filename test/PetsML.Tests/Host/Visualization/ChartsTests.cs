@@ -60,7 +60,7 @@ public sealed class ChartsTests
     {
         var name = Typefaces.ChartFont;
         Assert.DoesNotContain("Serif", name, "fastai's plots are sans-serif; ScottPlot's own pick on Debian is DejaVu Serif");
-        using var typeface = ScottPlot.Fonts.GetTypeface(name, bold: false, italic: false);
+        var typeface = ScottPlot.Fonts.GetTypeface(name, bold: false, italic: false); // ScottPlot's cached copy: not disposed here
         Assert.IsTrue(typeface.GlyphCount > 0, $"{name} has glyphs, so text does not vanish");
     }
 
@@ -125,5 +125,26 @@ public sealed class ChartsTests
         Assert.IsTrue(Median(before.Select(p => p.X)) > Median(after.Select(p => p.X)) + 100, "confidence 0.95 is right of 0.6");
         Assert.AreEqual(Median(before.Select(p => p.Y)), Median(after.Select(p => p.Y)), 8, "both at accuracy 0.6");
         Assert.IsTrue(picture.Near(Charts.Grey, 30).Count() > 200, "the diagonal is drawn");
+    }
+
+    [TestMethod]
+    public void Confusion_matrix_puts_actual_classes_down_and_predicted_across()
+    {
+        // Only "c" was predicted often (as c): its dark cell is the lower right one; the one confusion (a as b) is pale.
+        var counts = new int[3, 3];
+        counts[2, 2] = 20;
+        counts[0, 1] = 1;
+        string[] names = ["a", "b", "c"];
+        var path = _temp.Combine("confusion_matrix.png");
+        ConfusionMatrixPlot.Save(counts, names, path);
+
+        var picture = Load(path);
+        Assert.AreEqual(ConfusionMatrixPlot.Measure(counts, names), (picture.Width, picture.Height));
+        Assert.IsTrue(picture.DarkIn(0, 35) > 25, "the title is drawn above the matrix");
+        var darkest = picture.Near(new ScottPlot.Color(8, 48, 107), 30).ToList();
+        Assert.IsTrue(darkest.Count >= ConfusionMatrixPlot.MinCell * ConfusionMatrixPlot.MinCell / 2, $"the full cell is dark blue: {darkest.Count} pixels");
+        var pale = picture.Near(new ScottPlot.Color(247, 251, 255), 6).ToList(); // the zero cells, not the white page (distance 12)
+        Assert.IsTrue(Median(darkest.Select(p => p.X)) > Median(pale.Select(p => p.X)), "the dark cell is right of the matrix's middle");
+        Assert.IsTrue(Median(darkest.Select(p => p.Y)) > Median(pale.Select(p => p.Y)), "the dark cell is below the matrix's middle");
     }
 }
