@@ -28,8 +28,9 @@ internal static class Charts
     {
         ArgumentNullException.ThrowIfNull(plot);
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        if (width is < 100 or > 8000) throw new ArgumentOutOfRangeException(nameof(width), width, "A chart is 100 to 8000 pixels wide.");
-        if (height is < 100 or > 8000) throw new ArgumentOutOfRangeException(nameof(height), height, "A chart is 100 to 8000 pixels high.");
+        // The same bound as the image grids (PlotCanvas): a confusion matrix of a few hundred classes still fits.
+        if (width < 100 || height < 100 || (long)width * height > 64_000_000)
+            throw new ArgumentOutOfRangeException(nameof(width), $"Chart size {width}×{height} is out of range (at least 100×100, at most 64 million pixels).");
         var bytes = plot.GetImageBytes(width, height, ImageFormat.Png);
         var full = Path.GetFullPath(path);
         var folder = Path.GetDirectoryName(full)!;
