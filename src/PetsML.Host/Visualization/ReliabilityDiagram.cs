@@ -13,8 +13,8 @@ namespace PetsML.Host.Visualization;
 /// </summary>
 /// <remarks>
 /// A point's marker grows with the share of photos in its bin, so a bin of one photo far from the diagonal is seen to
-/// weigh little in the ECE. Empty bins have no point. The "after" circles are drawn over the "before" squares, so where
-/// the temperature changed nothing (T = 1) the squares' corners still show.
+/// weigh little in the ECE. Empty bins have no point. The "after" circles and line are drawn over the bigger "before"
+/// squares and wider line, so where the temperature changed nothing (T = 1) both still show.
 /// </remarks>
 internal static class ReliabilityDiagram
 {
@@ -31,9 +31,10 @@ internal static class ReliabilityDiagram
         diagonal.LineWidth = 1.5f;
         diagonal.LegendText = "calibrated (accuracy = confidence)";
         int total = Math.Max(1, report.Plain.Sum(b => b.Count));
-        AddSeries(plot, report.Plain, total, Charts.Orange, MarkerShape.FilledSquare,
+        // "Before" wider and bigger than "after", so where the temperature changed nothing (T = 1) it still shows around it.
+        AddSeries(plot, report.Plain, total, Charts.Orange, MarkerShape.FilledSquare, lineWidth: 5, extraSize: 5,
             string.Create(CultureInfo.InvariantCulture, $"plain softmax: ECE {report.EcePlain:0.000}"));
-        AddSeries(plot, report.Calibrated, total, Charts.Blue, MarkerShape.FilledCircle,
+        AddSeries(plot, report.Calibrated, total, Charts.Blue, MarkerShape.FilledCircle, lineWidth: 2, extraSize: 0,
             string.Create(CultureInfo.InvariantCulture, $"temperature {report.Temperature:0.###}: ECE {report.EceCalibrated:0.000}"));
         // A little room past 1 so the markers of the fullest bin (at confidence and accuracy near 1) are not cut in half.
         plot.Axes.SetLimits(-0.02, 1.03, -0.02, 1.03);
@@ -44,17 +45,17 @@ internal static class ReliabilityDiagram
         Charts.SavePng(plot, path, width, height);
     }
 
-    static void AddSeries(Plot plot, IReadOnlyList<ReliabilityBin> bins, int total, Color color, MarkerShape shape, string legend)
+    static void AddSeries(Plot plot, IReadOnlyList<ReliabilityBin> bins, int total, Color color, MarkerShape shape, float lineWidth, float extraSize, string legend)
     {
         var filled = bins.Where(b => b.Count > 0).ToArray();
         if (filled.Length == 0) return;
         var line = plot.Add.ScatterLine(filled.Select(b => b.MeanConfidence).ToArray(), filled.Select(b => b.Accuracy).ToArray(), color);
-        line.LineWidth = 2;
+        line.LineWidth = lineWidth;
         line.LegendText = legend;
         foreach (var bin in filled)
         {
             // Area, not radius, proportional to the bin's share: 6 px for a lone photo up to 22 px for all of them.
-            float size = (float)(6 + 16 * Math.Sqrt((double)bin.Count / total));
+            float size = (float)(6 + 16 * Math.Sqrt((double)bin.Count / total)) + extraSize;
             plot.Add.Marker(bin.MeanConfidence, bin.Accuracy, shape, size, color);
         }
     }
