@@ -13,8 +13,7 @@ namespace PetsML.Host.Visualization;
 /// Layout: every cell is the image at its own pixel size with a <see cref="CaptionHeight"/> px caption band
 /// below, surrounded by <see cref="CellMargin"/> px of white. The grid has min(columns, shown) columns and as
 /// many rows as needed, so the PNG is columns·(W + 2·CellMargin) wide and rows·(H + CaptionHeight + 2·CellMargin)
-/// high. Checked against SkiaSharp 2.88.9, ML.NET's line (SKFont draws text; strings are measured through SKPaint,
-/// as 2.88 has no string overload of SKFont.MeasureText).
+/// high. Checked against SkiaSharp 3.119.4, the host's line (SKFont draws and measures text).
 /// </remarks>
 internal static class BatchGrid
 {
@@ -107,12 +106,8 @@ internal static class BatchGrid
         return rgba.data<byte>().ToArray();
     }
 
-    /// <summary>Advance width of <paramref name="text"/> (SkiaSharp 2.88 measures strings through SKPaint).</summary>
-    private static float TextWidth(string text, SKFont font)
-    {
-        using var paint = new SKPaint(font);
-        return paint.MeasureText(text);
-    }
+    /// <summary>Advance width of <paramref name="text"/>.</summary>
+    private static float TextWidth(string text, SKFont font) => font.MeasureText(text);
 
     /// <summary>Shortens <paramref name="text"/> with an ellipsis until it fits <paramref name="maxWidth"/> pixels.</summary>
     private static string Fit(string text, SKFont font, float maxWidth)

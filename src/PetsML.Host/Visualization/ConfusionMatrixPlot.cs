@@ -1,26 +1,31 @@
 using System.Globalization;
+using ScottPlot;
+using ScottPlot.TickGenerators;
 using SkiaSharp;
 
 namespace PetsML.Host.Visualization;
 
 /// <summary>
-/// fastai's <c>plot_confusion_matrix()</c> as a PNG: rows actual, columns predicted, counts in the cells, a white-to-blue
-/// scale, white text on cells above half the maximum, predicted labels rotated 90°. The picture grows with the class
-/// count (cells at least <see cref="MinCell"/> px), so the 37 Oxford-IIIT Pet breeds stay readable.
+/// fastai's <c>plot_confusion_matrix()</c> as a PNG (ScottPlot): rows actual, columns predicted, counts in the cells, a
+/// white-to-blue scale, white text on cells above half the maximum, predicted labels rotated 90°. The picture grows with
+/// the class count (square cells of at least <see cref="MinCell"/> px), so the 37 Oxford-IIIT Pet breeds stay readable.
 /// </summary>
+/// <remarks>
+/// The cells are rectangles rather than ScottPlot's heatmap, whose cells are placed by its own alignment rules; the
+/// layout is fixed in pixels (<see cref="Measure"/>) because ScottPlot sizes an axis by its unrotated tick labels.
+/// </remarks>
 internal static class ConfusionMatrixPlot
 {
     /// <summary>Smallest cell side, in pixels.</summary>
     public const int MinCell = 30;
 
-    const float LabelFont = 13, CellFont = 12, TitleFont = 18, AxisFont = 15;
+    const float LabelFont = 13, CellFont = 12;
 
     /// <summary>Returns the picture's (width, height) in pixels for this matrix, without drawing it.</summary>
     public static (int Width, int Height) Measure(int[,] counts, IReadOnlyList<string> classNames, bool normalize = false)
     {
-        using var plot = new PlotCanvas(1, 1);
-        var layout = Layout(plot, counts, classNames, normalize);
-        return (layout.Width, layout.Height);
+        var l = Layout(counts, classNames, normalize);
+        return (l.Width, l.Height);
     }
 
     /// <param name="counts">cm[actual, predicted] (ClassificationInterpretation.ConfusionMatrix()).</param>
@@ -33,63 +38,65 @@ internal static class ConfusionMatrixPlot
         ArgumentNullException.ThrowIfNull(counts);
         ArgumentNullException.ThrowIfNull(classNames);
         int c = classNames.Count;
-        if (counts.GetLength(0) != c || counts.GetLength(1) != c)
+        if (c == 0 || counts.GetLength(0) != c || counts.GetLength(1) != c)
             throw new ArgumentException($"The matrix is {counts.GetLength(0)}×{counts.GetLength(1)}; {c} class names.", nameof(counts));
 
-        using var measure = new PlotCanvas(1, 1);
-        var l = Layout(measure, counts, classNames, normalize, title);
-        using var plot = new PlotCanvas(l.Width, l.Height);
-        var canvas = plot.Canvas;
+        var l = Layout(counts, classNames, normalize);
         var values = Values(counts, normalize);
-        double max = Math.Max(values.Cast<double>().DefaultIfEmpty(0).Max(), 1e-12);
-
+        double max = Math.Max(values.Cast<double>().Max(), 1e-12);
+        using var plot = Charts.New(title, "Predicted", "Actual");
+        // Actual class a is row a from the top: y = c − 1 − a.
         for (int a = 0; a < c; a++)
         for (int p = 0; p < c; p++)
         {
-            double v = values[a, p];
-            float x = l.Left + p * l.Cell, y = l.Top + a * l.Cell;
-            using var fill = new SKPaint { Color = Blues(v / max) };
-            canvas.DrawRect(x, y, l.Cell, l.Cell, fill);
-            string text = normalize ? v.ToString("0.00", CultureInfo.InvariantCulture) : counts[a, p].ToString(CultureInfo.InvariantCulture);
-            var ink = v > max / 2 ? SKColors.White : new SKColor(30, 30, 30);
-            if (normalize || counts[a, p] != 0 || c <= 12)
-                plot.Text(text, x + l.Cell / 2f, y + l.Cell / 2f + CellFont * 0.36f, CellFont, ink, align: 0.5f);
+            double t = values[a, p] / max;
+            var cell = plot.Add.Rectangle(p - 0.5, p + 0.5, c - 1.5 - a, c - 0.5 - a);
+            cell.FillColor = Blues(t);
+            cell.LineColor = Color.FromHex("#c8c8c8");
+            cell.LineWidth = 1;
+            // With many classes the zeros are left out, so the confusions stand out.
+            if (!normalize && counts[a, p] == 0 && c > 12) continue;
+            var text = plot.Add.Text(normalize ? values[a, p].ToString("0.00", CultureInfo.InvariantCulture) : counts[a, p].ToString(CultureInfo.InvariantCulture), p, c - 1 - a);
+            text.LabelAlignment = Alignment.MiddleCenter;
+            text.LabelFontSize = CellFont;
+            text.LabelFontName = Typefaces.ChartFont;
+            text.LabelFontColor = t > 0.5 ? Colors.White : Color.FromHex("#1e1e1e");
         }
-        using var grid = new SKPaint { Color = new SKColor(200, 200, 200), Style = SKPaintStyle.Stroke, StrokeWidth = 1 };
-        for (int i = 0; i <= c; i++)
-        {
-            canvas.DrawLine(l.Left, l.Top + i * l.Cell, l.Left + c * l.Cell, l.Top + i * l.Cell, grid);
-            canvas.DrawLine(l.Left + i * l.Cell, l.Top, l.Left + i * l.Cell, l.Top + c * l.Cell, grid);
-        }
-        var black = SKColors.Black;
+        NumericManual bottom = new(), left = new();
         for (int i = 0; i < c; i++)
         {
-            // Actual classes on the left, right-aligned; predicted classes under the matrix, rotated to read bottom-up.
-            plot.Text(classNames[i], l.Left - 6, l.Top + i * l.Cell + l.Cell / 2f + LabelFont * 0.36f, LabelFont, black, align: 1);
-            plot.Text(classNames[i], l.Left + i * l.Cell + l.Cell / 2f + LabelFont * 0.36f, l.Top + c * l.Cell + 6, LabelFont, black, align: 1, degrees: -90);
+            bottom.AddMajor(i, classNames[i]);
+            left.AddMajor(c - 1 - i, classNames[i]);
         }
-        float matrixMid = l.Left + c * l.Cell / 2f;
-        plot.Text(title, l.Width / 2f, 28, TitleFont, black, align: 0.5f, bold: true);
-        plot.Text("Predicted", matrixMid, l.Height - 12, AxisFont, black, align: 0.5f, bold: true);
-        plot.Text("Actual", 20, l.Top + c * l.Cell / 2f, AxisFont, black, align: 0.5f, bold: true, degrees: -90);
-        plot.SavePng(path);
+        plot.Axes.Bottom.TickGenerator = bottom;
+        plot.Axes.Left.TickGenerator = left;
+        plot.Axes.Bottom.TickLabelStyle.FontSize = LabelFont;
+        plot.Axes.Left.TickLabelStyle.FontSize = LabelFont;
+        plot.Axes.Bottom.TickLabelStyle.Rotation = -90;
+        plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleRight;
+        plot.Axes.SetLimits(-0.5, c - 0.5, -0.5, c - 0.5);
+        plot.Grid.IsVisible = false;
+        plot.Layout.Fixed(new PixelPadding(l.Left, l.Right, l.Bottom, l.Top));
+        // ScottPlot places the axis label under the unrotated height of the tick labels: move it under the rotated ones.
+        plot.Axes.Bottom.Label.OffsetY = l.LongestLabel - LabelFont;
+        Charts.SavePng(plot, path, l.Width, l.Height);
     }
 
-    sealed record Geometry(int Width, int Height, float Left, float Top, int Cell);
+    sealed record Geometry(int Width, int Height, int Left, int Right, int Bottom, int Top, float LongestLabel);
 
-    static Geometry Layout(PlotCanvas plot, int[,] counts, IReadOnlyList<string> classNames, bool normalize, string title = "Confusion matrix")
+    static Geometry Layout(int[,] counts, IReadOnlyList<string> classNames, bool normalize)
     {
         int c = classNames.Count;
-        float longestLabel = classNames.Select(n => plot.Measure(n, LabelFont)).DefaultIfEmpty(0).Max();
-        float widestValue = normalize ? plot.Measure("0.00", CellFont)
-            : Enumerable.Range(0, c * c).Select(i => plot.Measure(counts[i / c, i % c].ToString(CultureInfo.InvariantCulture), CellFont)).DefaultIfEmpty(0).Max();
+        // ScottPlot caches its typefaces: this one is not disposed here.
+        using var label = new SKFont(Fonts.GetTypeface(Typefaces.ChartFont, bold: false, italic: false), LabelFont);
+        using var value = new SKFont(label.Typeface, CellFont);
+        float longestLabel = classNames.Select(n => label.MeasureText(n)).DefaultIfEmpty(0).Max();
+        float widestValue = normalize ? value.MeasureText("0.00")
+            : Enumerable.Range(0, c * c).Select(i => value.MeasureText(counts[i / c, i % c].ToString(CultureInfo.InvariantCulture))).DefaultIfEmpty(0).Max();
         // Few classes get bigger cells (a 3-class matrix should not be a stamp); many get at least MinCell.
         int cell = (int)Math.Ceiling(Math.Max(Math.Max(MinCell, Math.Min(80, 360f / Math.Max(1, c))), widestValue + 10));
-        float left = 40 + longestLabel + 10, top = 50;
-        float titleWidth = plot.Measure(title, TitleFont, bold: true);
-        int width = (int)Math.Ceiling(Math.Max(left + c * cell + 20, titleWidth + 40));
-        int height = (int)Math.Ceiling(top + c * cell + 6 + longestLabel + 44);
-        return new Geometry(width, height, left, top, cell);
+        int left = (int)Math.Ceiling(longestLabel) + 50, right = 30, top = 45, bottom = (int)Math.Ceiling(longestLabel) + 50;
+        return new Geometry(Math.Max(left + c * cell + right, 300), top + c * cell + bottom, left, Math.Max(right, 300 - left - c * cell), bottom, top, longestLabel);
     }
 
     static double[,] Values(int[,] counts, bool normalize)
@@ -106,12 +113,12 @@ internal static class ConfusionMatrixPlot
     }
 
     /// <summary>Matplotlib's "Blues" end points, interpolated: white-ish at 0, dark blue at 1.</summary>
-    static SKColor Blues(double t)
+    static Color Blues(double t)
     {
         t = Math.Clamp(double.IsFinite(t) ? t : 0, 0, 1);
         (double r, double g, double b) lo = (247, 251, 255), mid = (107, 174, 214), hi = (8, 48, 107);
         var (from, to, u) = t < 0.5 ? (lo, mid, t * 2) : (mid, hi, (t - 0.5) * 2);
         byte Mix(double x, double y) => (byte)Math.Round(x + (y - x) * u);
-        return new SKColor(Mix(from.r, to.r), Mix(from.g, to.g), Mix(from.b, to.b));
+        return new Color(Mix(from.r, to.r), Mix(from.g, to.g), Mix(from.b, to.b));
     }
 }

@@ -1,5 +1,4 @@
 using PetsML.Trainers.Training;
-using SkiaSharp;
 
 namespace PetsML.Host.Visualization;
 
@@ -22,12 +21,25 @@ internal static class LossPlot
         ArgumentNullException.ThrowIfNull(epochs);
         if (smoothedLosses.Count == 0) throw new ArgumentException("No training batches were recorded.", nameof(smoothedLosses));
         int skip = smoothedLosses.Count > 2 * skipStart ? skipStart : 0;
-        var chart = new LineChart { Title = "Loss", XLabel = "Iteration (batch)", YLabel = "Loss" };
-        chart.Lines.Add(new LineChart.Series("train (smoothed)", Enumerable.Range(skip + 1, smoothedLosses.Count - skip).Select(i => (double)i).ToArray(),
-            smoothedLosses.Skip(skip).ToArray(), new SKColor(31, 119, 180)));
-        var valid = epochs.Select((e, i) => (X: (double)smoothedLosses.Count * (i + 1) / epochs.Count, Y: e.ValidLoss)).Where(p => p.Y is not null).ToList();
+        var train = Finite(Enumerable.Range(skip + 1, smoothedLosses.Count - skip).Select(i => (X: (double)i, Y: smoothedLosses[i - 1])));
+        if (train.Count == 0) throw new ArgumentException("Every recorded training loss is NaN or infinite.", nameof(smoothedLosses));
+        var valid = Finite(epochs.Select((e, i) => (X: (double)smoothedLosses.Count * (i + 1) / epochs.Count, Y: e.ValidLoss ?? double.NaN)));
+
+        using var plot = Charts.New("Loss", "Iteration (batch)", "Loss");
+        var trainLine = plot.Add.ScatterLine(train.Select(p => p.X).ToArray(), train.Select(p => p.Y).ToArray(), Charts.Blue);
+        trainLine.LegendText = "train (smoothed)";
+        trainLine.LineWidth = 2;
         if (valid.Count > 0)
-            chart.Lines.Add(new LineChart.Series("valid", valid.Select(p => p.X).ToArray(), valid.Select(p => p.Y!.Value).ToArray(), new SKColor(255, 127, 14)));
-        chart.Save(path, width, height);
+        {
+            // One epoch gives one validation point: a marker shows it where a line of one point would not.
+            var validLine = plot.Add.Scatter(valid.Select(p => p.X).ToArray(), valid.Select(p => p.Y).ToArray(), Charts.Orange);
+            validLine.LegendText = "valid";
+            validLine.LineWidth = 2;
+            validLine.MarkerSize = 7;
+        }
+        plot.ShowLegend(ScottPlot.Alignment.UpperRight);
+        Charts.SavePng(plot, path, width, height);
     }
+
+    static List<(double X, double Y)> Finite(IEnumerable<(double X, double Y)> points) => points.Where(p => double.IsFinite(p.Y)).ToList();
 }

@@ -1,16 +1,14 @@
-using PetsML.Host.Visualization;
 using SkiaSharp;
 
 namespace PetsML.Host.Visualization;
 
 /// <summary>
-/// A white SkiaSharp canvas with text helpers and an atomic PNG writer, shared by PetsML's plots.
+/// A white SkiaSharp canvas with text helpers and an atomic PNG writer, for the pictures that are not charts (the
+/// top-losses grid: photos with captions). Charts are ScottPlot's (<see cref="Charts"/>).
 /// </summary>
 /// <remarks>
-/// Drawn with SkiaSharp 2.88.9 (ML.NET's line; ScottPlot 5 would force SkiaSharp 3 and break MLImage). Text is drawn
-/// with SKFont and measured through SKPaint, as 2.88 has no string overload of SKFont.MeasureText. The Linux
-/// "NoDependencies" Skia build has no fontconfig, so the default typeface can be empty: common font files are tried
-/// (the same list as PetsML.Transforms' BatchGrid).
+/// Checked against SkiaSharp 3.119.4. The Linux "NoDependencies" Skia build has no fontconfig, so the default typeface
+/// can be empty: <see cref="Typefaces"/> finds one that has glyphs.
 /// </remarks>
 internal sealed class PlotCanvas : IDisposable
 {
@@ -38,8 +36,7 @@ internal sealed class PlotCanvas : IDisposable
     public float Measure(string text, float size, bool bold = false)
     {
         using var font = new SKFont(bold ? _bold : _typeface, size);
-        using var paint = new SKPaint(font);
-        return paint.MeasureText(text);
+        return font.MeasureText(text);
     }
 
     /// <summary>

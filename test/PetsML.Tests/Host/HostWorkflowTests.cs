@@ -85,7 +85,7 @@ public sealed class HostWorkflowTests
     public void Report_has_index_metrics_and_every_picture()
     {
         var html = File.ReadAllText(Path.Combine(s_report, "index.html"));
-        foreach (var picture in new[] { "batch.png", "loss.png", "confusion_matrix.png", "top_losses.png" })
+        foreach (var picture in new[] { "batch.png", "loss.png", "confusion_matrix.png", "top_losses.png", "reliability.png" })
         {
             StringAssert.Contains(html, $"src=\"{picture}\"");
             var (w, h) = Png(Path.Combine(s_report, picture));
@@ -100,6 +100,11 @@ public sealed class HostWorkflowTests
         Assert.IsTrue(calibration.GetProperty("eceCalibrated").GetDouble() is >= 0 and <= 1);
         Assert.AreEqual(total, calibration.GetProperty("reliabilityCalibrated").EnumerateArray().Sum(b => b.GetProperty("count").GetInt32()), "every validation image is in one bin");
         StringAssert.Contains(html, "<h2>Calibration</h2>");
+        Assert.IsLessThan(html.IndexOf("src=\"reliability.png\"", StringComparison.Ordinal), html.IndexOf("<h2>Calibration</h2>", StringComparison.Ordinal),
+            "the reliability diagram is shown in the calibration section");
+        Assert.AreEqual((ReliabilityDiagram.DefaultWidth, ReliabilityDiagram.DefaultHeight), Png(Path.Combine(s_report, "reliability.png")));
+        Assert.IsTrue(new FileInfo(Path.Combine(s_report, "reliability.png")).Length is > 5_000 and < 2_000_000, "a plausible size for a chart");
+        CollectionAssert.Contains(metrics.RootElement.GetProperty("pictures").EnumerateArray().Select(p => p.GetString()).ToList(), "reliability.png");
     }
 
     [TestMethod]
@@ -205,6 +210,10 @@ public sealed class HostWorkflowTests
         Assert.IsTrue(calibration.GetProperty("ecePlain").GetDouble() is >= 0 and <= 1);
         Assert.IsTrue(calibration.GetProperty("eceCalibrated").GetDouble() is >= 0 and <= 1);
         Assert.IsTrue(calibration.GetProperty("temperature").GetDouble() > 0);
+        var reliability = Path.Combine(folder, "reliability.png");
+        Assert.AreEqual((ReliabilityDiagram.DefaultWidth, ReliabilityDiagram.DefaultHeight), Png(reliability));
+        Assert.IsTrue(new FileInfo(reliability).Length is > 5_000 and < 2_000_000, "a plausible size for a chart");
+        CollectionAssert.Contains(json.GetProperty("pictures").EnumerateArray().Select(p => p.GetString()).ToList(), Path.GetFullPath(reliability));
     }
 
     [TestMethod]
@@ -243,7 +252,7 @@ public sealed class HostWorkflowTests
         var line = dom.Split("images:").ElementAtOrDefault(1)?.Split('<')[0];
         Assert.IsNotNull(line, dom);
         var widths = line.Split(',').Select(e => e.Split('=')).ToList();
-        Assert.AreEqual(4, widths.Count, line);
+        Assert.AreEqual(5, widths.Count, line); // batch, loss, reliability (calibration section), confusion matrix, top losses
         foreach (var w in widths) Assert.IsTrue(int.Parse(w[1]) > 0, $"{w[0]} did not load: {line}");
     }
 }

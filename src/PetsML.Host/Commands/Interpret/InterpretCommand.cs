@@ -10,14 +10,15 @@ namespace PetsML.Host.Commands.Interpret;
 
 /// <summary>
 /// <c>petsml interpret</c>: fastai's <c>ClassificationInterpretation</c>: the confusion matrix and top-losses pictures,
-/// and the most confused pairs; then the expected calibration error before and after the model's temperature, with its reliability table.
+/// and the most confused pairs; then the expected calibration error before and after the model's temperature, with its reliability
+/// table and diagram (reliability.png).
 /// </summary>
 public sealed class InterpretCommand(HostConsole console) : Command<InterpretCommand.Settings>
 {
     public sealed class Settings : ModelDataSettings
     {
         [CommandOption("-o|--out <DIR>")]
-        [Description("Folder for confusion_matrix.png and top_losses.png.")]
+        [Description("Folder for confusion_matrix.png, top_losses.png and reliability.png.")]
         [DefaultValue("interpretation")]
         public string Out { get; set; } = "interpretation";
 
@@ -53,7 +54,9 @@ public sealed class InterpretCommand(HostConsole console) : Command<InterpretCom
         human.Write(losses);
         var calibration = CalibrationReport.From(interpretation, saved.Classifier.Temperature);
         calibration.Write(human);
-        human.WriteLine($"Pictures: {Path.Combine(settings.Out, InterpretationPictures.ConfusionMatrixFile)}, {Path.Combine(settings.Out, InterpretationPictures.TopLossesFile)}");
+        InterpretationPictures.WriteReliability(calibration, settings.Out);
+        string[] pictures = [InterpretationPictures.ConfusionMatrixFile, InterpretationPictures.TopLossesFile, InterpretationPictures.ReliabilityFile];
+        human.WriteLine($"Pictures: {string.Join(", ", pictures.Select(f => Path.Combine(settings.Out, f)))}");
         if (settings.Json)
             console.WriteJson(new
             {
@@ -68,7 +71,7 @@ public sealed class InterpretCommand(HostConsole console) : Command<InterpretCom
                 mostConfused,
                 topLosses = top,
                 calibration = calibration.ToJson(),
-                pictures = new[] { InterpretationPictures.ConfusionMatrixFile, InterpretationPictures.TopLossesFile }.Select(f => Path.GetFullPath(Path.Combine(settings.Out, f))),
+                pictures = pictures.Select(f => Path.GetFullPath(Path.Combine(settings.Out, f))),
             });
         return ExitCodes.Success;
     }

@@ -9,7 +9,8 @@ using PetsML.Trainers.Training;
 namespace PetsML.Host.Commands.Shared;
 
 /// <summary>
-/// The training report: <c>index.html</c> (epoch table, metrics, pictures, most confused pairs) and <c>metrics.json</c>.
+/// The training report: <c>index.html</c> (epoch table, metrics, pictures, most confused pairs, calibration with its
+/// reliability diagram) and <c>metrics.json</c>.
 /// Pictures are PNG files next to the page, referenced by relative paths, so the folder opens in a browser offline
 /// and can be moved or zipped as a whole.
 /// </summary>
@@ -61,7 +62,7 @@ public sealed class HtmlReport
                 mostConfused,
             },
             calibration = Calibration?.ToJson(),
-            pictures = Pictures.Select(p => p.File),
+            pictures = Pictures.Select(p => p.File).Concat(Calibration is null ? [] : [InterpretationPictures.ReliabilityFile]),
         };
         File.WriteAllText(Path.Combine(folder, MetricsFile), JsonSerializer.Serialize(metrics, new JsonSerializerOptions
         {
@@ -110,9 +111,13 @@ public sealed class HtmlReport
         }
         if (Calibration is { } c)
         {
-            // The reliability diagram as a table: per confidence bin, the photos in it and the share that were right.
+            // The reliability diagram, drawn next to the page, then as a table: per confidence bin, the photos in it and the share that were right.
+            var diagram = Path.GetFileName(InterpretationPictures.WriteReliability(c, folder));
             html.Append($"<h2>Calibration</h2>\n<p>Expected calibration error (15 bins): {F(c.EcePlain)} with the plain softmax, {F(c.EceCalibrated)} " +
                 $"with the logits divided by the fitted temperature {F(c.Temperature)}. A calibrated model is right about as often as it is confident.</p>\n");
+            html.Append($"<figure><img src=\"{H(Uri.EscapeDataString(diagram))}\" alt=\"Reliability diagram\"><figcaption>Reliability diagram: per confidence bin, " +
+                "the share of validation photos that were right against their mean confidence, before (plain softmax) and after the temperature; " +
+                "a calibrated model lies on the diagonal, and a bigger marker holds more photos.</figcaption></figure>\n");
             html.Append("<table><tr><th>confidence</th><th>photos (plain)</th><th>mean confidence</th><th>right</th><th>photos (calibrated)</th><th>mean confidence</th><th>right</th></tr>\n");
             for (int b = 0; b < c.Plain.Length; b++)
             {
