@@ -6,13 +6,14 @@ each candidate ("higher = more likely outside") with AUROC and the share of outs
 in-distribution acceptance (the bench's own definitions) and prints one markdown table per outside set, mean ± sd
 over the seeds found.
 
-    python3 bench/ood_features.py DIR [--max-rows 1000]
+    python3 bench/ood_features.py DIR [--max-rows 1000] [--json OUT.json]
 """
-import glob, os, re, statistics, sys
+import glob, json, os, re, statistics, sys
 import numpy as np
 
 folder = sys.argv[1]
 max_rows = int(sys.argv[sys.argv.index("--max-rows") + 1]) if "--max-rows" in sys.argv else None
+json_out = sys.argv[sys.argv.index("--json") + 1] if "--json" in sys.argv else None
 
 
 def load(prefix, name):
@@ -126,7 +127,7 @@ def candidates(train, valid, outside):
     for a, b in (("energy", "knn1_penultimate"), ("energy", "knn5_penultimate"), ("energy", "knn1_pooled_std"), ("energy", "knn5_pooled_std"), ("msp", "knn5_penultimate"), ("energy", "maha_l2_pooled_std")):
         za, zb = z(a), z(b)
         scores[f"{a}+{b}"] = {s: za[s] + zb[s] for s in sets}
-    return {n: (auroc(s["valid"], s["outside"]), accepted(s["valid"], s["outside"])) for n, s in scores.items()}
+    return {n: (float(auroc(s["valid"], s["outside"])), accepted(s["valid"], s["outside"])) for n, s in scores.items()}
 
 
 def stat(values):
@@ -151,3 +152,7 @@ for outside, by_seed in results.items():
     names = list(by_seed[seeds[0]])
     for n in sorted(names, key=lambda n: -statistics.mean(by_seed[s][n][0] for s in seeds)):
         print(f"| {n} | {stat([by_seed[s][n][0] for s in seeds])} | {stat([by_seed[s][n][1] for s in seeds])} |")
+
+if json_out:
+    with open(json_out, "w") as f:
+        json.dump({o: {str(seed): {n: {"auroc": a, "accepted_at_95": b} for n, (a, b) in r.items()} for seed, r in by_seed.items()} for o, by_seed in results.items()}, f, indent=1)
