@@ -62,13 +62,39 @@ internal sealed class ScoreCalibration
     {
         if (FeatureRows is null) return Energies(logits);
         ArgumentNullException.ThrowIfNull(pooled);
-        using var scope = torch.NewDisposeScope();
-        var x = torch.nn.functional.normalize(pooled.detach().cpu().to(torch.float32), p: 2, dim: 1);
-        var bank = torch.tensor(FeatureRows, [Rows, Features]);
-        int k = Math.Min(Neighbours, Rows);
-        // |a − b|² = 2 − 2 a·b for unit vectors: the k-th nearest is the k-th largest cosine.
-        var kth = x.matmul(bank.t()).topk(k, dim: 1).values.select(1, k - 1);
-        return kth.mul(-2).add(2).clamp_min(0).sqrt().data<float>().ToArray();
+        float[] x;
+        using (torch.NewDisposeScope()) x = pooled.detach().cpu().to(torch.float32).contiguous().data<float>().ToArray();
+        int n = x.Length / Features, k = Math.Min(Neighbours, Rows);
+        var scores = new float[n];
+        var nearest = new float[k];
+        // In managed code: N × rows dot products are a few million multiply-adds, less than making a tensor of the rows per call.
+        for (int i = 0; i < n; i++)
+        {
+            var row = x.AsSpan(i * Features, Features);
+            float norm = MathF.Sqrt(Dot(row, row));
+            nearest.AsSpan().Fill(float.NegativeInfinity); // the k largest cosines so far, descending
+            for (int r = 0; r < Rows; r++)
+            {
+                float cosine = Dot(row, FeatureRows.AsSpan(r * Features, Features)) / Math.Max(norm, 1e-12f);
+                if (cosine <= nearest[k - 1]) continue;
+                int at = k - 1;
+                while (at > 0 && nearest[at - 1] < cosine) { nearest[at] = nearest[at - 1]; at--; }
+                nearest[at] = cosine;
+            }
+            // |a − b|² = 2 − 2 a·b for unit vectors: the k-th nearest row is the one with the k-th largest cosine.
+            scores[i] = MathF.Sqrt(Math.Max(2 - 2 * nearest[k - 1], 0));
+        }
+        return scores;
+    }
+
+    static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        var sum = System.Numerics.Vector<float>.Zero;
+        int i = 0, width = System.Numerics.Vector<float>.Count;
+        for (; i <= a.Length - width; i += width) sum += new System.Numerics.Vector<float>(a[i..]) * new System.Numerics.Vector<float>(b[i..]);
+        float total = System.Numerics.Vector.Sum(sum);
+        for (; i < a.Length; i++) total += a[i] * b[i];
+        return total;
     }
 
     /// <summary>The energy −logsumexp of each row of the raw <paramref name="logits"/> [N, classes]: higher is further from every class.</summary>
@@ -78,7 +104,7 @@ internal sealed class ScoreCalibration
         return logits.detach().cpu().to(torch.float32).logsumexp(1).neg().data<float>().ToArray();
     }
 
-    /// <summary>Writes the temperature, the share, the threshold and (format 0x00010005) the feature rows.</summary>
+    /// <summary>Writes the temperature, the share, the threshold and (format 0x00010005) the feature rows: none (0 × 0) for the energy score.</summary>
     public void Write(BinaryWriter w, bool withFeatureRows)
     {
         w.Write(Temperature);
@@ -105,9 +131,11 @@ internal sealed class ScoreCalibration
         if (!withFeatureRows) return new ScoreCalibration(temperature, share, threshold);
 
         int rows = r.ReadInt32(), storedFeatures = r.ReadInt32();
-        if (rows < 1 || rows > ModelFileLimits.MaxOutlierFeatureRows)
-            throw new InvalidDataException($"declares {rows:N0} outlier feature rows (at least 1, at most {ModelFileLimits.MaxOutlierFeatureRows:N0}, ModelFileLimits.MaxOutlierFeatureRows)");
-        if (storedFeatures != features)
+        if (rows < 0 || rows > ModelFileLimits.MaxOutlierFeatureRows)
+            throw new InvalidDataException($"declares {rows:N0} outlier feature rows (at most {ModelFileLimits.MaxOutlierFeatureRows:N0}, ModelFileLimits.MaxOutlierFeatureRows)");
+        // No rows: a calibration from a model that scored the energy (format 0x00010004), saved again.
+        if (rows == 0 && storedFeatures == 0) return new ScoreCalibration(temperature, share, threshold);
+        if (rows == 0 || storedFeatures != features)
             throw new InvalidDataException($"has outlier feature rows of {storedFeatures:N0} features, but the model's pooled features number {features:N0}");
         long bytes = 4L * rows * features;
         if (r.BaseStream.CanSeek && bytes > r.BaseStream.Length - r.BaseStream.Position)

@@ -197,6 +197,17 @@ public sealed class ScoreCalibrationTests
             Assert.AreEqual(energy, scores[i], 1e-3 * Math.Max(1, Math.Abs(energy)), $"row {i}");
             Assert.AreEqual(scores[i] > -1.5f, unknown[i], $"row {i}");
         }
+
+        // Saved again in today's format, it keeps scoring the energy with its threshold.
+        _ml.Model.Save(loaded, _data.Schema, path = folder.Combine("energy-resaved.zip"));
+        old.Dispose();
+        var resaved = new MLContext().Model.Load(path, out _);
+        var again = ((IEnumerable<ITransformer>)resaved).OfType<ImageClassifierTransformer>().Single();
+        Assert.AreEqual(-1.5f, again.UnknownThreshold);
+        Assert.IsFalse(again.Calibration!.UsesFeatures);
+        var rescored = resaved.Transform(rows).GetColumn<float>("OutlierScore").ToArray();
+        for (int i = 0; i < scores.Length; i++) Assert.AreEqual(scores[i], rescored[i], 1e-4f * Math.Max(1, Math.Abs(scores[i])), $"row {i}");
+        again.Dispose();
     }
 
     [TestMethod]
