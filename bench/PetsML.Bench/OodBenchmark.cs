@@ -21,9 +21,10 @@ namespace PetsML.Bench;
 /// </summary>
 internal static class OodBenchmark
 {
-    public const string Help = "calibration + unknown-photo scores: --data PETS_DIR --far DIR [--seeds 0,1,2,3,4] [--hold-out BREED] [--epochs 2] [--bs 32] [--precision auto] [--out-dir DIR]";
+    public const string Help = "calibration + unknown-photo scores: --data PETS_DIR --far DIR [--seeds 0,1,2,3,4] [--hold-out BREED] [--epochs 2] [--bs 32] [--precision auto] [--out-dir DIR] [--features-dir DIR: per seed, .npy dumps of the logits and features]";
 
-    // "shipped" is the model's own OutlierScore column (energy since the switch; earlier runs recorded a Mahalanobis distance there).
+    // "shipped" is the model's own OutlierScore column: the 5th-nearest-neighbour distance in the pooled features now; runs
+    // before recorded the energy there, and seed 0's first run a Mahalanobis distance (bench/README.md says which is which).
     static readonly string[] Candidates = ["msp", "msp_calibrated", "max_logit", "energy", "shipped"];
 
     public static int Run(string[] args)
@@ -34,6 +35,8 @@ internal static class OodBenchmark
         var seeds = a.String("seeds", "0,1,2,3,4")!.Split(',').Select(int.Parse).ToArray();
         var outDir = a.String("out-dir");
         if (outDir is not null) Directory.CreateDirectory(outDir);
+        var featuresDir = a.String("features-dir");
+        if (featuresDir is not null) Directory.CreateDirectory(featuresDir);
         torch.set_num_threads(a.Int("threads", 2));
         var drawn = DemoDataSet.Ensure(Path.Combine(Path.GetTempPath(), "petsml-ood-drawn"));
         var breeds = Directory.GetFiles(data, "*.jpg").Select(f => System.Text.RegularExpressions.Regex.Match(Path.GetFileName(f), @"(.+)_\d+\.\w+$").Groups[1].Value)
@@ -61,6 +64,11 @@ internal static class OodBenchmark
                     ["valid_flagged_by_model"] = inDist.Unknown.Count(u => u) / (double)inDist.Count,
                 };
                 Write(outDir, $"seed{seed}-all.json", result);
+                if (featuresDir is not null)
+                {
+                    var train = Score(ml, full.Model, full.Training);
+                    Dump(featuresDir, $"seed{seed}-all", ("train", train, full.TrainingLabels), ("valid", inDist, full.Labels), ("far_photos", farClothes, null), ("far_drawn", farDrawn, null));
+                }
             }
             // One class held out: near.
             var heldOut = a.String("hold-out") ?? breeds[seed % breeds.Length];
@@ -78,6 +86,11 @@ internal static class OodBenchmark
                     ["near_flagged_by_model"] = near.Unknown.Count(u => u) / (double)near.Count,
                 };
                 Write(outDir, $"seed{seed}-near-{heldOut}.json", result);
+                if (featuresDir is not null)
+                {
+                    var train = Score(ml, two.Model, two.Training);
+                    Dump(featuresDir, $"seed{seed}-near", ("train", train, two.TrainingLabels), ("valid", inDist, two.Labels), ("near", near, null));
+                }
             }
         }
         return 0;
@@ -92,11 +105,13 @@ internal static class OodBenchmark
         if (folder is not null) File.WriteAllText(Path.Combine(folder, name), json);
     }
 
-    sealed class Trained(ImageClassifierTransformer model, string[] validation, int[] labels) : IDisposable
+    sealed class Trained(ImageClassifierTransformer model, string[] validation, int[] labels, string[] training, int[] trainingLabels) : IDisposable
     {
         public ImageClassifierTransformer Model { get; } = model;
         public string[] Validation { get; } = validation;
         public int[] Labels { get; } = labels;
+        public string[] Training { get; } = training;
+        public int[] TrainingLabels { get; } = trainingLabels;
         public void Dispose() => Model.Dispose();
     }
 
@@ -118,11 +133,12 @@ internal static class OodBenchmark
         var scored = ml.Data.ValidationRows(model.Transform(rows));
         var validation = scored.GetColumn<string>("ImagePath").ToArray();
         var names = classifier.ClassNames.ToList();
-        var labels = validation.Select(f => names.IndexOf(System.Text.RegularExpressions.Regex.Match(Path.GetFileName(f), @"(.+)_\d+\.\w+$").Groups[1].Value)).ToArray();
-        return new Trained(classifier, validation, labels);
+        int Label(string f) => names.IndexOf(System.Text.RegularExpressions.Regex.Match(Path.GetFileName(f), @"(.+)_\d+\.\w+$").Groups[1].Value);
+        var training = files.Except(validation).OrderBy(f => f, StringComparer.Ordinal).ToArray();
+        return new Trained(classifier, validation, validation.Select(Label).ToArray(), training, training.Select(Label).ToArray());
     }
 
-    sealed record Scores(List<float[]> Logits, List<float> Outlier, List<bool> Unknown, float Temperature)
+    sealed record Scores(List<float[]> Logits, List<float> Outlier, List<bool> Unknown, float Temperature, List<float[]> Pooled, List<float[]> Penultimate)
     {
         public int Count => Logits.Count;
 
@@ -151,7 +167,7 @@ internal static class OodBenchmark
         var rows = ml.Data.LoadFromEnumerable(files.Select(f => new ImageFileRow { ImagePath = f }));
         var features = ml.Transforms.Presize(new PresizeOptions { Size = 460 })
             .Append(ml.Transforms.AugmentImages(new AugmentOptions { Size = 224 })).Fit(rows).Transform(rows);
-        var result = new Scores([], [], [], classifier.Temperature);
+        var result = new Scores([], [], [], classifier.Temperature, [], []);
         var batch = new List<float[]>();
         void Flush()
         {
@@ -161,6 +177,9 @@ internal static class OodBenchmark
             result.Logits.AddRange(outputs.Logits);
             result.Outlier.AddRange(outputs.OutlierScores);
             result.Unknown.AddRange(outputs.OutlierScores.Select(classifier.IsUnknown));
+            var (_, pooled, penultimate) = classifier.ForwardWithFeatures(torch.tensor(batch.SelectMany(b => b).ToArray(), [batch.Count, 3, 224, 224]));
+            result.Pooled.AddRange(Rows(pooled));
+            result.Penultimate.AddRange(Rows(penultimate));
             batch.Clear();
         }
         foreach (var row in features.GetColumn<float[]>(classifier.FeatureColumnName))
@@ -170,6 +189,38 @@ internal static class OodBenchmark
         }
         Flush();
         return result;
+    }
+
+    static IEnumerable<float[]> Rows(torch.Tensor t)
+    {
+        int n = (int)t.shape[0], d = (int)t.shape[1];
+        var flat = t.data<float>().ToArray();
+        return Enumerable.Range(0, n).Select(i => flat.AsSpan(i * d, d).ToArray());
+    }
+
+    /// <summary>Per set, {prefix}-{set}-{logits|pooled|penultimate|labels}.npy (float32 / int32, row-major) for bench/ood_features.py.</summary>
+    static void Dump(string folder, string prefix, params (string Name, Scores Scores, int[]? Labels)[] sets)
+    {
+        foreach (var (name, scores, labels) in sets)
+        {
+            Npy(Path.Combine(folder, $"{prefix}-{name}-logits.npy"), scores.Logits);
+            Npy(Path.Combine(folder, $"{prefix}-{name}-pooled.npy"), scores.Pooled);
+            Npy(Path.Combine(folder, $"{prefix}-{name}-penultimate.npy"), scores.Penultimate);
+            if (labels is not null) Npy(Path.Combine(folder, $"{prefix}-{name}-labels.npy"), labels.Select(l => new[] { (float)l }).ToList());
+        }
+    }
+
+    static void Npy(string path, List<float[]> rows)
+    {
+        int n = rows.Count, d = n == 0 ? 0 : rows[0].Length;
+        var header = $"{{'descr': '<f4', 'fortran_order': False, 'shape': ({n}, {d}), }}";
+        int total = 10 + header.Length + 1;
+        header = header.PadRight(header.Length + (64 - total % 64) % 64) + "\n";
+        using var w = new BinaryWriter(File.Create(path));
+        w.Write(new byte[] { 0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y', 1, 0 });
+        w.Write((ushort)header.Length);
+        w.Write(System.Text.Encoding.ASCII.GetBytes(header));
+        foreach (var row in rows) foreach (var v in row) w.Write(v);
     }
 
     /// <summary>AUROC and the outside share accepted at 95% in-distribution acceptance, per candidate.</summary>

@@ -26,6 +26,7 @@ var verbs = new Dictionary<string, (string Help, Func<string[], int> Run)>(Strin
     ["plan-sweep"] = (PlanSweepBenchmark.Help, PlanSweepBenchmark.Run),
     ["gradcam-centre"] = (GradCamCentreBenchmark.Help, GradCamCentreBenchmark.Run),
     ["ood"] = (OodBenchmark.Help, OodBenchmark.Run),
+    ["ood-cost"] = (OodCostBenchmark.Help, OodCostBenchmark.Run),
 };
 
 if (args.Length == 0 || !verbs.TryGetValue(args[0], out var verb))

@@ -46,7 +46,7 @@ internal sealed class FineTuningSession : IDisposable
     {
         using var augmenter = new BatchAugmenter(_input.Augment);
         var options = new PetsML.Transforms.Batching.BatchSourceOptions { BatchSize = classifier.InferenceBatchSize, Seed = seed, Device = TorchSharp.torch.CPU };
-        var train = new PetsML.Transforms.Batching.ImageBatchSource(TrainItems, _input.Steps.Presize, augmenter, training: false, options);
+        var train = new PetsML.Transforms.Batching.ImageBatchSource(ScoreCalibrationFit.SampleTraining(TrainItems, seed), _input.Steps.Presize, augmenter, training: false, options);
         var valid = ValidItems.Count > 0 ? new PetsML.Transforms.Batching.ImageBatchSource(ValidItems, _input.Steps.Presize, augmenter, training: false, options) : null;
         return ScoreCalibrationFit.Fit(classifier, train, valid, acceptShare, log);
     }

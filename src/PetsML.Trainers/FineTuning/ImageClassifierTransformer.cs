@@ -40,16 +40,22 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
 {
     // 0x00010002: column names, input kind, and the presize/augment settings of the validation path.
     // 0x00010003: the training plan (batch, epochs, learning rate; what the user set), when the model was trained with one.
-    // 0x00010004: the score calibration (temperature, outlier statistics and threshold). An older PetsML cannot read it
-    // (it would load the model with uncalibrated scores and no threshold), so it is also the version a reader needs.
-    internal static readonly ModelVersion Version = new("PETSCLSF", 0x00010004, 0x00010004, 0x00010001,
+    // 0x00010004: the score calibration (temperature, accepted share, threshold of the energy score). An older PetsML
+    // cannot read it (it would load the model with uncalibrated scores and no threshold), so it is also the version a reader needs.
+    // 0x00010005: the outlier score's training feature rows (the score becomes the k-th nearest neighbour distance); an
+    // older PetsML would misread them, so it is the version a reader needs too.
+    internal static readonly ModelVersion Version = new("PETSCLSF", 0x00010005, 0x00010005, 0x00010001,
         "PetsMLImageClassifier", typeof(ImageClassifierTransformer).Assembly);
 
-    // The format before the calibration, which Save can still write so that tests prove such models load.
+    // The formats before the calibration and before the feature rows, which Save can still write so that tests prove such models load.
     static readonly ModelVersion VersionBeforeCalibration = Version with { VersionWritten = 0x00010003, VersionReadable = 0x00010001 };
+    static readonly ModelVersion VersionWithEnergyScore = Version with { VersionWritten = 0x00010004, VersionReadable = 0x00010004 };
 
     /// <summary>Save writes the 0x00010003 format (no calibration), as PetsML did before it: for tests of loading old models.</summary>
     internal bool SaveInFormatBeforeCalibration { get; set; }
+
+    /// <summary>Save writes the 0x00010004 format (calibration without feature rows: the energy score): for tests of loading old models.</summary>
+    internal bool SaveInFormatWithEnergyScore { get; set; }
 
     const string WeightsEntry = "Weights.dat";
     readonly torch.Device _device;
@@ -114,7 +120,11 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
     /// </summary>
     internal TrainingPlan? Plan { get; set; }
 
-    /// <summary>The out-of-distribution score column: the energy of the logits, −logsumexp (higher: further from every class).</summary>
+    /// <summary>
+    /// The out-of-distribution score column: the distance of the photo's pooled body features (unit length) to the 5th
+    /// nearest stored training photo's (higher: further from everything the model was trained on); the energy of the
+    /// logits, −logsumexp, for models saved before the feature rows (docs/calibration.md).
+    /// </summary>
     public const string OutlierScoreColumnName = "OutlierScore";
 
     /// <summary>The Boolean column that is true when <see cref="OutlierScoreColumnName"/> is above <see cref="UnknownThreshold"/>.</summary>
@@ -220,14 +230,17 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
     internal ClassifierOutputs Predict(torch.Tensor images)
     {
         using var scope = torch.NewDisposeScope();
-        var logits = ForwardLogits(images);
+        var calibration = Calibration;
+        torch.Tensor logits, pooled = null!;
+        if (calibration is { UsesFeatures: true }) (logits, pooled, _) = ForwardWithFeatures(images);
+        else logits = ForwardLogits(images);
         int n = (int)logits.shape[0], k = ClassNames.Count;
         var flatLogits = logits.data<float>().ToArray();
         using var probabilities = torch.nn.functional.softmax(logits.div(Temperature), 1);
         var flat = probabilities.data<float>().ToArray();
         var rows = Enumerable.Range(0, n).Select(i => flat.AsSpan(i * k, k).ToArray()).ToArray();
         var logitRows = Enumerable.Range(0, n).Select(i => flatLogits.AsSpan(i * k, k).ToArray()).ToArray();
-        var outliers = Calibration is null ? Enumerable.Repeat(float.NaN, n).ToArray() : ScoreCalibration.OutlierScores(logits);
+        var outliers = calibration is null ? Enumerable.Repeat(float.NaN, n).ToArray() : calibration.OutlierScores(logits, pooled);
         return new ClassifierOutputs(rows, outliers, logitRows);
     }
 
@@ -235,7 +248,16 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
     internal bool IsUnknown(float outlierScore) => Calibration is { } c && outlierScore > c.Threshold;
 
     /// <summary>The logits [N, classes] of a batch, as an fp32 CPU tensor the caller disposes.</summary>
-    internal torch.Tensor ForwardLogits(torch.Tensor images)
+    internal torch.Tensor ForwardLogits(torch.Tensor images) => Forward(images, features: false).Logits;
+
+    /// <summary>The logits, pooled body features and penultimate features of a batch, as fp32 CPU tensors the caller disposes.</summary>
+    internal (torch.Tensor Logits, torch.Tensor Pooled, torch.Tensor Penultimate) ForwardWithFeatures(torch.Tensor images)
+    {
+        var (logits, pooled, penultimate) = Forward(images, features: true);
+        return (logits, pooled!, penultimate!);
+    }
+
+    (torch.Tensor Logits, torch.Tensor? Pooled, torch.Tensor? Penultimate) Forward(torch.Tensor images, bool features)
     {
         lock (_forwardLock)
         {
@@ -250,8 +272,10 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
                 var x = images.to(_device);
                 if (_bf16Model is not null) x = x.to(torch.ScalarType.BFloat16);
                 if (InferenceChannelsLast) x = MemoryLayout.ToChannelsLast(x);
-                var logits = (_bf16Model ?? Model).call(x);
-                return logits.to(torch.ScalarType.Float32).cpu().contiguous().MoveToOuterDisposeScope();
+                static torch.Tensor Out(torch.Tensor t) => t.to(torch.ScalarType.Float32).cpu().contiguous().MoveToOuterDisposeScope();
+                if (!features) return (Out((_bf16Model ?? Model).call(x)), null, null);
+                var (logits, pooled, penultimate) = (_bf16Model ?? Model).ForwardWithFeatures(x);
+                return (Out(logits), Out(pooled), Out(penultimate));
             }
             finally { if (threads > 0) torch.set_num_threads(previousThreads); }
         }
@@ -546,7 +570,7 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
 
     public override void Save(ModelSaveContext ctx)
     {
-        var w = MlNetInternals.BeginSave(ctx, SaveInFormatBeforeCalibration ? VersionBeforeCalibration : Version);
+        var w = MlNetInternals.BeginSave(ctx, SaveInFormatBeforeCalibration ? VersionBeforeCalibration : SaveInFormatWithEnergyScore ? VersionWithEnergyScore : Version);
         w.Write((int)Architecture);
         w.Write(FeatureColumnName);
         w.Write(ImageSize);
@@ -561,8 +585,10 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
         Plan?.Write(w);
         if (!SaveInFormatBeforeCalibration)
         {
-            w.Write(Calibration is not null);
-            Calibration?.Write(w);
+            // The 0x00010004 format has no feature rows: its readers score the energy, so only the threshold of an energy fit fits it.
+            var calibration = SaveInFormatWithEnergyScore && Calibration is { UsesFeatures: true } ? null : Calibration;
+            w.Write(calibration is not null);
+            calibration?.Write(w, withFeatureRows: !SaveInFormatWithEnergyScore);
         }
         lock (_forwardLock)
         {
@@ -637,7 +663,9 @@ public sealed class ImageClassifierTransformer : RowMappingTransformer, IDisposa
             }
             if (ctx.VersionWritten >= 0x00010004 && r.ReadBoolean())
             {
-                try { calibration = ScoreCalibration.Read(r); }
+                // The feature count comes from the architecture, never from the file (docs/guarantees.md).
+                int features = 2 * (int)ResNetBody.OutputChannelsOf(architecture);
+                try { calibration = ScoreCalibration.Read(r, withFeatureRows: ctx.VersionWritten >= 0x00010005, features); }
                 catch (InvalidDataException e) { throw Bad(e.Message); }
             }
         }

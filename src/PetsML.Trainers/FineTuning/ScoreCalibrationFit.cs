@@ -1,59 +1,87 @@
 using PetsML.Transforms.Batching;
+using PetsML.Transforms.Interop.MlNet;
 using TorchSharp;
 
 namespace PetsML.Trainers.FineTuning;
 
 /// <summary>
-/// Fits a <see cref="ScoreCalibration"/> at the end of Fit: the validation rows' logits give the temperature and their
-/// energies the threshold. The pass takes the deterministic validation path (no augmentation).
+/// Fits a <see cref="ScoreCalibration"/> at the end of Fit: the pooled features of (a seeded sample of) the training
+/// rows become the outlier score's neighbours; the validation rows' logits give the temperature and their scores the
+/// threshold. Both passes take the deterministic validation path (no augmentation).
 /// </summary>
 internal static class ScoreCalibrationFit
 {
-    /// <summary>Runs the classifier over the validation rows and fits; with none the temperature stays 1 and the threshold comes from the training rows.</summary>
+    /// <summary>
+    /// Runs the classifier over both sets and fits; <paramref name="training"/> should hold at most
+    /// <see cref="ModelFileLimits.MaxOutlierFeatureRows"/> rows (<see cref="SampleTraining"/>). With no validation rows the
+    /// temperature stays 1 and the threshold comes from the training rows.
+    /// </summary>
     public static ScoreCalibration Fit(ImageClassifierTransformer classifier, ImageBatchSource training, ImageBatchSource? validation, double acceptShare, Action<string> log)
     {
         int k = classifier.ClassNames.Count;
+        var (trainLabels, trainLogits, trainPooled) = Collect(classifier, training);
+        int d = trainPooled.Length / trainLabels.Length;
+        var neighbours = new ScoreCalibration(1, (float)acceptShare, 0, trainPooled, d);
         float temperature = 1;
         float[] thresholdScores;
         if (validation is { ItemCount: > 0 })
         {
-            var (validLabels, validLogits) = Collect(classifier, validation);
+            var (validLabels, validLogits, validPooled) = Collect(classifier, validation);
             temperature = (float)Temperature(validLogits, validLabels, k);
-            thresholdScores = Energies(validLogits, validLabels.Length, k);
+            thresholdScores = Scores(neighbours, validLogits, validPooled, validLabels.Length);
             double before = NegativeLogLikelihood(validLogits, validLabels, k, 1), after = NegativeLogLikelihood(validLogits, validLabels, k, temperature);
             log($"Calibration: temperature {temperature:0.###} fitted on {validLabels.Length} validation rows (their NLL {before:0.####} → {after:0.####}).");
         }
         else
         {
-            var (trainLabels, trainLogits) = Collect(classifier, training);
-            thresholdScores = Energies(trainLogits, trainLabels.Length, k);
+            // Each training row is its own nearest neighbour: the score skips none, so this threshold is stricter still.
+            thresholdScores = Scores(neighbours, trainLogits, trainPooled, trainLabels.Length);
             log("Calibration: no validation rows, so the temperature stays 1 and the unknown threshold comes from the training rows (too strict for new photos).");
         }
         float threshold = Threshold(thresholdScores, acceptShare);
-        log($"Unknown threshold: outlier score {threshold:0.###} accepts {acceptShare:P0} of those rows.");
-        return new ScoreCalibration(temperature, (float)acceptShare, threshold);
+        log($"Unknown threshold: outlier score {threshold:0.###} (distance to the {Math.Min(ScoreCalibration.Neighbours, neighbours.Rows)}th nearest of {neighbours.Rows} training photos' features) accepts {acceptShare:P0} of those rows.");
+        return new ScoreCalibration(temperature, (float)acceptShare, threshold, trainPooled, d);
     }
 
-    static float[] Energies(float[] logits, int rows, int classes)
+    /// <summary>At most <see cref="ModelFileLimits.MaxOutlierFeatureRows"/> of <paramref name="items"/>, drawn with <paramref name="seed"/>, in their order.</summary>
+    internal static IReadOnlyList<T> SampleTraining<T>(IReadOnlyList<T> items, int seed)
     {
-        using var tensor = torch.tensor(logits, [rows, classes]);
-        return ScoreCalibration.OutlierScores(tensor);
+        if (items.Count <= ModelFileLimits.MaxOutlierFeatureRows) return items;
+        var random = new Random(seed);
+        var chosen = Enumerable.Range(0, items.Count).OrderBy(_ => random.Next()).Take(ModelFileLimits.MaxOutlierFeatureRows).Order();
+        return chosen.Select(i => items[i]).ToArray();
     }
 
-    static (int[] Labels, float[] Logits) Collect(ImageClassifierTransformer classifier, ImageBatchSource source)
+    static float[] Scores(ScoreCalibration calibration, float[] logits, float[] pooled, int rows)
+    {
+        using var l = torch.tensor(logits, [rows, logits.Length / rows]);
+        using var p = torch.tensor(pooled, [rows, pooled.Length / rows]);
+        return calibration.OutlierScores(l, p);
+    }
+
+    /// <summary>Labels, logits and unit-length pooled features of every row of <paramref name="source"/>, row-major.</summary>
+    static (int[] Labels, float[] Logits, float[] Pooled) Collect(ImageClassifierTransformer classifier, ImageBatchSource source)
     {
         var labels = new List<int>();
         var logits = new List<float>();
+        var pooled = new List<float>();
         foreach (var batch in source.GetBatches(0))
         {
             using (batch)
             {
-                using var l = classifier.ForwardLogits(batch.Images);
-                labels.AddRange(batch.Labels.data<long>().ToArray().Select(v => (int)v));
-                logits.AddRange(l.data<float>().ToArray());
+                var (l, p, penultimate) = classifier.ForwardWithFeatures(batch.Images);
+                using (l)
+                using (p)
+                using (penultimate)
+                using (var unit = torch.nn.functional.normalize(p, p: 2, dim: 1))
+                {
+                    labels.AddRange(batch.Labels.data<long>().ToArray().Select(v => (int)v));
+                    logits.AddRange(l.data<float>().ToArray());
+                    pooled.AddRange(unit.data<float>().ToArray());
+                }
             }
         }
-        return (labels.ToArray(), logits.ToArray());
+        return (labels.ToArray(), logits.ToArray(), pooled.ToArray());
     }
 
     /// <summary>

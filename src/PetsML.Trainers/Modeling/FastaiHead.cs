@@ -103,4 +103,19 @@ internal sealed class FastaiHead : nn.Module<Tensor, Tensor>
         foreach (var layer in layers) y = layer.call(y);
         return y.MoveToOuterDisposeScope();
     }
+
+    /// <summary>
+    /// The logits, the pooled body features [N, 2nf] (the flatten's output) and what the output linear reads
+    /// [N, <see cref="HiddenFeatures"/>] (the hidden BatchNorm's output: the penultimate features the out-of-distribution
+    /// score measures; in eval mode the dropout before the output linear is the identity).
+    /// </summary>
+    public (Tensor Logits, Tensor Pooled, Tensor Penultimate) ForwardWithFeatures(Tensor x)
+    {
+        using var scope = torch.NewDisposeScope();
+        var pooled = layers[1].call(layers[0].call(x));
+        var y = pooled;
+        for (int i = 2; i < layers.Length - 1; i++) y = layers[i].call(y);
+        var logits = layers[^1].call(y);
+        return (logits.MoveToOuterDisposeScope(), pooled.MoveToOuterDisposeScope(), y.MoveToOuterDisposeScope());
+    }
 }

@@ -218,6 +218,14 @@ internal sealed class ImageClassifier : nn.Module<Tensor, Tensor>, IReplicableMo
         return head.call(body.call(renormalised)).MoveToOuterDisposeScope();
     }
 
+    /// <summary><see cref="forward"/>, also returning the pooled body features and the head's penultimate ones (<see cref="FastaiHead.ForwardWithFeatures"/>).</summary>
+    public (Tensor Logits, Tensor Pooled, Tensor Penultimate) ForwardWithFeatures(Tensor x)
+    {
+        using var scope = torch.NewDisposeScope();
+        var (logits, pooled, penultimate) = head.ForwardWithFeatures(body.call(x.mul(input_scale).add_(input_shift)));
+        return (logits.MoveToOuterDisposeScope(), pooled.MoveToOuterDisposeScope(), penultimate.MoveToOuterDisposeScope());
+    }
+
     /// <summary>The body's output for <paramref name="x"/> (the input map applied): the last block's activations, what Grad-CAM weighs.</summary>
     internal Tensor BodyActivations(Tensor x)
     {

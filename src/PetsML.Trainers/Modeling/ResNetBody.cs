@@ -27,6 +27,10 @@ internal sealed class ResNetBody : nn.Module<Tensor, Tensor>
     /// <summary>Channels of the output feature map: 512 for BasicBlock bodies, 2048 for ResNet-50.</summary>
     public long OutputChannels { get; }
 
+    /// <summary>The channels the body of <paramref name="architecture"/> outputs, without building it.</summary>
+    public static long OutputChannelsOf(ResNetArchitecture architecture) =>
+        512L * (Layout(architecture).Bottleneck ? Bottleneck.Expansion : BasicBlock.Expansion);
+
     private ResNetBody(ResNetArchitecture architecture) : base(nameof(ResNetBody))
     {
         Architecture = architecture;

@@ -22,6 +22,12 @@ internal static class ModelFileLimits
     /// <summary>Most class names a label step or the classifier may declare (above ImageNet-21k's 21,841).</summary>
     public const int MaxLabels = 30_000;
 
+    /// <summary>
+    /// Most training photos whose pooled features the image classifier keeps for its outlier score (docs/calibration.md):
+    /// Fit keeps a seeded sample of this many; ResNet-18's 1,024 features make that 4 MB, ResNet-50's 4,096 make 16 MB.
+    /// </summary>
+    public const int MaxOutlierFeatureRows = 1_000;
+
     /// <summary>Most validation keys a RandomSplit may declare: one per validation photo (Pets has 7,390 photos in all).</summary>
     public const int MaxSplitKeys = 10_000_000;
 

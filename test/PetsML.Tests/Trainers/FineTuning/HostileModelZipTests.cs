@@ -159,6 +159,45 @@ public sealed class HostileModelZipTests
     }
 
     [TestMethod]
+    public void A_model_zip_declaring_too_many_outlier_feature_rows_is_refused_before_reading_them()
+    {
+        using var temp = new TempFolder("petsml-hostile-zip");
+        var path = temp.Combine("model.zip");
+        // A calibration with 3 stored training features (unit vectors of ResNet-18's 1,024 pooled features).
+        var ml = new MLContext(seed: 0).RegisterPetsML();
+        var model = ImageClassifier.Create(ResNetArchitecture.ResNet18, 3, seed: 0, pretrained: false);
+        var rows = new float[3 * 1024];
+        for (int r = 0; r < 3; r++) rows[r * 1024 + r] = 1;
+        using (var transformer = new ImageClassifierTransformer(model, ResNetArchitecture.ResNet18, ["a", "b", "c"], "Features", Size, "cpu", null)
+        { Calibration = new ScoreCalibration(1, 0.95f, 1.2f, rows, 1024) })
+            ml.Model.Save(transformer, ml.Data.LoadFromEnumerable(new[] { new Row() }).Schema, path);
+
+        var loaded = (ImageClassifierTransformer)new MLContext(seed: 0).RegisterPetsML().Model.Load(path, out _);
+        CollectionAssert.AreEqual(rows, loaded.Calibration!.FeatureRows, "the rows load back as written");
+        loaded.Dispose();
+
+        using (var zip = ZipFile.Open(path, ZipArchiveMode.Update))
+        {
+            var entry = ClassifierEntry(zip);
+            byte[] bytes;
+            using (var s = entry.Open()) { var m = new MemoryStream(); s.CopyTo(m); bytes = m.ToArray(); }
+            byte[] counts = [3, 0, 0, 0, 0, 4, 0, 0]; // rows 3, features 1,024
+            int at = bytes.AsSpan().IndexOf(counts);
+            Assert.IsGreaterThanOrEqualTo(0, at, "the row and feature counts are where Save writes them");
+            BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(at), 2_000_000);
+            var name = entry.FullName;
+            entry.Delete();
+            using var s2 = zip.CreateEntry(name).Open();
+            s2.Write(bytes);
+        }
+        var (e, allocated, tensors, _) = LoadRefused(path, temp);
+        StringAssert.Contains(e.Message, "declares 2,000,000 outlier feature rows (at most 1,000, ModelFileLimits.MaxOutlierFeatureRows)");
+        StringAssert.StartsWith(e.Message, "The image classifier in this model .zip");
+        Assert.AreEqual(0, tensors, "no tensor is created");
+        Assert.IsLessThan(16L << 20, allocated, $"managed bytes allocated: {allocated:N0}");
+    }
+
+    [TestMethod]
     public void A_saved_model_still_loads_with_the_same_weights_and_classes()
     {
         using var temp = new TempFolder("petsml-hostile-zip");
