@@ -20,8 +20,8 @@ internal sealed class OnnxExportOptions
     public string OutputName { get; init; } = "probabilities";
 
     /// <summary>
-    /// Name of the out-of-distribution output ([N, 1]: the classifier's OutlierScore, the energy −logsumexp of the
-    /// logits), written when the model has one (models trained before calibration have none). Default "outlier_score".
+    /// Name of the out-of-distribution output ([N, 1]: the classifier's OutlierScore, computed in the graph as the classifier
+    /// computes it), written when the model has one (models trained before calibration have none). Default "outlier_score".
     /// </summary>
     public string OutlierScoreName { get; init; } = "outlier_score";
 

@@ -131,21 +131,21 @@ internal static class OnnxExporter
             x = graph.Node("Transpose", "planar", [x], Ints("perm", 0, 3, 1, 2));
         x = Normalize(graph, x, weights, preprocessing.Normalization);
         x = Body(graph, x, weights, classifier.Model.Body);
-        x = Head(graph, x, weights);
+        var (pooled, logits) = Head(graph, x, weights);
         weights.EnsureAllTaken();
-        var logits = x;
+        x = logits;
         // The calibration's temperature (docs/calibration.md): softmax(logits / T), as the classifier's Score.
         if (classifier.Temperature != 1f)
             x = graph.Node("Div", "calibrated", [x, graph.Weight("temperature", [classifier.Temperature], 1)]);
         graph.Node("Softmax", "softmax", [x], Int("axis", 1));
         graph.NameLastOutput(options.OutputName);
         graph.Output(options.OutputName, Float, "N", classes);
-        if (classifier.Calibration is not null)
+        if (classifier.Calibration is { } calibration)
         {
-            // The classifier's OutlierScore: the energy of the raw logits, −logsumexp (docs/calibration.md). [N, 1], not
-            // [N], so that every output keeps a dimension after the batch axis (Triton's config needs one).
-            var logSumExp = graph.Node("ReduceLogSumExp", "logsumexp", [logits], Ints("axes", 1), Int("keepdims", 1));
-            graph.Node("Neg", "energy", [logSumExp]);
+            // The classifier's OutlierScore (docs/calibration.md) as [N, 1], not [N], so that every output keeps a
+            // dimension after the batch axis (Triton's config needs one).
+            if (calibration.FeatureRows is not null) NearestNeighbourDistance(graph, pooled, calibration);
+            else graph.Node("Neg", "energy", [graph.Node("ReduceLogSumExp", "logsumexp", [logits], Ints("axes", 1), Int("keepdims", 1))]);
             graph.NameLastOutput(options.OutlierScoreName);
             graph.Output(options.OutlierScoreName, Float, "N", 1);
         }
@@ -266,17 +266,40 @@ internal static class OnnxExporter
 
     /// <summary>
     /// fastai's head in eval mode: [max, avg] global pools, flatten, then BatchNorm1d → Linear twice (each
-    /// BatchNorm folded into the Linear after it: W·diag(s) and W·t as the bias), with ReLU between.
+    /// BatchNorm folded into the Linear after it: W·diag(s) and W·t as the bias), with ReLU between. Returns the pooled
+    /// features [N, 2·channels] (what the outlier score measures) and the logits.
     /// </summary>
-    private static string Head(OnnxGraphBuilder graph, string x, NetworkWeights weights)
+    private static (string Pooled, string Logits) Head(OnnxGraphBuilder graph, string x, NetworkWeights weights)
     {
         var max = graph.Node("GlobalMaxPool", "maxpool", [x]);
         var avg = graph.Node("GlobalAveragePool", "avgpool", [x]);
         x = graph.Node("Concat", "concatpool", [max, avg], Int("axis", 1));
-        x = graph.Node("Flatten", "flatten", [x], Int("axis", 1));
-        x = NormLinear(graph, x, weights, "head.2", "head.4");
+        var pooled = graph.Node("Flatten", "flatten", [x], Int("axis", 1));
+        x = NormLinear(graph, pooled, weights, "head.2", "head.4");
         x = graph.Node("Relu", "relu", [x]);
-        return NormLinear(graph, x, weights, "head.6", "head.8");
+        return (pooled, NormLinear(graph, x, weights, "head.6", "head.8"));
+    }
+
+    /// <summary>
+    /// The classifier's nearest-neighbour OutlierScore (ScoreCalibration.OutlierScores): the pooled features scaled to unit
+    /// length (x / max(‖x‖, 1e-12), as torch's normalize), their cosines with the stored unit-length training rows, the
+    /// k-th largest, and the distance √max(2 − 2·cos, 0) it means. The last node is the score, [N, 1].
+    /// </summary>
+    private static void NearestNeighbourDistance(OnnxGraphBuilder graph, string pooled, ScoreCalibration calibration)
+    {
+        int rows = calibration.Rows, features = calibration.Features, k = Math.Min(ScoreCalibration.Neighbours, rows);
+        var stored = calibration.FeatureRows!;
+        var transposed = new float[stored.Length]; // [features, rows]: MatMul's right-hand side
+        for (int r = 0; r < rows; r++)
+            for (int f = 0; f < features; f++) transposed[f * rows + r] = stored[r * features + f];
+        var norm = graph.Node("ReduceL2", "pooled_norm", [pooled], Ints("axes", 1), Int("keepdims", 1));
+        norm = graph.Node("Max", "pooled_norm", [norm, graph.Weight("outlier.eps", [1e-12f], 1)]);
+        var unit = graph.Node("Div", "pooled_unit", [pooled, norm]);
+        var cosines = graph.Node("MatMul", "cosines", [unit, graph.Weight("outlier.features", transposed, features, rows)]);
+        var nearest = graph.Nodes("TopK", "nearest", [cosines, graph.Int64Weight("outlier.k", [k], 1)], 2, Int("axis", 1), Int("largest", 1), Int("sorted", 1))[0];
+        var kth = graph.Node("Gather", "kth", [nearest, graph.Int64Weight("outlier.kth", [k - 1], 1)], Int("axis", 1));
+        var squared = graph.Node("Add", "squared", [graph.Node("Mul", "scaled", [kth, graph.Weight("outlier.minus_two", [-2f], 1)]), graph.Weight("outlier.two", [2f], 1)]);
+        graph.Node("Sqrt", "distance", [graph.Node("Relu", "clamped", [squared])]);
     }
 
     private static string NormLinear(OnnxGraphBuilder graph, string x, NetworkWeights weights, string norm, string linear)
