@@ -3,7 +3,7 @@ using PetsML.Host.Commands;
 using Spectre.Console.Cli;
 
 // petsml: the fastai pet-breeds lesson from a terminal. Only registration lives here; see Commands/.
-// First of all: glibc's malloc settings for libtorch (one restart of this process, not for serve; see GlibcMallocTunables).
+// First of all: glibc's malloc settings for libtorch (one restart of this process, huge pages only for serve; see GlibcMallocTunables).
 PetsML.Host.Native.GlibcMallocTunables.ApplyByRestarting(args);
 if (Environment.GetEnvironmentVariable("PETSML_DEBUG") is "1" or "true")
     Console.Error.WriteLine($"petsml: glibc malloc tunables {PetsML.Host.Native.GlibcMallocTunables.Describe(args)}");

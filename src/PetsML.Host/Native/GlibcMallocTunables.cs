@@ -28,15 +28,22 @@ namespace PetsML.Host.Native;
 /// says how an application sets the same variable.
 /// </para>
 /// <para>
-/// <c>petsml serve</c> keeps glibc's defaults: a server's working set is steady (batches of at most a few dozen
-/// images), and with every large block its own mapping each forward pass faulted in and zeroed fresh pages, about
-/// 1.5 times the CPU a request costs with the heap kept (bench/README.md, "Serving").
+/// <c>petsml serve</c> takes huge pages only (<see cref="ServingValue"/>): a server's working set is steady (batches of
+/// at most a few dozen images), and with every large block its own mapping each forward pass faulted in and zeroed
+/// fresh pages. Side by side at 8 clients: 30-31 requests/s with huge pages only, 20-29 on glibc's defaults, 15-17
+/// under the training tunables (bench/README.md, "Serving").
 /// </para>
 /// </remarks>
 internal static class GlibcMallocTunables
 {
     /// <summary>The tunables: a 4 MiB mmap threshold (fixed, so it no longer rises), huge pages for those mappings.</summary>
     public const string Value = "glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=4194304";
+
+    /// <summary>The tunables of <c>petsml serve</c>: huge pages for the heap, glibc's own mmap threshold.</summary>
+    public const string ServingValue = "glibc.malloc.hugetlb=1";
+
+    /// <summary>The tunables for a command line whose first argument is <paramref name="command"/>.</summary>
+    public static string ValueFor(string? command) => command == "serve" ? ServingValue : Value;
 
     /// <summary>The environment variable that turns the restart off when it is <c>0</c>.</summary>
     public const string OptOutVariable = "PETSML_GLIBC_TUNABLES";
@@ -51,13 +58,13 @@ internal static class GlibcMallocTunables
     /// <param name="args">The command line's arguments; the first is the command.</param>
     public static void ApplyByRestarting(IReadOnlyList<string> args)
     {
-        if (WhyNotHere(args) is not null) return;
+        if (WhyNotHere() is not null) return;
         if (CommandLine() is not { Length: > 0 } argv) return;
 
         var environment = new List<string?>();
         foreach (DictionaryEntry entry in Environment.GetEnvironmentVariables())
             environment.Add($"{entry.Key}={entry.Value}");
-        environment.Add($"{TunablesVariable}={Value}");
+        environment.Add($"{TunablesVariable}={ValueFor(args.Count > 0 ? args[0] : null)}");
         environment.Add(null);
         RemoveDiagnosticSocket();
         execve("/proc/self/exe", [.. argv, null], [.. environment]);
@@ -86,25 +93,25 @@ internal static class GlibcMallocTunables
     public static string Describe(IReadOnlyList<string> args)
     {
         var tunables = Environment.GetEnvironmentVariable(TunablesVariable);
-        if (tunables == Value) return $"on ({TunablesVariable}={Value})";
-        return "off: " + (tunables is not null ? $"{TunablesVariable} is set to the user's '{tunables}'" : WhyNotHere(args) ?? "the restart failed");
+        var value = ValueFor(args.Count > 0 ? args[0] : null);
+        if (tunables == value) return $"on ({TunablesVariable}={value})";
+        return "off: " + (tunables is not null ? $"{TunablesVariable} is set to the user's '{tunables}'" : WhyNotHere() ?? "the restart failed");
     }
 
     /// <summary>Why this process does not restart under the tunables (see <see cref="WhyNot"/>), or null when it does.</summary>
-    internal static string? WhyNotHere(IReadOnlyList<string> args) => OperatingSystem.IsLinux()
+    internal static string? WhyNotHere() => OperatingSystem.IsLinux()
         ? WhyNot(Environment.GetEnvironmentVariable(TunablesVariable), Environment.GetEnvironmentVariable(OptOutVariable),
-            GlibcVersion(), TransparentHugePageMode(), args.Count > 0 ? args[0] : null)
+            GlibcVersion(), TransparentHugePageMode())
         : "not Linux";
 
     /// <summary>
     /// Why the tunables are not applied on a machine with these readings, or null when they are. <paramref name="tunables"/>
     /// is GLIBC_TUNABLES, <paramref name="optOut"/> PETSML_GLIBC_TUNABLES, <paramref name="glibc"/> the C library's
     /// version (null when it is not glibc), <paramref name="transparentHugePages"/> the selected mode of
-    /// /sys/kernel/mm/transparent_hugepage/enabled (null when absent), <paramref name="command"/> the command run.
+    /// /sys/kernel/mm/transparent_hugepage/enabled (null when absent).
     /// </summary>
-    internal static string? WhyNot(string? tunables, string? optOut, Version? glibc, string? transparentHugePages, string? command = null)
+    internal static string? WhyNot(string? tunables, string? optOut, Version? glibc, string? transparentHugePages)
     {
-        if (command == "serve") return "petsml serve keeps glibc's defaults (a steady working set: the heap serves it without page faults)";
         if (optOut == "0") return $"{OptOutVariable}=0";
         if (tunables is not null) return $"{TunablesVariable} is already set";
         if (glibc is null) return "the C library is not glibc";

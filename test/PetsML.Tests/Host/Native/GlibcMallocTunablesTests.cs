@@ -23,8 +23,8 @@ public sealed class GlibcMallocTunablesTests
         StringAssert.Contains(GlibcMallocTunables.WhyNot(null, null, new Version(2, 31), "madvise"), "2.35");
         StringAssert.Contains(GlibcMallocTunables.WhyNot(null, null, glibc, "never"), "never");
         StringAssert.Contains(GlibcMallocTunables.WhyNot(null, null, glibc, null), "not available");
-        StringAssert.Contains(GlibcMallocTunables.WhyNot(null, null, glibc, "madvise", "serve"), "serve keeps glibc's defaults");
-        Assert.IsNull(GlibcMallocTunables.WhyNot(null, null, glibc, "madvise", "train"));
+        Assert.AreEqual(GlibcMallocTunables.ServingValue, GlibcMallocTunables.ValueFor("serve"));
+        Assert.AreEqual(GlibcMallocTunables.Value, GlibcMallocTunables.ValueFor("train"));
         Assert.AreEqual("madvise", GlibcMallocTunables.SelectedMode("always [madvise] never\n"));
         Assert.IsNull(GlibcMallocTunables.SelectedMode("garbage"));
     }
@@ -79,16 +79,23 @@ public sealed class GlibcMallocTunablesTests
     }
 
     [TestMethod]
-    public void Serve_runs_without_a_restart_on_glibcs_defaults()
+    public void Serve_restarts_with_huge_pages_only()
     {
         var (lines, status) = FreshProcess.GlibcTunablesLines(["serve", "--model", "m.zip"], new Dictionary<string, string?>
         {
             ["GLIBC_TUNABLES"] = null, [GlibcMallocTunables.OptOutVariable] = null,
         });
-        Assert.HasCount(1, lines, "no restart");
-        Assert.AreEqual(JsonValueKind.Null, lines[0].GetProperty("tunables").ValueKind);
-        StringAssert.StartsWith(status, "off: ");
-        if (OperatingSystem.IsLinux()) StringAssert.Contains(status, "serve keeps glibc's defaults");
+        bool restarts = GlibcMallocTunables.WhyNot(null, null, GlibcMallocTunables.GlibcVersion(), GlibcMallocTunables.TransparentHugePageMode()) is null;
+        Assert.HasCount(restarts ? 2 : 1, lines, string.Join('\n', lines));
+        if (restarts)
+        {
+            Assert.AreEqual(GlibcMallocTunables.ServingValue, lines[1].GetProperty("tunables").GetString());
+            Assert.AreEqual($"on (GLIBC_TUNABLES={GlibcMallocTunables.ServingValue})", status);
+        }
+        else
+        {
+            StringAssert.StartsWith(status, "off: ");
+        }
     }
 
     /// <summary>
