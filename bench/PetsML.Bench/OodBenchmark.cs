@@ -173,11 +173,12 @@ internal static class OodBenchmark
         {
             if (batch.Count == 0) return;
             using var scope = torch.NewDisposeScope();
-            var outputs = classifier.Predict(torch.tensor(batch.SelectMany(b => b).ToArray(), [batch.Count, 3, 224, 224]));
-            result.Logits.AddRange(outputs.Logits);
-            result.Outlier.AddRange(outputs.OutlierScores);
-            result.Unknown.AddRange(outputs.OutlierScores.Select(classifier.IsUnknown));
-            var (_, pooled, penultimate) = classifier.ForwardWithFeatures(torch.tensor(batch.SelectMany(b => b).ToArray(), [batch.Count, 3, 224, 224]));
+            // One forward pass gives the logits, the pooled features the shipped score reads, and the penultimate ones.
+            var (logits, pooled, penultimate) = classifier.ForwardWithFeatures(torch.tensor(batch.SelectMany(b => b).ToArray(), [batch.Count, 3, 224, 224]));
+            var outliers = classifier.Calibration?.OutlierScores(logits, pooled) ?? Enumerable.Repeat(float.NaN, batch.Count).ToArray();
+            result.Logits.AddRange(Rows(logits));
+            result.Outlier.AddRange(outliers);
+            result.Unknown.AddRange(outliers.Select(classifier.IsUnknown));
             result.Pooled.AddRange(Rows(pooled));
             result.Penultimate.AddRange(Rows(penultimate));
             batch.Clear();
