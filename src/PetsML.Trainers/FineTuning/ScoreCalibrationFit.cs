@@ -86,7 +86,8 @@ internal static class ScoreCalibrationFit
 
     /// <summary>
     /// The temperature minimising the mean negative log-likelihood of <paramref name="logits"/>: golden-section search over
-    /// log T in [1/20, 20]; 1 when the minimum is at an end of that range (for example every row right).
+    /// log T in [1/20, 20]; 1 when the minimum is at the low end (for example every row right), 20 at the high end (the
+    /// rows are predicted no better than by uniform probabilities, so the softest scores allowed are the honest ones).
     /// </summary>
     internal static double Temperature(float[] logits, int[] labels, int classes)
     {
@@ -99,9 +100,11 @@ internal static class ScoreCalibrationFit
             else { lo = a; a = b; fa = fb; b = lo + g * (hi - lo); fb = NegativeLogLikelihood(logits, labels, classes, Math.Exp(b)); }
         }
         double best = (lo + hi) / 2;
-        // At an end of the range the rows do not pin T down: with every row right, the NLL only falls as T → 0 and the
-        // "fit" would turn every score into 0 or 1. Keep the softmax as it is then.
-        return best - Math.Log(0.05) < 1e-3 || Math.Log(20) - best < 1e-3 ? 1 : Math.Exp(best);
+        // At the low end the rows do not pin T down: with every row right, the NLL only falls as T → 0 and the "fit" would
+        // turn every score into 0 or 1. Keep the softmax as it is then. At the high end the NLL falls all the way to the
+        // uniform answer: a confidently wrong model (a tiny or failed training) gets the softest scores, not its own.
+        if (best - Math.Log(0.05) < 1e-3) return 1;
+        return Math.Log(20) - best < 1e-3 ? 20 : Math.Exp(best);
     }
 
     /// <summary>Mean −log softmax(logits / T)[label] over the rows.</summary>

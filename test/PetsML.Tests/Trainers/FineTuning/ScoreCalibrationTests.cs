@@ -261,6 +261,20 @@ public sealed class ScoreCalibrationTests
     }
 
     [TestMethod]
+    public void Rows_predicted_worse_than_uniform_get_the_softest_temperature_not_their_own()
+    {
+        // Confidently wrong on four rows of six (a failed training; chance is one in three): the NLL falls all the way to
+        // the uniform answer.
+        float[] logits = [6, 0, 0, 0, 6, 0, 0, 0, 6, 6, 0, 0, 0, 6, 0, 0, 0, 6];
+        int[] labels = [1, 1, 0, 0, 2, 0];
+        double t = ScoreCalibrationFit.Temperature(logits, labels, 3);
+        Assert.AreEqual(20, t, 1e-9);
+        double Ece(double temperature) => CalibrationError.Compute(
+            Enumerable.Range(0, labels.Length).Select(r => CalibrationError.Softmax(logits.AsSpan(r * 3, 3), temperature)).ToList(), labels).Ece;
+        Assert.IsTrue(Ece(t) < 0.5 * Ece(1), $"ECE {Ece(1)} → {Ece(t)}");
+    }
+
+    [TestMethod]
     public void An_acceptance_outside_zero_to_one_is_refused_naming_the_option()
     {
         foreach (var bad in new[] { 0.0, -0.1, 1.5, double.NaN })
