@@ -20,6 +20,7 @@ var verbs = new Dictionary<string, (string Help, Func<string[], int> Run)>(Strin
     ["score-rss"] = (ScoreBenchmark.RssHelp, ScoreBenchmark.RunRss),
     ["mlnet-inference"] = (MlNetInferenceBenchmark.Help, MlNetInferenceBenchmark.Run),
     ["presize-dump"] = (PresizeDump.Help, PresizeDump.Run),
+    ["draw-dump"] = (DrawDump.Help, DrawDump.Run),
     ["step-check"] = (StepCheck.Help, StepCheck.Run),
     ["serve-load"] = (ServeLoadBenchmark.Help, ServeLoadBenchmark.Run),
     ["serve-ceiling"] = (ServeLoadBenchmark.CeilingHelp, ServeLoadBenchmark.RunCeiling),
