@@ -40,3 +40,7 @@ if full:
     print(f"| ECE, validation photos (T fitted on them) | {stat([x['ece_plain'] for x in c])} | {stat([x['ece_calibrated'] for x in c])} |")
     print(f"| ECE, held out (T fitted on the other half) | {stat([x['held_out_ece_plain'] for x in c])} | {stat([x['held_out_ece_calibrated'] for x in c])} |")
     print(f"| NLL, validation photos | {stat([x['nll_plain'] for x in c])} | {stat([x['nll_calibrated'] for x in c])} |")
+    floors = [x for x in c if 'ece_floor_plain' in x]  # runs from before the floor was recorded lack it
+    if floors:
+        print(f"| ECE a calibrated model would show on these photos (the floor; {len(floors)} seed(s)) | "
+              f"{stat([x['ece_floor_plain'] for x in floors])} | {stat([x['ece_floor_calibrated'] for x in floors])} |")

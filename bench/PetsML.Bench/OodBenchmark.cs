@@ -245,26 +245,6 @@ internal static class OodBenchmark
         return result;
     }
 
-    /// <summary>ECE before/after on the validation photos, and held out: T fitted on one half, ECE on the other, both ways.</summary>
-    static object Calibration(Scores s, int[] labels)
-    {
-        int k = s.Logits[0].Length;
-        double Ece(IEnumerable<int> rows, double t) => CalibrationError.Compute(rows.Select(r => CalibrationError.Softmax(s.Logits[r], t)).ToList(), rows.Select(r => labels[r]).ToList()).Ece;
-        double Nll(IEnumerable<int> rows, double t) => ScoreCalibrationFit.NegativeLogLikelihood(rows.SelectMany(r => s.Logits[r]).ToArray(), rows.Select(r => labels[r]).ToArray(), k, t);
-        double Fit(IEnumerable<int> rows) => ScoreCalibrationFit.Temperature(rows.SelectMany(r => s.Logits[r]).ToArray(), rows.Select(r => labels[r]).ToArray(), k);
-        var all = Enumerable.Range(0, s.Count).ToArray();
-        var even = all.Where(r => r % 2 == 0).ToArray();
-        var odd = all.Where(r => r % 2 == 1).ToArray();
-        double tEven = Fit(even), tOdd = Fit(odd);
-        double heldBefore = (Ece(odd, 1) * odd.Length + Ece(even, 1) * even.Length) / s.Count;
-        double heldAfter = (Ece(odd, tEven) * odd.Length + Ece(even, tOdd) * even.Length) / s.Count;
-        return new
-        {
-            temperature = s.Temperature,
-            ece_plain = Ece(all, 1), ece_calibrated = Ece(all, s.Temperature),
-            nll_plain = Nll(all, 1), nll_calibrated = Nll(all, s.Temperature),
-            held_out_ece_plain = heldBefore, held_out_ece_calibrated = heldAfter,
-            held_out_temperatures = new[] { tEven, tOdd },
-        };
-    }
+    /// <summary>ECE before/after on the validation photos, and held out (<see cref="CalibrationReport"/>).</summary>
+    static object Calibration(Scores s, int[] labels) => CalibrationReport.Measure(s.Logits, labels, s.Temperature);
 }

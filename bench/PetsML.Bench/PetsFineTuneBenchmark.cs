@@ -19,11 +19,11 @@ namespace PetsML.Bench;
 /// </summary>
 internal static class PetsFineTuneBenchmark
 {
-    public const string Help = "fine_tune on a photo folder: --data DIR [--epochs 2] [--freeze-epochs 1] [--bs 32] [--size 224] [--presize 460] [--seed 0] [--split-seed 42] [--lr 2e-3] [--lr-find] [--threads 2] [--channels-last true] [--precision fp32|bf16-mixed|auto] [--bn fp32|native] [--train-list FILE] [--cache-mb 512] [--tta] [--mixup A] [--cutmix A] [--label-smoothing E] [--progressive SIZE] [--keep-best] [--early-stopping PATIENCE] [--grad-accum ITEMS] [--out-json F]";
+    public const string Help = "fine_tune on a photo folder: --data DIR [--plan] [--epochs 2] [--freeze-epochs 1] [--bs 32] [--size 224] [--presize 460] [--seed 0] [--split-seed 42] [--lr 2e-3] [--lr-find] [--threads 2] [--channels-last true] [--precision fp32|bf16-mixed|auto] [--bn fp32|native] [--train-list FILE] [--cache-mb 512] [--tta] [--mixup A] [--cutmix A] [--label-smoothing E] [--progressive SIZE] [--keep-best] [--early-stopping PATIENCE] [--grad-accum ITEMS] [--out-json F]";
 
     public static int Run(string[] args)
     {
-        var a = new BenchArgs(args, "lr-find", "tta", "keep-best");
+        var a = new BenchArgs(args, "lr-find", "tta", "keep-best", "plan");
         var data = a.String("data") ?? throw new ArgumentException("--data DIR is required");
         int size = a.Int("size", 224), bs = a.Int("bs", 32), epochs = a.Int("epochs", 2), freeze = a.Int("freeze-epochs", 1);
         int presize = a.Int("presize", size == 224 ? 460 : (int)Math.Round(size * 460.0 / 224));
@@ -47,8 +47,7 @@ internal static class PetsFineTuneBenchmark
         var rss = new List<long>();
         var options = new ImageFineTuningOptions
         {
-            Epochs = Math.Max(1, epochs), FreezeEpochs = freeze, BatchSize = bs, Seed = a.Int("seed", 0),
-            BaseLearningRate = a.Flag("lr-find") ? null : a.Double("lr", 2e-3),
+            Seed = a.Int("seed", 0),
             Log = line => Console.Error.WriteLine(line),
             Compute =
             {
@@ -65,15 +64,23 @@ internal static class PetsFineTuneBenchmark
                 EarlyStoppingPatience = a.Int("early-stopping", 0), GradientAccumulationItems = a.Int("grad-accum", 0),
             },
         };
+        // --plan: batch, epochs, frozen epochs and learning rate left unset, as a user who sets nothing (the training plan decides).
+        bool planned = a.Flag("plan");
+        if (!planned)
+        {
+            options.Epochs = Math.Max(1, epochs); options.FreezeEpochs = freeze; options.BatchSize = bs;
+            options.BaseLearningRate = a.Flag("lr-find") ? null : a.Double("lr", 2e-3);
+        }
         var trainer = ml.MulticlassClassification.Trainers.FineTuneImageClassifier(options);
         var total = Stopwatch.StartNew();
         double lrFindSeconds = 0;
         using var session = trainer.CreateSession(transformed);
         var learner = session.Learner;
+        if (planned) (bs, epochs, freeze) = (session.Plan.BatchSize, session.Plan.Epochs, session.Plan.FreezeEpochs);
         var probe = new EpochProbe(epochTimes, liveTensors, rss);
         learner.AddCallback(probe);
-        double baseLr = options.BaseLearningRate ?? 0;
-        if (options.BaseLearningRate is null)
+        double baseLr = planned ? session.Plan.BaseLearningRate ?? 0 : options.BaseLearningRate ?? 0;
+        if (!planned && options.BaseLearningRate is null)
         {
             var watch = Stopwatch.StartNew();
             var found = learner.LrFind();
@@ -103,11 +110,23 @@ internal static class PetsFineTuneBenchmark
             Console.Error.WriteLine($"tta: error {ttaError:F4}, valid loss {ttaLoss:F4}, {ttaSeconds:F1} s (one plain pass {plainSeconds:F1} s)");
         }
 
+        // The calibration a model of this run would get (the temperature fitted on the validation photos), for issue 25.
+        object? calibration = null;
+        if (learner.Valid is not null && epochs + freeze > 0)
+        {
+            using var preds = learner.GetPreds();
+            using var logProbabilities = preds.Probabilities.clamp_min(1e-30).log();
+            int rows = (int)logProbabilities.shape[0], classes = (int)logProbabilities.shape[1];
+            var flat = logProbabilities.data<float>().ToArray();
+            var logits = Enumerable.Range(0, rows).Select(r => flat.AsSpan(r * classes, classes).ToArray()).ToList();
+            calibration = CalibrationReport.Measure(logits, preds.Targets.data<long>().Select(t => (int)t).ToArray());
+        }
+
         var frozen = epochTimes.Where(e => e.Frozen).ToList();
         var unfrozen = epochTimes.Where(e => !e.Frozen).ToList();
         var result = new
         {
-            data, size, presize, bs, epochs, freeze_epochs = freeze, seed = options.Seed, base_lr = baseLr,
+            data, plan = planned, size, presize, bs, epochs, freeze_epochs = freeze, seed = options.Seed, base_lr = baseLr,
             channels_last = options.Compute.ChannelsLast,
             precision = PrecisionResolver.ToDisplayName(learner.Precision),
             bf16_batch_norm = options.Compute.Bf16BatchNorm.ToString(),
@@ -121,7 +140,7 @@ internal static class PetsFineTuneBenchmark
             cache_mb = options.Compute.DecodedCacheBytes >> 20, mixup = options.Tricks.MixUp, cutmix = options.Tricks.CutMix, label_smoothing = options.Tricks.LabelSmoothing, train_list = trainList,
             progressive = options.Tricks.ProgressiveResizing, keep_best = options.Tricks.KeepBestEpoch, early_stopping = options.Tricks.EarlyStoppingPatience,
             grad_accum = options.Tricks.GradientAccumulationItems,
-            tta_error_rate = ttaError, tta_valid_loss = ttaLoss, tta_seconds = ttaSeconds, plain_valid_seconds = plainSeconds,
+            calibration, tta_error_rate = ttaError, tta_valid_loss = ttaLoss, tta_seconds = ttaSeconds, plain_valid_seconds = plainSeconds,
             frozen_train_images_per_s = frozen.Count == 0 ? 0 : frozen.Sum(e => e.Images) / frozen.Sum(e => e.Seconds),
             unfrozen_train_images_per_s = unfrozen.Count == 0 ? 0 : unfrozen.Sum(e => e.Images) / unfrozen.Sum(e => e.Seconds),
             valid_images_per_s = probe.ValidImagesPerSecond,

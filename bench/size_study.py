@@ -1,0 +1,178 @@
+#!/usr/bin/python3
+"""Issue 23's sweep over data size: PetsML with no options (the training plan decides), PetsML with the fixed
+defaults it had before the plan (batch 64, fine_tune(2) with 1 frozen, lr 2e-3) and the reference (fastai's recipe
+in plain PyTorch) at every point of a grid (batch {8, 16, 32, 64} x fine_tune {2, 4, 8}), seed by seed, on cuts made by
+bench/size_cuts.py (the same split on every side: CUT/ holds the photos, CUT.train.txt the training list).
+
+A batch larger than the training set gives no step under drop_last, so those grid points (and the fixed defaults
+below 64 photos) are recorded as not trained instead of run. Every run is one process timed from outside (start-up,
+decode, training and validation: the wall time a user waits). Finished runs go to the record, one JSON line each;
+a run the record holds is not run again.
+  bench/size_study.py run --cuts /data/pets-5,/data/pets-10 --seeds 0,1,2,3,4 --reference REF --record R.jsonl
+  bench/size_study.py summary R.jsonl            # per cut: the plan against the grid's best and the fixed defaults
+REF: the folder holding fastai_recipe.py and mapping.json (not in this repository).
+"""
+import argparse, json, math, os, resource, statistics, subprocess, sys, time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BATCHES, EPOCHS = (8, 16, 32, 64), (2, 4, 8)
+ONNX = os.path.expanduser('~/.nuget/packages/microsoft.ml.dnnimagefeaturizer.resnet18/0.23.1/tools/DnnImageModels/ResNet18Onnx/ResNet18.onnx')
+
+
+def read_record(path):
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def runs_for(train_photos, which, petsml_points=()):
+    """(name, bench args or None when it cannot train) for every run of one cut and seed."""
+    if 'plan' in which:
+        yield 'petsml-plan', ['--plan']
+    for point in petsml_points:  # PetsML set by hand at a grid point, to tell the plan's choice from the trainer
+        bs, ep = point.removeprefix('bs').split('-ft')
+        yield f'petsml-bs{bs}-ft{ep}', (['--bs', bs, '--epochs', ep] if int(bs) <= train_photos else None)
+    if 'grid' in which:
+        for bs in BATCHES:
+            for ep in EPOCHS:
+                yield f'reference-bs{bs}-ft{ep}', (['--bs', str(bs), '--epochs', str(ep)] if bs <= train_photos else None)
+    if 'fixed' in which:
+        yield 'petsml-fixed', (['--bs', '64', '--epochs', '2'] if 64 <= train_photos else None)
+
+
+def run(args):
+    held = {(r['cut'], r['run'], r['seed']) for r in read_record(args.record)}
+    os.makedirs(args.out, exist_ok=True)
+    for cut_dir in args.cuts.split(','):
+        cut, train_list = os.path.basename(cut_dir.rstrip('/')), cut_dir.rstrip('/') + '.train.txt'
+        with open(train_list) as f:
+            train_photos = sum(1 for line in f if line.strip())
+        for seed in [int(s) for s in args.seeds.split(',')]:
+            for name, extra in runs_for(train_photos, args.runs.split(','), [p for p in args.petsml_points.split(',') if p]):
+                if (cut, name, seed) in held:
+                    continue
+                entry = {'cut': cut, 'run': name, 'seed': seed, 'train_photos': train_photos}
+                if extra is None:
+                    entry['result'] = None  # a batch larger than the training set: no optimizer step
+                else:
+                    base = os.path.join(args.out, f'{cut}-{name}-seed{seed}')
+                    common = ['--freeze-epochs', '1', '--size', '224', '--presize', '460', '--seed', str(seed),
+                              '--threads', str(args.threads), '--out-json', base + '.json']
+                    if name.startswith('petsml'):
+                        cmd = ['dotnet', args.bench_dll, 'pets', '--data', cut_dir, '--train-list', train_list,
+                               '--precision', args.precision] + (extra if extra == ['--plan'] else extra + common[:2]) + common[2:]
+                    else:
+                        cmd = [args.python, os.path.join(HERE, 'reference_with_split.py'), '--reference',
+                               os.path.join(args.reference, 'fastai_recipe.py'), '--train-list', train_list, '--',
+                               '--data', cut_dir, '--onnx', args.onnx, '--mapping', os.path.join(args.reference, 'mapping.json')] + extra + common
+                    start, cpu = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
+                    with open(base + '.log', 'w') as log:
+                        code = subprocess.call(cmd, stdout=log if not name.startswith('petsml') else subprocess.DEVNULL, stderr=log)
+                    entry['wall_s'] = time.perf_counter() - start
+                    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                    entry['cpu_s'] = after.ru_utime + after.ru_stime - cpu.ru_utime - cpu.ru_stime
+                    if code != 0 or not os.path.exists(base + '.json'):
+                        print(f'{cut} {name} seed {seed}: failed with exit code {code}; see {base}.log', file=sys.stderr)
+                        continue
+                    with open(base + '.json') as f:
+                        entry['result'] = json.loads(f.read().strip().splitlines()[-1])
+                with open(args.record, 'a') as f:
+                    f.write(json.dumps(entry) + '\n')
+                print(f'{cut} {name} seed {seed}: ' + ('not trained' if entry['result'] is None else
+                      f"error {final(entry)[0]:.3f}, valid loss {final(entry)[1]:.3f}, {entry['wall_s']:.0f} s"), flush=True)
+
+
+def final(entry):
+    r = entry['result']
+    if 'final_error_rate' in r:  # PetsML's bench
+        return r['final_error_rate'], r['final_valid_loss']
+    return r['error_rates'][-1] if 'error_rates' in r else r['final_error_rate'], r['valid_losses'][-1] if 'valid_losses' in r else r['final_valid_loss']
+
+
+def paired(a, b):
+    """Mean, standard error and t of a - b over the seeds both have."""
+    seeds = sorted(set(a) & set(b))
+    d = [a[s] - b[s] for s in seeds]
+    if len(d) < 2:
+        return None
+    m, se = statistics.mean(d), statistics.stdev(d) / math.sqrt(len(d))
+    return m, se, (m / se if se > 0 else (0.0 if m == 0 else math.copysign(math.inf, m))), len(d)
+
+
+def summary(args):
+    by = {}
+    for e in read_record(args.record):
+        by.setdefault(e['cut'], {}).setdefault(e['run'], {})[e['seed']] = e
+    print('| cut | train photos | run | seeds | error (mean ± sd) | valid loss | wall s (mean) | CPU s (mean) |')
+    print('|---|---|---|---|---|---|---|---|')
+    verdicts = []
+    for cut in sorted(by, key=lambda c: (c.rsplit('-', 1)[0], int(c.rsplit('-', 1)[1]) if c.rsplit('-', 1)[1].isdigit() else 1 << 30)):
+        runs = by[cut]
+        trained = {n: {s: e for s, e in seeds.items() if e['result'] is not None} for n, seeds in runs.items()}
+        photos = next(iter(next(iter(runs.values())).values()))['train_photos']
+
+        def row(name, label):
+            got = trained.get(name, {})
+            if not got:
+                if name in runs:
+                    print(f'| {cut} | {photos} | {label} | - | does not train (batch > training photos) | | |')
+                return
+            err = [final(e)[0] for e in got.values()]
+            loss = [final(e)[1] for e in got.values()]
+            wall = [e['wall_s'] for e in got.values()]
+            cpu = [e['cpu_s'] for e in got.values()]
+            sd = lambda v: statistics.stdev(v) if len(v) > 1 else 0.0
+            print(f'| {cut} | {photos} | {label} | {len(got)} | {statistics.mean(err):.3f} ± {sd(err):.3f} | '
+                  f'{statistics.mean(loss):.3f} ± {sd(loss):.3f} | {statistics.mean(wall):.0f} | {statistics.mean(cpu):.0f} |')
+
+        plan = trained.get('petsml-plan', {})
+        shape = ''
+        if plan:
+            r = next(iter(plan.values()))['result']
+            shape = f" (batch {r['bs']}, fine_tune({r['epochs']}))"
+        row('petsml-plan', 'PetsML, no options' + shape)
+        row('petsml-fixed', 'PetsML, fixed defaults (batch 64, fine_tune(2))')
+        for n in sorted(n for n in runs if n.startswith('petsml-bs')):
+            row(n, 'PetsML set to ' + n.split('-', 1)[1].replace('bs', 'batch ').replace('-ft', ', fine_tune(') + ')')
+        grid = {n: g for n, g in trained.items() if n.startswith('reference') and g}
+        most = max((len(g) for g in grid.values()), default=0)
+        complete = {n: g for n, g in grid.items() if len(g) == most}
+        best = min(complete, key=lambda n: (statistics.mean(final(e)[0] for e in complete[n].values()),
+                                             statistics.mean(final(e)[1] for e in complete[n].values())), default=None)
+        for n in sorted(grid, key=lambda n: (int(n.split('-bs')[1].split('-')[0]), int(n.split('-ft')[1]))):
+            row(n, ('**grid best** ' if n == best else '') + 'reference ' + n.split('-', 1)[1].replace('bs', 'batch ').replace('-ft', ', fine_tune(') + ')')
+        if best and plan:
+            e = paired({s: final(x)[0] for s, x in plan.items()}, {s: final(x)[0] for s, x in complete[best].items()})
+            l = paired({s: final(x)[1] for s, x in plan.items()}, {s: final(x)[1] for s, x in complete[best].items()})
+            w = statistics.mean(x['wall_s'] for x in plan.values()) / statistics.mean(x['wall_s'] for x in complete[best].values())
+            c = statistics.mean(x['cpu_s'] for x in plan.values()) / statistics.mean(x['cpu_s'] for x in complete[best].values())
+            if e and l:
+                verdicts.append(f'| {cut} | {best.split("-", 1)[1]} | {e[3]} | {e[0]:+.3f} ± {e[1]:.3f} (t {e[2]:+.1f}) | '
+                                f'{l[0]:+.3f} ± {l[1]:.3f} (t {l[2]:+.1f}) | {w:.2f}x | {c:.2f}x |')
+    if verdicts:
+        print('\nPetsML with no options minus the grid\'s best point, paired by seed (mean ± standard error, t):\n')
+        print('| cut | grid best | pairs | error | valid loss | wall time, PetsML / grid best | CPU time, PetsML / grid best |')
+        print('|---|---|---|---|---|---|---|')
+        print('\n'.join(verdicts))
+
+
+ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+sub = ap.add_subparsers(dest='verb', required=True)
+r = sub.add_parser('run')
+r.add_argument('--cuts', required=True, help='comma-separated cut folders made by bench/size_cuts.py')
+r.add_argument('--seeds', default='0,1,2,3,4')
+r.add_argument('--runs', default='plan,grid,fixed', help='which of plan, grid, fixed')
+r.add_argument('--reference', required=True, help='folder with fastai_recipe.py and mapping.json')
+r.add_argument('--record', required=True)
+r.add_argument('--out', default=os.path.join(os.environ.get('TMPDIR', '/tmp'), 'petsml-size-study'))
+r.add_argument('--petsml-points', default='', help='also PetsML set by hand at these grid points, e.g. bs8-ft8,bs16-ft4')
+r.add_argument('--threads', type=int, default=1)
+r.add_argument('--precision', default='auto', help='PetsML\'s: auto as a user gets it (bf16-mixed where the CPU has it); the reference runs fp32')
+r.add_argument('--bench-dll', default=os.path.join(HERE, 'PetsML.Bench/bin/Release/net10.0/PetsML.Bench.dll'))
+r.add_argument('--onnx', default=ONNX)
+r.add_argument('--python', default='/usr/bin/python3', help='the Python with torch and numpy that runs the reference')
+s = sub.add_parser('summary')
+s.add_argument('record')
+a = ap.parse_args()
+run(a) if a.verb == 'run' else summary(a)
