@@ -83,4 +83,19 @@ public sealed class FastaiHeadTests
         var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new FastaiHead(16, 1, generator));
         Assert.AreEqual("nClasses", e.ParamName);
     }
+
+    [TestMethod]
+    public void The_head_dropout_follows_the_whole_model_into_training_and_out_of_it()
+    {
+        // The learner switches the whole classifier with train()/eval(); the head's dropout must follow (a dropout left
+        // off in training would fit the training photos better and generalise worse, the many-class symptom).
+        using var model = ImageClassifier.Create(ResNetArchitecture.ResNet18, nClasses: 5, seed: 3, pretrained: false);
+        using var generator = new Generator(11);
+        using var scope = torch.NewDisposeScope();
+        var x = torch.randn([4, 3, 64, 64], generator: generator);
+        model.train();
+        Assert.IsFalse(model.call(x).allclose(model.call(x)), "training: two passes draw different dropout masks");
+        model.eval();
+        Assert.IsTrue(model.call(x).allclose(model.call(x), rtol: 0, atol: 0), "evaluation: no dropout");
+    }
 }
