@@ -23,15 +23,18 @@ internal static class DrawDump
         {
             using var generator = new torch.Generator((ulong)b);
             var draw = AugmentationDraw.Sample(options, images, presize, presize, generator);
-            parameters.Add(new
-            {
-                flip = draw.FlipSign, degrees = draw.RotationDegrees, zoom = draw.Zoom, cx = draw.ZoomCenterX, cy = draw.ZoomCenterY,
-                xt = draw.WarpX, yt = draw.WarpY, brightness = draw.Brightness, contrast = draw.Contrast,
-                crop = new[] { draw.Crop.Top, draw.Crop.Left, draw.Crop.Height, draw.Crop.Width },
-            });
+            parameters.Add(Parameters(draw));
         }
         File.WriteAllText(output, System.Text.Json.JsonSerializer.Serialize(parameters));
         Console.WriteLine($"{batches} batches of {images} draws to {output}");
         return 0;
     }
+
+    /// <summary>A draw's parameters under the names bench/compare_augment.py and bench/compare_draws.py read.</summary>
+    internal static object Parameters(AugmentationDraw draw) => new
+    {
+        flip = draw.FlipSign, degrees = draw.RotationDegrees, zoom = draw.Zoom, cx = draw.ZoomCenterX, cy = draw.ZoomCenterY,
+        xt = draw.WarpX, yt = draw.WarpY, brightness = draw.Brightness, contrast = draw.Contrast,
+        crop = new[] { draw.Crop.Top, draw.Crop.Left, draw.Crop.Height, draw.Crop.Width },
+    };
 }

@@ -72,12 +72,7 @@ internal static class PresizeDump
         {
             using var generator = new torch.Generator((ulong)k);
             var draw = AugmentationDraw.Sample(options, images.Length, presize, presize, generator);
-            parameters.Add(new
-            {
-                flip = draw.FlipSign, degrees = draw.RotationDegrees, zoom = draw.Zoom, cx = draw.ZoomCenterX, cy = draw.ZoomCenterY,
-                xt = draw.WarpX, yt = draw.WarpY, brightness = draw.Brightness, contrast = draw.Contrast,
-                crop = new[] { draw.Crop.Top, draw.Crop.Left, draw.Crop.Height, draw.Crop.Width },
-            });
+            parameters.Add(DrawDump.Parameters(draw));
             using var augmented = augmenter.Training(batch, draw);
             foreach (var x in augmented.data<float>()) train.Write(x);
         }
