@@ -26,7 +26,7 @@ def read_record(path):
         return [json.loads(line) for line in f if line.strip()]
 
 
-def runs_for(train_photos, which, petsml_points=()):
+def runs_for(train_photos, which, petsml_points=(), grid_points=()):
     """(name, bench args or None when it cannot train) for every run of one cut and seed."""
     if 'plan' in which:
         yield 'petsml-plan', ['--plan']
@@ -36,6 +36,8 @@ def runs_for(train_photos, which, petsml_points=()):
     if 'grid' in which:
         for bs in BATCHES:
             for ep in EPOCHS:
+                if grid_points and f'bs{bs}-ft{ep}' not in grid_points:
+                    continue
                 yield f'reference-bs{bs}-ft{ep}', (['--bs', str(bs), '--epochs', str(ep)] if bs <= train_photos else None)
     if 'fixed' in which:
         yield 'petsml-fixed', (['--bs', '64', '--epochs', '2'] if 64 <= train_photos else None)
@@ -49,7 +51,8 @@ def run(args):
         with open(train_list) as f:
             train_photos = sum(1 for line in f if line.strip())
         for seed in [int(s) for s in args.seeds.split(',')]:
-            for name, extra in runs_for(train_photos, args.runs.split(','), [p for p in args.petsml_points.split(',') if p]):
+            for name, extra in runs_for(train_photos, args.runs.split(','), [p for p in args.petsml_points.split(',') if p],
+                                         [p for p in args.grid.split(',') if p]):
                 if (cut, name, seed) in held:
                     continue
                 entry = {'cut': cut, 'run': name, 'seed': seed, 'train_photos': train_photos}
@@ -166,6 +169,7 @@ r.add_argument('--runs', default='plan,grid,fixed', help='which of plan, grid, f
 r.add_argument('--reference', required=True, help='folder with fastai_recipe.py and mapping.json')
 r.add_argument('--record', required=True)
 r.add_argument('--out', default=os.path.join(os.environ.get('TMPDIR', '/tmp'), 'petsml-size-study'))
+r.add_argument('--grid', default='', help='only these grid points, e.g. bs8-ft8 (default: all)')
 r.add_argument('--petsml-points', default='', help='also PetsML set by hand at these grid points, e.g. bs8-ft8,bs16-ft4')
 r.add_argument('--threads', type=int, default=1)
 r.add_argument('--precision', default='auto', help='PetsML\'s: auto as a user gets it (bf16-mixed where the CPU has it); the reference runs fp32')
