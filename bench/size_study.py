@@ -109,7 +109,7 @@ def summary(args):
         by.setdefault(e['cut'], {}).setdefault(e['run'], {})[e['seed']] = e
     print('| cut | train photos | run | seeds | error (mean ± sd) | valid loss | wall s (mean) | CPU s (mean) |')
     print('|---|---|---|---|---|---|---|---|')
-    verdicts = []
+    verdicts, same = [], []
     for cut in sorted(by, key=lambda c: (c.rsplit('-', 1)[0], int(c.rsplit('-', 1)[1]) if c.rsplit('-', 1)[1].isdigit() else 1 << 30)):
         runs = by[cut]
         trained = {n: {s: e for s, e in seeds.items() if e['result'] is not None} for n, seeds in runs.items()}
@@ -145,6 +145,12 @@ def summary(args):
                                              statistics.mean(final(e)[1] for e in complete[n].values())), default=None)
         for n in sorted(grid, key=lambda n: (int(n.split('-bs')[1].split('-')[0]), int(n.split('-ft')[1]))):
             row(n, ('**grid best** ' if n == best else '') + 'reference ' + n.split('-', 1)[1].replace('bs', 'batch ').replace('-ft', ', fine_tune(') + ')')
+        for n in sorted(n for n in trained if n.startswith('petsml-bs') and trained[n]):
+            ref = trained.get('reference-' + n.split('-', 1)[1], {})
+            e = paired({s: final(x)[0] for s, x in trained[n].items()}, {s: final(x)[0] for s, x in ref.items()})
+            l = paired({s: final(x)[1] for s, x in trained[n].items()}, {s: final(x)[1] for s, x in ref.items()})
+            if e and l:
+                same.append(f'| {cut} | {n.split("-", 1)[1]} | {e[3]} | {e[0]:+.3f} ± {e[1]:.3f} (t {e[2]:+.1f}) | {l[0]:+.3f} ± {l[1]:.3f} (t {l[2]:+.1f}) |')
         if best and plan:
             e = paired({s: final(x)[0] for s, x in plan.items()}, {s: final(x)[0] for s, x in complete[best].items()})
             l = paired({s: final(x)[1] for s, x in plan.items()}, {s: final(x)[1] for s, x in complete[best].items()})
@@ -158,6 +164,11 @@ def summary(args):
         print('| cut | grid best | pairs | error | valid loss | wall time, PetsML / grid best | CPU time, PetsML / grid best |')
         print('|---|---|---|---|---|---|---|')
         print('\n'.join(verdicts))
+    if same:
+        print('\nPetsML set by hand minus the reference at the same grid point, paired by seed:\n')
+        print('| cut | point | pairs | error | valid loss |')
+        print('|---|---|---|---|---|')
+        print('\n'.join(same))
 
 
 ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
