@@ -214,15 +214,14 @@ internal sealed class ImageClassifier : nn.Module<Tensor, Tensor>, IReplicableMo
     public override Tensor forward(Tensor x)
     {
         using var scope = torch.NewDisposeScope();
-        var renormalised = x.mul(input_scale).add_(input_shift);
-        return head.call(body.call(renormalised)).MoveToOuterDisposeScope();
+        return head.call(BodyActivations(x)).MoveToOuterDisposeScope();
     }
 
     /// <summary><see cref="forward"/>, also returning the pooled body features and the head's penultimate ones (<see cref="FastaiHead.ForwardWithFeatures"/>).</summary>
     public (Tensor Logits, Tensor Pooled, Tensor Penultimate) ForwardWithFeatures(Tensor x)
     {
         using var scope = torch.NewDisposeScope();
-        var (logits, pooled, penultimate) = head.ForwardWithFeatures(body.call(x.mul(input_scale).add_(input_shift)));
+        var (logits, pooled, penultimate) = head.ForwardWithFeatures(BodyActivations(x));
         return (logits.MoveToOuterDisposeScope(), pooled.MoveToOuterDisposeScope(), penultimate.MoveToOuterDisposeScope());
     }
 
