@@ -32,15 +32,15 @@ def runs_for(train_photos, which, petsml_points=(), grid_points=()):
         yield 'petsml-plan', ['--plan']
     for point in petsml_points:  # PetsML set by hand at a grid point, to tell the plan's choice from the trainer
         bs, ep = point.removeprefix('bs').split('-ft')
-        yield f'petsml-bs{bs}-ft{ep}', (['--bs', bs, '--epochs', ep] if int(bs) <= train_photos else None)
+        yield f'petsml-bs{bs}-ft{ep}', (['--bs', bs, '--epochs', ep, '--freeze-epochs', '1'] if int(bs) <= train_photos else None)
     if 'grid' in which:
         for bs in BATCHES:
             for ep in EPOCHS:
                 if grid_points and f'bs{bs}-ft{ep}' not in grid_points:
                     continue
-                yield f'reference-bs{bs}-ft{ep}', (['--bs', str(bs), '--epochs', str(ep)] if bs <= train_photos else None)
+                yield f'reference-bs{bs}-ft{ep}', (['--bs', str(bs), '--epochs', str(ep), '--freeze-epochs', '1'] if bs <= train_photos else None)
     if 'fixed' in which:
-        yield 'petsml-fixed', (['--bs', '64', '--epochs', '2'] if 64 <= train_photos else None)
+        yield 'petsml-fixed', (['--bs', '64', '--epochs', '2', '--freeze-epochs', '1'] if 64 <= train_photos else None)
 
 
 def run(args):
@@ -60,11 +60,11 @@ def run(args):
                     entry['result'] = None  # a batch larger than the training set: no optimizer step
                 else:
                     base = os.path.join(args.out, f'{cut}-{name}-seed{seed}')
-                    common = ['--freeze-epochs', '1', '--size', '224', '--presize', '460', '--seed', str(seed),
+                    common = ['--size', '224', '--presize', '460', '--seed', str(seed),
                               '--threads', str(args.threads), '--out-json', base + '.json']
                     if name.startswith('petsml'):
                         cmd = ['dotnet', args.bench_dll, 'pets', '--data', cut_dir, '--train-list', train_list,
-                               '--precision', args.precision] + (extra if extra == ['--plan'] else extra + common[:2]) + common[2:]
+                               '--precision', args.precision] + extra + common
                     else:
                         cmd = [args.python, os.path.join(HERE, 'reference_with_split.py'), '--reference',
                                os.path.join(args.reference, 'fastai_recipe.py'), '--train-list', train_list, '--',
@@ -87,10 +87,8 @@ def run(args):
 
 
 def final(entry):
-    r = entry['result']
-    if 'final_error_rate' in r:  # PetsML's bench
-        return r['final_error_rate'], r['final_valid_loss']
-    return r['error_rates'][-1] if 'error_rates' in r else r['final_error_rate'], r['valid_losses'][-1] if 'valid_losses' in r else r['final_valid_loss']
+    """The last epoch's error and valid loss (both the bench's and the reference's JSON name them so)."""
+    return entry['result']['final_error_rate'], entry['result']['final_valid_loss']
 
 
 def paired(a, b):

@@ -199,7 +199,7 @@ internal static class OodBenchmark
         return Enumerable.Range(0, n).Select(i => flat.AsSpan(i * d, d).ToArray());
     }
 
-    /// <summary>Per set, {prefix}-{set}-{logits|pooled|penultimate|labels}.npy (float32 / int32, row-major) for bench/ood_features.py.</summary>
+    /// <summary>Per set, {prefix}-{set}-{logits|pooled|penultimate|labels}.npy (float32, row-major; labels as float32 class indices) for bench/ood_features.py.</summary>
     static void Dump(string folder, string prefix, params (string Name, Scores Scores, int[]? Labels)[] sets)
     {
         foreach (var (name, scores, labels) in sets)
