@@ -10,6 +10,7 @@ decode, training and validation: the wall time a user waits). Finished runs go t
 a run the record holds is not run again.
   bench/size_study.py run --cuts /data/pets-5,/data/pets-10 --seeds 0,1,2,3,4 --reference REF --record R.jsonl
   bench/size_study.py summary R.jsonl            # per cut: the plan against the grid's best and the fixed defaults
+  bench/size_study.py pair --cut pets-50 R.jsonl:petsml-bs16-ft8 R.jsonl:petsml-plan   # any two runs, seed by seed
 REF: the folder holding fastai_recipe.py and mapping.json (not in this repository).
 """
 import argparse, json, math, os, resource, statistics, subprocess, sys, time
@@ -169,6 +170,21 @@ def summary(args):
         print('\n'.join(same))
 
 
+def pair(args):
+    """Two runs of one cut (each RECORD:RUN, from the same record or two), seed by seed, and the first minus the second."""
+    def load(spec):
+        path, name = spec.rsplit(':', 1)
+        return {e['seed']: final(e) for e in read_record(path) if e['cut'] == args.cut and e['run'] == name and e['result']}
+    a, b = load(args.first), load(args.second)
+    print(f'| seed | {args.first} error | valid loss | {args.second} error | valid loss |')
+    print('|---|---|---|---|---|')
+    for s in sorted(set(a) & set(b)):
+        print(f'| {s} | {a[s][0]:.3f} | {a[s][1]:.3f} | {b[s][0]:.3f} | {b[s][1]:.3f} |')
+    for i, what in enumerate(('error', 'valid loss')):
+        d = paired({s: v[i] for s, v in a.items()}, {s: v[i] for s, v in b.items()})
+        print(f'{what}, first minus second: ' + ('fewer than 2 common seeds' if d is None else f'{d[0]:+.3f} ± {d[1]:.3f} (t {d[2]:+.1f}, {d[3]} pairs)'))
+
+
 ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
 sub = ap.add_subparsers(dest='verb', required=True)
 r = sub.add_parser('run')
@@ -187,5 +203,9 @@ r.add_argument('--onnx', default=ONNX)
 r.add_argument('--python', default='/usr/bin/python3', help='the Python with torch and numpy that runs the reference')
 s = sub.add_parser('summary')
 s.add_argument('record')
+p = sub.add_parser('pair')
+p.add_argument('--cut', required=True)
+p.add_argument('first', help='RECORD.jsonl:RUN, e.g. R.jsonl:petsml-bs16-ft8')
+p.add_argument('second', help='RECORD.jsonl:RUN')
 a = ap.parse_args()
-run(a) if a.verb == 'run' else summary(a)
+{'run': run, 'summary': summary, 'pair': pair}[a.verb](a)
