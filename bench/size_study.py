@@ -17,6 +17,9 @@ import argparse, json, math, os, resource, statistics, subprocess, sys, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BATCHES, EPOCHS = (8, 16, 32, 64), (2, 4, 8)
+# The plan's runs made before its epoch rule changed (round(600 / photos) -> floor(1200 / photos)) where the two rules
+# choose differently; kept for the before/after table.
+OLD_PLAN = 'petsml-plan-600'
 ONNX = os.path.expanduser('~/.nuget/packages/microsoft.ml.dnnimagefeaturizer.resnet18/0.23.1/tools/DnnImageModels/ResNet18Onnx/ResNet18.onnx')
 
 
@@ -95,7 +98,7 @@ def final(entry):
 def paired(a, b):
     """Mean, standard error and t of a - b over the seeds both have."""
     seeds = sorted(set(a) & set(b))
-    d = [a[s] - b[s] for s in seeds]
+    d = [round(a[s] - b[s], 9) for s in seeds]  # the two sides compute 1/60 in different float paths
     if len(d) < 2:
         return None
     m, se = statistics.mean(d), statistics.stdev(d) / math.sqrt(len(d))
@@ -108,7 +111,7 @@ def summary(args):
         by.setdefault(e['cut'], {}).setdefault(e['run'], {})[e['seed']] = e
     print('| cut | train photos | run | seeds | error (mean ± sd) | valid loss | wall s (mean) | CPU s (mean) |')
     print('|---|---|---|---|---|---|---|---|')
-    verdicts, same = [], []
+    verdicts, same, gains = [], [], []
     for cut in sorted(by, key=lambda c: (c.rsplit('-', 1)[0], int(c.rsplit('-', 1)[1]) if c.rsplit('-', 1)[1].isdigit() else 1 << 30)):
         runs = by[cut]
         trained = {n: {s: e for s, e in seeds.items() if e['result'] is not None} for n, seeds in runs.items()}
@@ -134,6 +137,14 @@ def summary(args):
             r = next(iter(plan.values()))['result']
             shape = f" (batch {r['bs']}, fine_tune({r['epochs']}))"
         row('petsml-plan', 'PetsML, no options' + shape)
+        old = trained.get(OLD_PLAN, {})
+        if old:
+            r = next(iter(old.values()))['result']
+            row(OLD_PLAN, f"PetsML, no options, the rule before (batch {r['bs']}, fine_tune({r['epochs']}))")
+            e = paired({s: final(x)[0] for s, x in plan.items()}, {s: final(x)[0] for s, x in old.items()})
+            l = paired({s: final(x)[1] for s, x in plan.items()}, {s: final(x)[1] for s, x in old.items()})
+            if e and l:
+                gains.append(f'| {cut} | {e[3]} | {e[0]:+.3f} ± {e[1]:.3f} (t {e[2]:+.1f}) | {l[0]:+.3f} ± {l[1]:.3f} (t {l[2]:+.1f}) |')
         row('petsml-fixed', 'PetsML, fixed defaults (batch 64, fine_tune(2))')
         for n in sorted(n for n in runs if n.startswith('petsml-bs')):
             row(n, 'PetsML set to ' + n.split('-', 1)[1].replace('bs', 'batch ').replace('-ft', ', fine_tune(') + ')')
@@ -163,6 +174,11 @@ def summary(args):
         print('| cut | grid best | pairs | error | valid loss | wall time, PetsML / grid best | CPU time, PetsML / grid best |')
         print('|---|---|---|---|---|---|---|')
         print('\n'.join(verdicts))
+    if gains:
+        print('\nPetsML with no options minus the same under the rule before (unfrozen epochs for about 600 photos), paired by seed:\n')
+        print('| cut | pairs | error | valid loss |')
+        print('|---|---|---|---|')
+        print('\n'.join(gains))
     if same:
         print('\nPetsML set by hand minus the reference at the same grid point, paired by seed:\n')
         print('| cut | point | pairs | error | valid loss |')
