@@ -10,8 +10,8 @@ namespace PetsML.Trainers.FineTuning;
 /// <item>batch: the largest of 64, 32, 16, 8, 4 that gives at least <see cref="MinStepsPerEpoch"/> optimizer steps an epoch
 /// (fastai's 64 on the lesson's 455 training photos gives 7); smaller sets get 4 (2 below 8 photos), so drop_last never
 /// leaves out most of a tiny set;</item>
-/// <item>unfrozen epochs: enough for the unfrozen phase to see about <see cref="UnfrozenPhotos"/> photos (the lesson's
-/// fine_tune(2) on pets-sample's 455 training photos rounds to 2), at least 2 (the lesson's) and at most 8; one frozen epoch first;</item>
+/// <item>unfrozen epochs: the most whole passes that see no more than <see cref="UnfrozenPhotos"/> photos in all (the
+/// lesson's fine_tune(2) on pets-sample's 455 training photos), at least 2 (the lesson's) and at most 8; one frozen epoch first;</item>
 /// <item>base learning rate: fastai's 2e-3 at every size (no other value was measured);</item>
 /// <item>with a time budget, the epochs that fit in it (<see cref="FitToBudget"/>).</item>
 /// </list>
@@ -32,8 +32,8 @@ internal sealed record TrainingPlan(int TrainingPhotos, int Classes, int Validat
     /// <summary>Fewest optimizer steps an epoch the plan aims for.</summary>
     public const int MinStepsPerEpoch = 7;
 
-    /// <summary>Photos the unfrozen phase should see in all (epochs × training photos).</summary>
-    public const int UnfrozenPhotos = 600;
+    /// <summary>Photos the unfrozen phase sees at most in all (epochs × training photos), above <see cref="MinEpochs"/>.</summary>
+    public const int UnfrozenPhotos = 1200;
 
     /// <summary>Fewest and most unfrozen epochs the plan picks.</summary>
     public const int MinEpochs = 2, MaxEpochs = 8;
@@ -83,9 +83,9 @@ internal sealed record TrainingPlan(int TrainingPhotos, int Classes, int Validat
         return trainingPhotos >= 8 ? 4 : 2;
     }
 
-    /// <summary>Unfrozen epochs that see about <see cref="UnfrozenPhotos"/> photos, within [<see cref="MinEpochs"/>, <see cref="MaxEpochs"/>].</summary>
+    /// <summary>The most unfrozen epochs that see no more than <see cref="UnfrozenPhotos"/> photos, within [<see cref="MinEpochs"/>, <see cref="MaxEpochs"/>].</summary>
     internal static int PlanEpochs(int trainingPhotos)
-        => Math.Clamp((int)Math.Round((double)UnfrozenPhotos / Math.Max(1, trainingPhotos), MidpointRounding.AwayFromZero), MinEpochs, MaxEpochs);
+        => Math.Clamp(UnfrozenPhotos / Math.Max(1, trainingPhotos), MinEpochs, MaxEpochs);
 
     /// <summary>
     /// The epochs that fit in <paramref name="budget"/> at <paramref name="secondsPerEpoch"/> (an estimate, frozen and
@@ -124,7 +124,7 @@ internal sealed record TrainingPlan(int TrainingPhotos, int Classes, int Validat
             $"fine_tune({Epochs}) with {FreezeEpochs} frozen, {lr}; {who}.");
         if (!SetByUser.HasFlag(PlanChoices.BatchSize) && !SetByUser.HasFlag(PlanChoices.Epochs) && planned.Count > 0)
             yield return string.Create(c, $"Why: batch {BatchSize} is the largest of 64, 32, 16, 8, 4 with at least {MinStepsPerEpoch} steps an epoch " +
-                $"(or the smallest), and {Epochs} unfrozen epochs see about {UnfrozenPhotos} photos (between {MinEpochs} and {MaxEpochs} epochs).");
+                $"(or the smallest), and {Epochs} unfrozen epochs: as many whole passes as fit in {UnfrozenPhotos} photos, between {MinEpochs} and {MaxEpochs}.");
         if (DroppedPerEpoch > 0)
             yield return string.Create(c, $"drop_last leaves {DroppedPerEpoch} of the {TrainingPhotos} training photos out of each epoch (different ones each epoch).");
         if (IsTiny)

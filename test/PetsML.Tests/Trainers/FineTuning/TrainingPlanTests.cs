@@ -15,8 +15,9 @@ public sealed class TrainingPlanTests
     [TestMethod]
     [DataRow(455, 37, 64, 7, 2, DisplayName = "pets-sample (455 training photos): the lesson's batch 64, fine_tune(2)")]
     [DataRow(5912, 37, 64, 92, 2, DisplayName = "the full Oxford-IIIT Pet set: the lesson's batch 64, fine_tune(2)")]
-    [DataRow(240, 3, 32, 7, 3, DisplayName = "100 photos a class: batch 32")]
-    [DataRow(119, 3, 16, 7, 5, DisplayName = "50 photos a class (the issue's 119): batch 16, 7 steps")]
+    [DataRow(300, 10, 32, 9, 4, DisplayName = "30 photos a class of 10: batch 32, fine_tune(4)")]
+    [DataRow(240, 3, 32, 7, 5, DisplayName = "100 photos a class: batch 32, fine_tune(5)")]
+    [DataRow(119, 3, 16, 7, 8, DisplayName = "50 photos a class (the issue's 119): batch 16, 7 steps, the most epochs")]
     [DataRow(48, 3, 4, 12, 8, DisplayName = "20 photos a class: batch 4, the most epochs")]
     [DataRow(12, 3, 4, 3, 8, DisplayName = "5 photos a class: batch 4, nothing dropped")]
     [DataRow(5, 2, 2, 2, 8, DisplayName = "below 8 photos: batch 2")]
@@ -38,7 +39,7 @@ public sealed class TrainingPlanTests
     {
         var lines = Plan(119).Describe().ToList();
 
-        Assert.AreEqual("119 training photos, 3 classes: batch 16, 7 steps an epoch, fine_tune(5) with 1 frozen, lr 2e-3; " +
+        Assert.AreEqual("119 training photos, 3 classes: batch 16, 7 steps an epoch, fine_tune(8) with 1 frozen, lr 2e-3; " +
             "planned for this data; BatchSize/Epochs/FreezeEpochs/BaseLearningRate set them.", lines[0]);
         StringAssert.Contains(lines[1], "at least 7 steps an epoch");
         Assert.IsFalse(lines.Any(l => l.Contains("tiny", StringComparison.Ordinal)), "119 photos is not tiny:\n" + string.Join('\n', lines));
@@ -86,19 +87,19 @@ public sealed class TrainingPlanTests
     [TestMethod]
     public void A_time_budget_keeps_the_epochs_that_fit_and_says_so()
     {
-        var plan = Plan(119); // 1 frozen + 5 unfrozen
+        var plan = Plan(119); // 1 frozen + 8 unfrozen
 
         var roomy = plan.FitToBudget(TimeSpan.FromMinutes(10), secondsPerEpoch: 60);
-        Assert.AreEqual((5, 1), (roomy.Epochs, roomy.FreezeEpochs));
-        StringAssert.Contains(roomy.DescribeBudget(), "so the 6 epochs (about 6 min) fit");
+        Assert.AreEqual((8, 1), (roomy.Epochs, roomy.FreezeEpochs));
+        StringAssert.Contains(roomy.DescribeBudget(), "so the 9 epochs (about 9 min) fit");
 
         var tight = plan.FitToBudget(TimeSpan.FromMinutes(3), secondsPerEpoch: 60);
         Assert.AreEqual((2, 1), (tight.Epochs, tight.FreezeEpochs), "fewer unfrozen epochs first");
-        StringAssert.Contains(tight.DescribeBudget(), "3 of the 6 planned epochs fit, so fine_tune(2) with 1 frozen");
+        StringAssert.Contains(tight.DescribeBudget(), "3 of the 9 planned epochs fit, so fine_tune(2) with 1 frozen");
 
         var tiny = plan.FitToBudget(TimeSpan.FromSeconds(30), secondsPerEpoch: 60);
         Assert.AreEqual((1, 0), (tiny.Epochs, tiny.FreezeEpochs), "never fewer than one epoch");
-        StringAssert.Contains(tiny.DescribeBudget(), "longer than the budget: training 1 of the 6 planned epochs, fine_tune(1) with 0 frozen.");
+        StringAssert.Contains(tiny.DescribeBudget(), "longer than the budget: training 1 of the 9 planned epochs, fine_tune(1) with 0 frozen.");
 
         var progressive = plan.FitToBudget(TimeSpan.FromSeconds(30), secondsPerEpoch: 60, keepFrozen: true);
         Assert.AreEqual((1, 1), (progressive.Epochs, progressive.FreezeEpochs), "progressive resizing keeps its frozen epoch");
