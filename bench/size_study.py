@@ -105,6 +105,21 @@ def paired(a, b):
     return m, se, (m / se if se > 0 else (0.0 if m == 0 else math.copysign(math.inf, m))), len(d)
 
 
+def paired_final(a, b):
+    """Paired (error, valid loss) differences of two runs given as {seed: entry}, or None below 2 common seeds."""
+    e, l = (paired({s: final(x)[i] for s, x in a.items()}, {s: final(x)[i] for s, x in b.items()}) for i in (0, 1))
+    return (e, l) if e and l else None
+
+
+def cell(d):
+    return f'{d[0]:+.3f} ± {d[1]:.3f} (t {d[2]:+.1f})'
+
+
+def shape(runs):
+    r = next(iter(runs.values()))['result']
+    return f"(batch {r['bs']}, fine_tune({r['epochs']}))"
+
+
 def summary(args):
     by = {}
     for e in read_record(args.record):
@@ -132,19 +147,12 @@ def summary(args):
                   f'{statistics.mean(loss):.3f} ± {sd(loss):.3f} | {statistics.mean(wall):.0f} | {statistics.mean(cpu):.0f} |')
 
         plan = trained.get('petsml-plan', {})
-        shape = ''
-        if plan:
-            r = next(iter(plan.values()))['result']
-            shape = f" (batch {r['bs']}, fine_tune({r['epochs']}))"
-        row('petsml-plan', 'PetsML, no options' + shape)
+        row('petsml-plan', 'PetsML, no options' + (' ' + shape(plan) if plan else ''))
         old = trained.get(OLD_PLAN, {})
         if old:
-            r = next(iter(old.values()))['result']
-            row(OLD_PLAN, f"PetsML, no options, the rule before (batch {r['bs']}, fine_tune({r['epochs']}))")
-            e = paired({s: final(x)[0] for s, x in plan.items()}, {s: final(x)[0] for s, x in old.items()})
-            l = paired({s: final(x)[1] for s, x in plan.items()}, {s: final(x)[1] for s, x in old.items()})
-            if e and l:
-                gains.append(f'| {cut} | {e[3]} | {e[0]:+.3f} ± {e[1]:.3f} (t {e[2]:+.1f}) | {l[0]:+.3f} ± {l[1]:.3f} (t {l[2]:+.1f}) |')
+            row(OLD_PLAN, 'PetsML, no options, the rule before ' + shape(old))
+            if d := paired_final(plan, old):
+                gains.append(f'| {cut} | {d[0][3]} | {cell(d[0])} | {cell(d[1])} |')
         row('petsml-fixed', 'PetsML, fixed defaults (batch 64, fine_tune(2))')
         for n in sorted(n for n in runs if n.startswith('petsml-bs')):
             row(n, 'PetsML set to ' + n.split('-', 1)[1].replace('bs', 'batch ').replace('-ft', ', fine_tune(') + ')')
@@ -156,19 +164,12 @@ def summary(args):
         for n in sorted(grid, key=lambda n: (int(n.split('-bs')[1].split('-')[0]), int(n.split('-ft')[1]))):
             row(n, ('**grid best** ' if n == best else '') + 'reference ' + n.split('-', 1)[1].replace('bs', 'batch ').replace('-ft', ', fine_tune(') + ')')
         for n in sorted(n for n in trained if n.startswith('petsml-bs') and trained[n]):
-            ref = trained.get('reference-' + n.split('-', 1)[1], {})
-            e = paired({s: final(x)[0] for s, x in trained[n].items()}, {s: final(x)[0] for s, x in ref.items()})
-            l = paired({s: final(x)[1] for s, x in trained[n].items()}, {s: final(x)[1] for s, x in ref.items()})
-            if e and l:
-                same.append(f'| {cut} | {n.split("-", 1)[1]} | {e[3]} | {e[0]:+.3f} ± {e[1]:.3f} (t {e[2]:+.1f}) | {l[0]:+.3f} ± {l[1]:.3f} (t {l[2]:+.1f}) |')
-        if best and plan:
-            e = paired({s: final(x)[0] for s, x in plan.items()}, {s: final(x)[0] for s, x in complete[best].items()})
-            l = paired({s: final(x)[1] for s, x in plan.items()}, {s: final(x)[1] for s, x in complete[best].items()})
-            w = statistics.mean(x['wall_s'] for x in plan.values()) / statistics.mean(x['wall_s'] for x in complete[best].values())
-            c = statistics.mean(x['cpu_s'] for x in plan.values()) / statistics.mean(x['cpu_s'] for x in complete[best].values())
-            if e and l:
-                verdicts.append(f'| {cut} | {best.split("-", 1)[1]} | {e[3]} | {e[0]:+.3f} ± {e[1]:.3f} (t {e[2]:+.1f}) | '
-                                f'{l[0]:+.3f} ± {l[1]:.3f} (t {l[2]:+.1f}) | {w:.2f}x | {c:.2f}x |')
+            if d := paired_final(trained[n], trained.get('reference-' + n.split('-', 1)[1], {})):
+                same.append(f'| {cut} | {n.split("-", 1)[1]} | {d[0][3]} | {cell(d[0])} | {cell(d[1])} |')
+        if best and plan and (d := paired_final(plan, complete[best])):
+            ratio = lambda k: statistics.mean(x[k] for x in plan.values()) / statistics.mean(x[k] for x in complete[best].values())
+            verdicts.append(f'| {cut} | {best.split("-", 1)[1]} | {d[0][3]} | {cell(d[0])} | {cell(d[1])} | '
+                            f'{ratio("wall_s"):.2f}x | {ratio("cpu_s"):.2f}x |')
     if verdicts:
         print('\nPetsML with no options minus the grid\'s best point, paired by seed (mean ± standard error, t):\n')
         print('| cut | grid best | pairs | error | valid loss | wall time, PetsML / grid best | CPU time, PetsML / grid best |')

@@ -32,7 +32,7 @@ internal sealed record TrainingPlan(int TrainingPhotos, int Classes, int Validat
     /// <summary>Fewest optimizer steps an epoch the plan aims for.</summary>
     public const int MinStepsPerEpoch = 7;
 
-    /// <summary>Photos the unfrozen phase sees at most in all (epochs × training photos), above <see cref="MinEpochs"/>.</summary>
+    /// <summary>Photos the unfrozen phase sees at most in all (epochs × training photos), unless <see cref="MinEpochs"/> passes see more.</summary>
     public const int UnfrozenPhotos = 1200;
 
     /// <summary>Fewest and most unfrozen epochs the plan picks.</summary>

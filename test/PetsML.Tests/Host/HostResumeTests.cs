@@ -17,8 +17,8 @@ public sealed class HostResumeTests
 
     /// <summary>
     /// Runs <paramref name="args"/> and presses Ctrl+C as soon as <paramref name="checkpoint"/> appears: the run stops before
-    /// the next batch. The watcher is its own thread, not the thread pool's: tests running beside this one block pool
-    /// threads, and a pool watcher once woke only after the run's remaining epochs had finished.
+    /// the next batch. The watcher is its own thread, not the thread pool's, which the tests running beside this one block:
+    /// a pool watcher once cancelled only after the run had finished (most likely woken late).
     /// </summary>
     static HostRunner.Result StopAtFirstCheckpoint(string checkpoint, string[] args)
     {
