@@ -13,7 +13,7 @@ a run the record holds is not run again.
   bench/size_study.py pair --cut pets-50 R.jsonl:petsml-bs16-ft8 R.jsonl:petsml-plan   # any two runs, seed by seed
 REF: the folder holding fastai_recipe.py and mapping.json (not in this repository).
 """
-import argparse, json, math, os, resource, statistics, subprocess, sys, time
+import argparse, json, math, os, re, resource, statistics, subprocess, sys, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BATCHES, EPOCHS = (8, 16, 32, 64), (2, 4, 8)
@@ -57,6 +57,8 @@ def run(args):
         for seed in [int(s) for s in args.seeds.split(',')]:
             for name, extra in runs_for(train_photos, args.runs.split(','), [p for p in args.petsml_points.split(',') if p],
                                          [p for p in args.grid.split(',') if p]):
+                if name.startswith('petsml') and args.precision != 'auto':
+                    name += f'-{args.precision}'  # e.g. petsml-bs16-ft8-fp32: not what a user gets by default
                 if (cut, name, seed) in held:
                     continue
                 entry = {'cut': cut, 'run': name, 'seed': seed, 'train_photos': train_photos}
@@ -155,7 +157,8 @@ def summary(args):
                 gains.append(f'| {cut} | {d[0][3]} | {cell(d[0])} | {cell(d[1])} |')
         row('petsml-fixed', 'PetsML, fixed defaults (batch 64, fine_tune(2))')
         for n in sorted(n for n in runs if n.startswith('petsml-bs')):
-            row(n, 'PetsML set to ' + n.split('-', 1)[1].replace('bs', 'batch ').replace('-ft', ', fine_tune(') + ')')
+            bs, epochs, precision = re.fullmatch(r'petsml-bs(\d+)-ft(\d+)(?:-(\w+))?', n).groups()
+            row(n, f'PetsML set to batch {bs}, fine_tune({epochs})' + (f', {precision}' if precision else ''))
         grid = {n: g for n, g in trained.items() if n.startswith('reference') and g}
         most = max((len(g) for g in grid.values()), default=0)
         complete = {n: g for n, g in grid.items() if len(g) == most}
@@ -214,7 +217,7 @@ r.add_argument('--out', default=os.path.join(os.environ.get('TMPDIR', '/tmp'), '
 r.add_argument('--grid', default='', help='only these grid points, e.g. bs8-ft8 (default: all)')
 r.add_argument('--petsml-points', default='', help='also PetsML set by hand at these grid points, e.g. bs8-ft8,bs16-ft4')
 r.add_argument('--threads', type=int, default=1)
-r.add_argument('--precision', default='auto', help='PetsML\'s: auto as a user gets it (bf16-mixed where the CPU has it); the reference runs fp32')
+r.add_argument('--precision', default='auto', help='PetsML\'s: auto as a user gets it (bf16-mixed where the CPU has it); another value is added to the run\'s name; the reference runs fp32')
 r.add_argument('--bench-dll', default=os.path.join(HERE, 'PetsML.Bench/bin/Release/net10.0/PetsML.Bench.dll'))
 r.add_argument('--onnx', default=ONNX)
 r.add_argument('--python', default='/usr/bin/python3', help='the Python with torch and numpy that runs the reference')
