@@ -19,7 +19,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 BATCHES, EPOCHS = (8, 16, 32, 64), (2, 4, 8)
 # The plan's runs made before its epoch rule changed (round(600 / photos) -> floor(1200 / photos)) where the two rules
 # choose differently; kept for the before/after table.
-OLD_PLAN = 'petsml-plan-600'
+# The plan under earlier epoch rules, kept where a rule change chose differently (docs/training-plan.md).
+OLD_PLANS = {'petsml-plan-1200': '1,200 photos whatever the classes', 'petsml-plan-600': '600 photos'}
 ONNX = os.path.expanduser('~/.nuget/packages/microsoft.ml.dnnimagefeaturizer.resnet18/0.23.1/tools/DnnImageModels/ResNet18Onnx/ResNet18.onnx')
 
 
@@ -150,11 +151,11 @@ def summary(args):
 
         plan = trained.get('petsml-plan', {})
         row('petsml-plan', 'PetsML, no options' + (' ' + shape(plan) if plan else ''))
-        old = trained.get(OLD_PLAN, {})
-        if old:
-            row(OLD_PLAN, 'PetsML, no options, the rule before ' + shape(old))
-            if d := paired_final(plan, old):
-                gains.append(f'| {cut} | {d[0][3]} | {cell(d[0])} | {cell(d[1])} |')
+        for old_name, rule in OLD_PLANS.items():
+            if old := trained.get(old_name, {}):
+                row(old_name, f'PetsML, no options, the rule of {rule} ' + shape(old))
+                if d := paired_final(plan, old):
+                    gains.append(f'| {cut} | {rule} | {d[0][3]} | {cell(d[0])} | {cell(d[1])} |')
         row('petsml-fixed', 'PetsML, fixed defaults (batch 64, fine_tune(2))')
         for n in sorted(n for n in runs if n.startswith('petsml-bs')):
             bs, epochs, precision = re.fullmatch(r'petsml-bs(\d+)-ft(\d+)(?:-(\w+))?', n).groups()
@@ -167,7 +168,8 @@ def summary(args):
         for n in sorted(grid, key=lambda n: (int(n.split('-bs')[1].split('-')[0]), int(n.split('-ft')[1]))):
             row(n, ('**grid best** ' if n == best else '') + 'reference ' + n.split('-', 1)[1].replace('bs', 'batch ').replace('-ft', ', fine_tune(') + ')')
         for n in sorted(n for n in trained if n.startswith('petsml-bs') and trained[n]):
-            if d := paired_final(trained[n], trained.get('reference-' + n.split('-', 1)[1], {})):
+            bs, epochs, precision = re.fullmatch(r'petsml-bs(\d+)-ft(\d+)(?:-(\w+))?', n).groups()
+            if d := paired_final(trained[n], trained.get(f'reference-bs{bs}-ft{epochs}', {})):
                 same.append(f'| {cut} | {n.split("-", 1)[1]} | {d[0][3]} | {cell(d[0])} | {cell(d[1])} |')
         if best and plan and (d := paired_final(plan, complete[best])):
             ratio = lambda k: statistics.mean(x[k] for x in plan.values()) / statistics.mean(x[k] for x in complete[best].values())
@@ -179,9 +181,9 @@ def summary(args):
         print('|---|---|---|---|---|---|---|')
         print('\n'.join(verdicts))
     if gains:
-        print('\nPetsML with no options minus the same under the rule before (unfrozen epochs for about 600 photos), paired by seed:\n')
-        print('| cut | pairs | error | valid loss |')
-        print('|---|---|---|---|')
+        print('\nPetsML with no options minus the same under an earlier rule for the unfrozen epochs, paired by seed:\n')
+        print('| cut | rule before | pairs | error | valid loss |')
+        print('|---|---|---|---|---|')
         print('\n'.join(gains))
     if same:
         print('\nPetsML set by hand minus the reference at the same grid point, paired by seed:\n')

@@ -11,7 +11,8 @@ namespace PetsML.Trainers.FineTuning;
 /// (fastai's 64 on the lesson's 455 training photos gives 7); smaller sets get 4 (2 below 8 photos), so drop_last never
 /// leaves out most of a tiny set;</item>
 /// <item>unfrozen epochs: the most whole passes that see no more than <see cref="UnfrozenPhotos"/> photos in all (the
-/// lesson's fine_tune(2) on pets-sample's 455 training photos), at least 2 (the lesson's) and at most 8; one frozen epoch first;</item>
+/// lesson's fine_tune(2) on pets-sample's 455 training photos), or <see cref="UnfrozenPhotosPerClass"/> a class when
+/// that is more (more than 6 classes), at least 2 (the lesson's) and at most 8; one frozen epoch first;</item>
 /// <item>base learning rate: fastai's 2e-3 at every size (no other value was measured);</item>
 /// <item>with a time budget, the epochs that fit in it (<see cref="FitToBudget"/>).</item>
 /// </list>
@@ -34,6 +35,12 @@ internal sealed record TrainingPlan(int TrainingPhotos, int Classes, int Validat
 
     /// <summary>Photos the unfrozen phase sees at most in all (epochs × training photos), unless <see cref="MinEpochs"/> passes see more.</summary>
     public const int UnfrozenPhotos = 1200;
+
+    /// <summary>
+    /// With many classes, photos the unfrozen phase sees a class: the budget of photos is the larger of
+    /// <see cref="UnfrozenPhotos"/> and this times the classes (it is larger above 6 classes).
+    /// </summary>
+    public const int UnfrozenPhotosPerClass = 200;
 
     /// <summary>Fewest and most unfrozen epochs the plan picks.</summary>
     public const int MinEpochs = 2, MaxEpochs = 8;
@@ -67,7 +74,7 @@ internal sealed record TrainingPlan(int TrainingPhotos, int Classes, int Validat
         if (trainingPhotos < 2 && user.BatchSize is null)
             throw new InvalidDataException($"{trainingPhotos} training photo(s): fine-tuning needs at least 2 (BatchNorm trains on batches of 2 or more). Add photos, or lower ValidPct.");
         int batch = user.BatchSize ?? PlanBatchSize(trainingPhotos);
-        int epochs = user.Epochs ?? PlanEpochs(trainingPhotos);
+        int epochs = user.Epochs ?? PlanEpochs(trainingPhotos, classes);
         int freeze = user.FreezeEpochs ?? DefaultFreezeEpochs;
         double? lr = user.LearningRateSet ? user.BaseLearningRate : DefaultBaseLearningRate;
         var set = (user.BatchSize is null ? 0 : PlanChoices.BatchSize) | (user.Epochs is null ? 0 : PlanChoices.Epochs)
@@ -83,9 +90,12 @@ internal sealed record TrainingPlan(int TrainingPhotos, int Classes, int Validat
         return trainingPhotos >= 8 ? 4 : 2;
     }
 
-    /// <summary>The most unfrozen epochs that see no more than <see cref="UnfrozenPhotos"/> photos, within [<see cref="MinEpochs"/>, <see cref="MaxEpochs"/>].</summary>
-    internal static int PlanEpochs(int trainingPhotos)
-        => Math.Clamp(UnfrozenPhotos / Math.Max(1, trainingPhotos), MinEpochs, MaxEpochs);
+    /// <summary>Photos the unfrozen phase may see in all: <see cref="UnfrozenPhotos"/>, or <see cref="UnfrozenPhotosPerClass"/> a class when more.</summary>
+    internal static int UnfrozenPhotoBudget(int classes) => Math.Max(UnfrozenPhotos, UnfrozenPhotosPerClass * Math.Max(1, classes));
+
+    /// <summary>The most unfrozen epochs that see no more than <see cref="UnfrozenPhotoBudget"/> photos, within [<see cref="MinEpochs"/>, <see cref="MaxEpochs"/>].</summary>
+    internal static int PlanEpochs(int trainingPhotos, int classes)
+        => Math.Clamp(UnfrozenPhotoBudget(classes) / Math.Max(1, trainingPhotos), MinEpochs, MaxEpochs);
 
     /// <summary>
     /// The epochs that fit in <paramref name="budget"/> at <paramref name="secondsPerEpoch"/> (an estimate, frozen and
@@ -124,7 +134,8 @@ internal sealed record TrainingPlan(int TrainingPhotos, int Classes, int Validat
             $"fine_tune({Epochs}) with {FreezeEpochs} frozen, {lr}; {who}.");
         if (!SetByUser.HasFlag(PlanChoices.BatchSize) && !SetByUser.HasFlag(PlanChoices.Epochs) && planned.Count > 0)
             yield return string.Create(c, $"Why: batch {BatchSize} is the largest of 64, 32, 16, 8, 4 with at least {MinStepsPerEpoch} steps an epoch " +
-                $"(or the smallest), and {Epochs} unfrozen epochs: as many whole passes as fit in {UnfrozenPhotos} photos, between {MinEpochs} and {MaxEpochs}.");
+                $"(or the smallest), and {Epochs} unfrozen epochs: as many whole passes as fit in {UnfrozenPhotoBudget(Classes)} photos " +
+                $"(the larger of {UnfrozenPhotos} and {UnfrozenPhotosPerClass} a class), between {MinEpochs} and {MaxEpochs}.");
         if (DroppedPerEpoch > 0)
             yield return string.Create(c, $"drop_last leaves {DroppedPerEpoch} of the {TrainingPhotos} training photos out of each epoch (different ones each epoch).");
         if (IsTiny)

@@ -13,9 +13,12 @@ public sealed class TrainingPlanTests
         => TrainingPlan.Decide(train, classes, valid, user ?? new UserChoices());
 
     [TestMethod]
-    [DataRow(455, 37, 64, 7, 2, DisplayName = "pets-sample (455 training photos): the lesson's batch 64, fine_tune(2)")]
-    [DataRow(5912, 37, 64, 92, 2, DisplayName = "the full Oxford-IIIT Pet set: the lesson's batch 64, fine_tune(2)")]
-    [DataRow(300, 10, 32, 9, 4, DisplayName = "30 photos a class of 10: batch 32, fine_tune(4)")]
+    [DataRow(455, 3, 64, 7, 2, DisplayName = "pets-sample (455 training photos, 3 breeds): the lesson's batch 64, fine_tune(2)")]
+    [DataRow(5912, 37, 64, 92, 2, DisplayName = "the full Oxford-IIIT Pet set (37 breeds): the lesson's batch 64, fine_tune(2)")]
+    [DataRow(500, 10, 64, 7, 4, DisplayName = "50 photos a class of 10: 200 a class (2,000 photos) is more than 1,200, fine_tune(4)")]
+    [DataRow(500, 6, 64, 7, 2, DisplayName = "6 classes: 200 a class is no more than 1,200, fine_tune(2)")]
+    [DataRow(300, 10, 32, 9, 6, DisplayName = "30 photos a class of 10: batch 32, fine_tune(6)")]
+    [DataRow(296, 37, 32, 9, 8, DisplayName = "8 photos a class of 37: the most epochs")]
     [DataRow(240, 3, 32, 7, 5, DisplayName = "100 photos a class: batch 32, fine_tune(5)")]
     [DataRow(119, 3, 16, 7, 8, DisplayName = "50 photos a class (the issue's 119): batch 16, 7 steps, the most epochs")]
     [DataRow(48, 3, 4, 12, 8, DisplayName = "20 photos a class: batch 4, the most epochs")]
@@ -42,7 +45,16 @@ public sealed class TrainingPlanTests
         Assert.AreEqual("119 training photos, 3 classes: batch 16, 7 steps an epoch, fine_tune(8) with 1 frozen, lr 2e-3; " +
             "planned for this data; BatchSize/Epochs/FreezeEpochs/BaseLearningRate set them.", lines[0]);
         StringAssert.Contains(lines[1], "at least 7 steps an epoch");
+        StringAssert.Contains(lines[1], "as many whole passes as fit in 1200 photos (the larger of 1200 and 200 a class)");
         Assert.IsFalse(lines.Any(l => l.Contains("tiny", StringComparison.Ordinal)), "119 photos is not tiny:\n" + string.Join('\n', lines));
+    }
+
+    [TestMethod]
+    public void With_many_classes_the_why_line_names_the_larger_photo_budget()
+    {
+        var lines = Plan(500, classes: 10).Describe().ToList();
+
+        StringAssert.Contains(lines[1], "4 unfrozen epochs: as many whole passes as fit in 2000 photos (the larger of 1200 and 200 a class)");
     }
 
     [TestMethod]
