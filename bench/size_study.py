@@ -17,10 +17,10 @@ import argparse, json, math, os, re, resource, statistics, subprocess, sys, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BATCHES, EPOCHS = (8, 16, 32, 64), (2, 4, 8)
-# The plan's runs made before its epoch rule changed (round(600 / photos) -> floor(1200 / photos)) where the two rules
-# choose differently; kept for the before/after table.
 # The plan under earlier epoch rules, kept where a rule change chose differently (docs/training-plan.md).
 OLD_PLANS = {'petsml-plan-1200': '1,200 photos whatever the classes', 'petsml-plan-600': '600 photos'}
+# PetsML set by hand at a grid point, e.g. petsml-bs16-ft8 or, in another precision, petsml-bs16-ft8-fp32.
+PETSML_POINT = re.compile(r'petsml-bs(\d+)-ft(\d+)(?:-(\w+))?')
 ONNX = os.path.expanduser('~/.nuget/packages/microsoft.ml.dnnimagefeaturizer.resnet18/0.23.1/tools/DnnImageModels/ResNet18Onnx/ResNet18.onnx')
 
 
@@ -158,7 +158,7 @@ def summary(args):
                     gains.append(f'| {cut} | {rule} | {d[0][3]} | {cell(d[0])} | {cell(d[1])} |')
         row('petsml-fixed', 'PetsML, fixed defaults (batch 64, fine_tune(2))')
         for n in sorted(n for n in runs if n.startswith('petsml-bs')):
-            bs, epochs, precision = re.fullmatch(r'petsml-bs(\d+)-ft(\d+)(?:-(\w+))?', n).groups()
+            bs, epochs, precision = PETSML_POINT.fullmatch(n).groups()
             row(n, f'PetsML set to batch {bs}, fine_tune({epochs})' + (f', {precision}' if precision else ''))
         grid = {n: g for n, g in trained.items() if n.startswith('reference') and g}
         most = max((len(g) for g in grid.values()), default=0)
@@ -168,7 +168,7 @@ def summary(args):
         for n in sorted(grid, key=lambda n: (int(n.split('-bs')[1].split('-')[0]), int(n.split('-ft')[1]))):
             row(n, ('**grid best** ' if n == best else '') + 'reference ' + n.split('-', 1)[1].replace('bs', 'batch ').replace('-ft', ', fine_tune(') + ')')
         for n in sorted(n for n in trained if n.startswith('petsml-bs') and trained[n]):
-            bs, epochs, precision = re.fullmatch(r'petsml-bs(\d+)-ft(\d+)(?:-(\w+))?', n).groups()
+            bs, epochs, _ = PETSML_POINT.fullmatch(n).groups()
             if d := paired_final(trained[n], trained.get(f'reference-bs{bs}-ft{epochs}', {})):
                 same.append(f'| {cut} | {n.split("-", 1)[1]} | {d[0][3]} | {cell(d[0])} | {cell(d[1])} |')
         if best and plan and (d := paired_final(plan, complete[best])):
