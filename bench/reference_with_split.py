@@ -5,6 +5,7 @@ except for its split: with --train-list FILE the files named there train and eve
 The reference has only a seeded random split; the few-shot cut of bench/study.sh needs the same explicit split
 on both sides. This wrapper imports the reference and replaces its two split helpers; nothing else changes.
   bench/reference_with_split.py --reference PATH/fastai_recipe.py --train-list cut.txt -- <reference args>
+With --replay-dump DIR it also writes the run's random numbers for bench/replay_check.py (reference_replay_dump.py).
 """
 import os, sys
 from reference_module import load_reference
@@ -18,6 +19,10 @@ if not path:
     sys.exit('--reference PATH/fastai_recipe.py is required (the reference script, kept outside this repository)')
 
 recipe = load_reference(path)
+
+if '--replay-dump' in opts:  # every random number of the run, for bench/replay_check.py
+    from reference_replay_dump import install
+    install(recipe, opts['--replay-dump'])
 
 if '--train-list' in opts:
     with open(opts['--train-list']) as f:

@@ -19,7 +19,7 @@ namespace PetsML.Bench;
 /// </summary>
 internal static class PetsFineTuneBenchmark
 {
-    public const string Help = "fine_tune on a photo folder: --data DIR [--plan] [--epochs 2] [--freeze-epochs 1] [--bs 32] [--size 224] [--presize 460] [--seed 0] [--split-seed 42] [--lr 2e-3] [--lr-find] [--threads 2] [--channels-last true] [--precision fp32|bf16-mixed|auto] [--bn fp32|native] [--train-list FILE] [--cache-mb 512] [--tta] [--mixup A] [--cutmix A] [--label-smoothing E] [--progressive SIZE] [--keep-best] [--early-stopping PATIENCE] [--grad-accum ITEMS] [--out-json F]";
+    public const string Help = "fine_tune on a photo folder: --data DIR [--plan] [--epochs 2] [--freeze-epochs 1] [--bs 32] [--size 224] [--presize 460] [--seed 0] [--split-seed 42] [--lr 2e-3] [--lr-find] [--threads 2] [--channels-last true] [--precision fp32|bf16-mixed|auto] [--bn fp32|native] [--train-list FILE] [--cache-mb 512] [--tta] [--mixup A] [--cutmix A] [--label-smoothing E] [--progressive SIZE] [--keep-best] [--early-stopping PATIENCE] [--grad-accum ITEMS] [--replay-dump DIR] [--out-json F]";
 
     public static int Run(string[] args)
     {
@@ -89,6 +89,8 @@ internal static class PetsFineTuneBenchmark
             Console.Error.WriteLine($"lr_find {lrFindSeconds:F1} s: valley {found.Valley:0.###e+0}, minimum {found.Minimum:0.###e+0}");
             epochTimes.Clear(); liveTensors.Clear(); rss.Clear();
         }
+        // --replay-dump: every random number of the run as the tensors it became, for bench/replay_check.py (issue 28).
+        if (a.String("replay-dump") is { } replayFolder) learner.AddCallback(new ReplayDump(replayFolder));
         if (epochs + freeze > 0)
         {
             learner.FineTune(epochs, baseLr, freeze);
