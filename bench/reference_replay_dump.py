@@ -14,13 +14,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-BODY_NAMES = {'0': 'conv1', '1': 'bn1', '4': 'layer1', '5': 'layer2', '6': 'layer3', '7': 'layer4'}
-
-
-def petsml_name(key):
-    part, child, rest = key.split('.', 2)
-    return f'body.{BODY_NAMES[child]}.{rest}' if part == '0' else f'head.{child}.{rest}'
-
+from reference_module import petsml_name
 
 def install(recipe, folder):
     os.makedirs(folder, exist_ok=True)

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from reference_module import load_reference
+from reference_module import load_reference, reference_name
 
 ap = argparse.ArgumentParser()
 ap.add_argument('--reference', required=True)
@@ -97,15 +97,6 @@ if args.running_stats_from:
     stats_init = Dump(args.running_stats_from).init
     init.update({k: v for k, v in stats_init.items() if k.endswith(('running_mean', 'running_var'))})
 classes = init['head.8.weight'].shape[0]
-
-# PetsML's body names, in the reference's nn.Sequential(conv1, bn1, relu, maxpool, layer1..layer4).
-body_index = {'conv1': '0', 'bn1': '1', 'layer1': '4', 'layer2': '5', 'layer3': '6', 'layer4': '7'}
-
-
-def reference_name(name):
-    part, child, rest = name.split('.', 2)
-    return f'0.{body_index[child]}.{rest}' if part == 'body' else f'1.{child}.{rest}'
-
 
 model = nn.Sequential(R.load_body(args.onnx, args.mapping), R.create_head(512, classes))
 state = model.state_dict()

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from reference_module import load_reference
+from reference_module import load_reference, petsml_name
 
 ap = argparse.ArgumentParser()
 ap.add_argument('--reference', required=True)
@@ -62,15 +62,6 @@ model = nn.Sequential(body, R.create_head(512, len(vocab)))
 for m in model.modules():
     if isinstance(m, nn.Dropout):
         m.p = 0.0
-
-# The reference's body is nn.Sequential(conv1, bn1, relu, maxpool, layer1..layer4); PetsML names them.
-body_names = {'0': 'conv1', '1': 'bn1', '4': 'layer1', '5': 'layer2', '6': 'layer3', '7': 'layer4'}
-
-
-def petsml_name(key):
-    part, child, rest = key.split('.', 2)
-    return f'body.{body_names[child]}.{rest}' if part == '0' else f'head.{child}.{rest}'
-
 
 state = {petsml_name(k): v.clone() for k, v in model.state_dict().items() if not k.endswith('num_batches_tracked')}
 torch.save(state, os.path.join(args.out, 'init.pt'))
