@@ -7,27 +7,22 @@ chance stays under 95% of the time at n views a side.
   bench/compare_replay_batches.py /tmp/petsml-dump /tmp/reference-dump
 (dumps from `PetsML.Bench.dll pets ... --replay-dump` and `bench/reference_with_split.py ... --replay-dump`).
 """
-import json, math, os, sys
+import math, sys
 
 import numpy as np
 import torch
+
+from replay_dump import Dump
 
 FEATURES = ['mean', 'spread', 'laplacian', 'gradient x', 'red', 'green', 'blue']
 
 
 def views(folder):
-    with open(os.path.join(folder, 'meta.json')) as f:
-        meta = json.load(f)
-    with open(os.path.join(folder, 'init.json')) as f:
-        index = {e['name']: e for e in json.load(f)}
-    raw = np.fromfile(os.path.join(folder, 'init.bin'), dtype=np.float32)
-    scale, shift = (torch.from_numpy(raw[index[k]['offset'] // 4:][:3].copy()).view(1, 3, 1, 1)
-                    for k in ('input_scale', 'input_shift'))
+    dump = Dump(folder)
+    scale, shift = dump.input_map()
     rows = []
-    for i, b in enumerate(meta['train_batches']):
-        data = np.fromfile(os.path.join(folder, f'train-{i:04d}.bin'), dtype=np.uint8)
-        n = int(np.prod(b['images'])) * 4
-        x = torch.from_numpy(data[:n].view(np.float32).reshape(b['images']).copy()) * scale + shift
+    for i in range(len(dump.batches)):
+        x = dump.batch(i)[0] * scale + shift
         lum = x.mean(1)
         laplacian = (4 * lum[:, 1:-1, 1:-1] - lum[:, :-2, 1:-1] - lum[:, 2:, 1:-1] - lum[:, 1:-1, :-2]
                      - lum[:, 1:-1, 2:]).abs().mean((1, 2))

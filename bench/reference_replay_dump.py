@@ -65,7 +65,7 @@ def install(recipe, folder):
             f.write(yb.to(torch.int64).numpy().tobytes())
             for m in state['masks']:
                 f.write(m.contiguous().numpy().tobytes())
-        state['train'].append(dict(fit_epoch=len(self.history), batch=i, images=list(xb.shape),
+        state['train'].append(dict(images=list(xb.shape),
                                    masks=[list(m.shape) for m in state['masks']]))
         return loss
 

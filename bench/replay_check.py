@@ -23,6 +23,7 @@ import torch
 import torch.nn as nn
 
 from reference_module import load_reference, reference_name
+from replay_dump import Dump
 
 ap = argparse.ArgumentParser()
 ap.add_argument('--reference', required=True)
@@ -32,7 +33,6 @@ ap.add_argument('--dump', required=True, help='a folder `pets --replay-dump` (or
                                               'wrote: the training batches, and by default everything else')
 ap.add_argument('--init-from', default=None, help='another dump whose initial model to start from')
 ap.add_argument('--masks-from', default=None, help='another dump whose dropout masks to use')
-ap.add_argument('--valid-from', default=None, help='another dump whose validation batches to use')
 ap.add_argument('--running-stats-from', default=None, help="another dump whose BatchNorm running statistics to start from")
 ap.add_argument('--base-lr', type=float, default=2e-3)
 ap.add_argument('--threads', type=int, default=1)
@@ -43,55 +43,9 @@ R = load_reference(args.reference)
 torch.set_num_threads(args.threads)
 
 
-class Dump:
-    """One dump folder: meta.json, the initial model, the training batches (images, targets, masks), validation."""
-
-    def __init__(self, folder):
-        self.folder = folder
-        with open(os.path.join(folder, 'meta.json')) as f:
-            self.meta = json.load(f)
-        with open(os.path.join(folder, 'init.json')) as f:
-            index = json.load(f)
-        raw = np.fromfile(os.path.join(folder, 'init.bin'), dtype=np.float32)
-        self.init = {e['name']: torch.from_numpy(raw[e['offset'] // 4: e['offset'] // 4 + int(np.prod(e['shape']))]
-                                                 .reshape(e['shape']).copy()) for e in index}
-        self.batches = self.meta['train_batches']
-
-    def input_map(self):
-        return self.init['input_scale'], self.init['input_shift']
-
-    def batch(self, i):
-        b = self.batches[i]
-        raw = np.fromfile(os.path.join(self.folder, f'train-{i:04d}.bin'), dtype=np.uint8)
-        n = int(np.prod(b['images'])) * 4
-        images = torch.from_numpy(raw[:n].view(np.float32).reshape(b['images']).copy())
-        at = n + b['images'][0] * 8
-        targets = torch.from_numpy(raw[n:at].view(np.int64).copy())
-        masks = []
-        for shape in b['masks']:
-            size = int(np.prod(shape))
-            masks.append(torch.from_numpy(raw[at:at + size].reshape(shape).copy()))
-            at += size
-        assert at == len(raw), (self.folder, i, at, len(raw))
-        return images, targets, masks
-
-    def valid(self):
-        raw = np.fromfile(os.path.join(self.folder, 'valid.bin'), dtype=np.uint8)
-        batches, at = [], 0
-        for shape in self.meta['valid_batches']:
-            n = int(np.prod(shape)) * 4
-            images = torch.from_numpy(raw[at:at + n].view(np.float32).reshape(shape).copy())
-            targets = torch.from_numpy(raw[at + n:at + n + shape[0] * 8].view(np.int64).copy())
-            at += n + shape[0] * 8
-            batches.append((images, targets))
-        assert at == len(raw), (self.folder, at, len(raw))
-        return batches
-
-
 data = Dump(args.dump)
 init_dump = Dump(args.init_from) if args.init_from else data
 mask_dump = Dump(args.masks_from) if args.masks_from else data
-valid_dump = Dump(args.valid_from) if args.valid_from else data
 meta, init = data.meta, dict(init_dump.init)
 if args.running_stats_from:
     stats_init = Dump(args.running_stats_from).init
@@ -138,11 +92,7 @@ epochs_total = len(meta['history'])
 per_epoch = len(train_batches) // epochs_total
 assert per_epoch * epochs_total == len(train_batches), (len(train_batches), epochs_total)
 assert len(mask_dump.batches) == len(train_batches), 'the mask dump has another number of training batches'
-train_map, valid_map = data.input_map(), valid_dump.input_map()
-valid = valid_dump.valid()
-if valid_dump is not data:
-    ours = torch.cat([t for _, t in data.valid()])
-    assert torch.equal(ours, torch.cat([t for _, t in valid])), 'the two dumps validate other photos or classes'
+valid = data.valid()
 
 
 class Replay:
@@ -160,9 +110,7 @@ class Replay:
         self.epoch += 1
         for i in range(first, first + per_epoch):
             images, targets, masks = data.batch(i)
-            if mask_dump is not data:
-                masks = mask_dump.batch(i)[2]
-            current_masks[:] = masks
+            current_masks[:] = masks if mask_dump is data else mask_dump.masks(i)
             yield images, targets
 
 
@@ -181,18 +129,16 @@ class ValidLoader:
         return iter(valid)
 
 
+scale, shift = data.input_map()
+
+
 def input_map(xb, train):
-    scale, shift = train_map if train else valid_map
     return xb * scale + shift
 
 
 learn = R.Learner(model, Loader(Replay()), ValidLoader(), input_map,
                   log=lambda s: print(s, flush=True))
-if 'freeze_epochs' in meta:
-    freeze_epochs = meta['freeze_epochs']
-else:  # PetsML's dump: the epoch index restarts at 0 with the second fit of fine_tune, the unfrozen one
-    epoch_of = [b['epoch'] for b in train_batches[::per_epoch]]
-    freeze_epochs = next((i for i in range(1, len(epoch_of)) if epoch_of[i] == 0), len(epoch_of))
+freeze_epochs = meta['freeze_epochs']
 learn.freeze()
 learn.fine_tune(epochs_total - freeze_epochs, base_lr=args.base_lr, freeze_epochs=freeze_epochs)
 

@@ -14,16 +14,16 @@ namespace PetsML.Bench;
 /// state-dict names), <c>train-NNNN.bin</c> (each training batch as the model saw it: images float32 N×3×S×S, the
 /// targets int64, then one uint8 keep-mask per head dropout layer, N×features), <c>valid.bin</c> (every validation
 /// batch of the first epoch, images and targets; validation is deterministic) and <c>meta.json</c> (shapes, the
-/// schedule and PetsML's epoch rows). The images are what the body's input map reads (ImageNet-normalised); the map
-/// itself (input_scale, input_shift) is in init.bin. Run with --channels-last false --precision fp32 so that the
+/// frozen epochs and PetsML's epoch rows; bench/replay_dump.py reads the folder). The images are what the body's
+/// input map reads (ImageNet-normalised); the map itself (input_scale, input_shift) is in init.bin. Run with --channels-last false --precision fp32 so that the
 /// reference, contiguous fp32 on the CPU, is compared with the same arithmetic.
 /// </summary>
 internal sealed class ReplayDump(string folder) : ILearnerCallback
 {
-    private int _trainBatches;
     private readonly List<long[]> _validBatches = [];
-    private bool _initWritten, _validDone;
     private readonly List<object> _batches = [];
+    private readonly List<int> _fitEpochs = [];
+    private bool _initWritten, _validDone;
 
     /// <summary>After every callback that changes a batch (they run at or below <see cref="CallbackOrder.Stop"/>).</summary>
     public int Order => 95;
@@ -31,6 +31,7 @@ internal sealed class ReplayDump(string folder) : ILearnerCallback
     public void BeforeFit(TrainingContext context)
     {
         if (_initWritten) return;
+        using var scope = NewDisposeScope();
         Directory.CreateDirectory(folder);
         var index = new List<object>();
         using var file = File.Create(Path.Combine(folder, "init.bin"));
@@ -59,7 +60,7 @@ internal sealed class ReplayDump(string folder) : ILearnerCallback
             return;
         }
         _validDone |= _validBatches.Count > 0;
-        using var train = File.Create(Path.Combine(folder, $"train-{_trainBatches:D4}.bin"));
+        using var train = File.Create(Path.Combine(folder, $"train-{_batches.Count:D4}.bin"));
         WriteImagesAndTargets(train, context);
         var masks = new List<long[]>();
         foreach (var dropout in context.Learner.Model.modules().OfType<SeededDropout>())
@@ -73,18 +74,20 @@ internal sealed class ReplayDump(string folder) : ILearnerCallback
             train.Write(keep.data<byte>().ToArray());
             masks.Add([context.Images.shape[0], features]);
         }
-        _batches.Add(new { epoch = context.Epoch, batch = context.BatchIndex, images = context.Images!.shape, masks });
-        _trainBatches++;
+        _batches.Add(new { images = context.Images!.shape, masks });
     }
 
     public void AfterFit(TrainingContext context)
     {
         if (context.IsLrFind) return;
         var learner = context.Learner;
+        _fitEpochs.Add(learner.Recorder.Epochs.Count);
         var meta = new
         {
             train_batches = _batches,
             valid_batches = _validBatches,
+            // fine_tune is two fits, the frozen one first; a lone fit has no frozen epochs.
+            freeze_epochs = _fitEpochs.Count > 1 ? _fitEpochs[0] : 0,
             dropout_p = learner.Model.modules().OfType<SeededDropout>().Select(d => d.P).ToArray(),
             // History gains this fit's rows only after AfterFit; the recorder holds them now.
             history = learner.History.Concat(learner.Recorder.Epochs).Select(h => new { train_loss = h.TrainLoss, valid_loss = h.ValidLoss, error_rate = h.ErrorRate }).ToArray(),
